@@ -1,0 +1,1 @@
+"""Framework adapters for bipartite-expanders. ``adapters.torch`` needs the ``torch`` extra."""

@@ -1,0 +1,299 @@
+"""Hoory's bounds, Ramanujan margins, verdicts and reports.
+
+For a bipartite graph with top singular values ``t1 > t2`` and average degrees
+``d_left``, ``d_right`` (Hoory 2005; Table 1 of the seed study):
+
+* eigenvalue bound ``eb = 2 sqrt(t1 - 1)``, defined for ``t1 >= 1``;
+* degree bound ``db = sqrt(d_left - 1) + sqrt(d_right - 1)``, defined for ``d_left, d_right >= 1``;
+* margins ``delta_s = (eb - t2) / t2`` and ``delta_r = (db - t2) / t2``; ``t2 == 0`` gives
+  ``+inf``; an undefined bound gives NaN and the verdict ``"undefined"``.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping
+from dataclasses import asdict, dataclass, fields
+from enum import Enum
+from typing import Any
+
+import numpy as np
+
+from .components import SCOPES, connected_components, restrict_to_scope, side_degrees
+from .graph import BipartiteGraph, as_graph
+from .spectrum import spectral_pair
+
+__all__ = [
+    "Verdict",
+    "Regime",
+    "HooryBounds",
+    "RamanujanReport",
+    "hoory_bounds",
+    "ramanujan_report",
+    "network_regime",
+    "verdict",
+]
+
+
+class Verdict(str, Enum):
+    """Whether a margin says Ramanujan. Compares equal to its string value."""
+
+    RAMANUJAN = "ramanujan"
+    NOT_RAMANUJAN = "not_ramanujan"
+    UNDEFINED = "undefined"
+
+    def __str__(self) -> str:
+        return self.value
+
+
+class Regime(str, Enum):
+    """A network's regime over its analysed layers."""
+
+    FULLY = "fully"
+    PARTIALLY = "partially"
+    NON = "non"
+
+    def __str__(self) -> str:
+        return self.value
+
+
+def _real(x: Any, name: str) -> float:
+    if isinstance(x, bool) or not isinstance(x, (int, float, np.integer, np.floating)):
+        raise TypeError(f"{name} must be a real number; got {type(x).__name__}")
+    return float(x)
+
+
+def verdict(delta: float) -> Verdict:
+    """``ramanujan`` when ``delta >= 0``, ``undefined`` when NaN, else ``not_ramanujan``."""
+    if math.isnan(delta):
+        return Verdict.UNDEFINED
+    return Verdict.RAMANUJAN if delta >= 0 else Verdict.NOT_RAMANUJAN
+
+
+def _margin(bound: float, t2: float) -> float:
+    if math.isnan(bound) or math.isnan(t2):
+        return math.nan
+    if t2 == 0:
+        return math.inf
+    return (bound - t2) / t2
+
+
+@dataclass(frozen=True)
+class HooryBounds:
+    """Hoory's two bounds and their margins over ``t2``."""
+
+    eb: float
+    db: float
+    delta_s: float
+    delta_r: float
+
+    @property
+    def verdict_s(self) -> Verdict:
+        return verdict(self.delta_s)
+
+    @property
+    def verdict_r(self) -> Verdict:
+        return verdict(self.delta_r)
+
+
+def hoory_bounds(t1: float, t2: float, d_left: float, d_right: float) -> HooryBounds:
+    """Hoory's eigenvalue and degree bounds and the margins ``delta_s``, ``delta_r``.
+
+    NaN in, NaN out; ``t1 < 1`` leaves ``eb`` undefined (NaN), an average degree below 1
+    leaves ``db`` undefined; ``t2 == 0`` makes a defined margin ``+inf``.
+
+    Examples
+    --------
+    The seed study's Table 4 (LeNet layer 1, SynFlow-Bound, unweighted):
+
+    >>> b = hoory_bounds(31.84, 14.32, 235.20, 3.07)
+    >>> round(b.eb, 2), round(b.db, 2), round(b.delta_s, 2), round(b.delta_r, 2)
+    (11.11, 16.74, -0.22, 0.17)
+    """
+    t1, t2 = _real(t1, "t1"), _real(t2, "t2")
+    d_left, d_right = _real(d_left, "d_left"), _real(d_right, "d_right")
+    for name, v in (("t1", t1), ("t2", t2), ("d_left", d_left), ("d_right", d_right)):
+        if v < 0 or v == math.inf:
+            raise ValueError(f"{name} must be finite and non-negative; got {v}")
+    if t2 > t1 * (1 + 1e-12):
+        raise ValueError(f"t2 must not exceed t1; got t1={t1}, t2={t2}")
+    eb = 2.0 * math.sqrt(t1 - 1.0) if t1 >= 1 else math.nan
+    db = math.sqrt(d_left - 1.0) + math.sqrt(d_right - 1.0) if (d_left >= 1 and d_right >= 1) else math.nan
+    return HooryBounds(eb, db, _margin(eb, t2), _margin(db, t2))
+
+
+def _json_float(v: float) -> float | str:
+    if math.isnan(v):
+        return "nan"
+    if math.isinf(v):
+        return "inf" if v > 0 else "-inf"
+    return v
+
+
+@dataclass(frozen=True)
+class RamanujanReport:
+    """The spectral report of one bipartite graph on one scope.
+
+    ``t1, t2, d_left, d_right`` are all taken on ``scope``; ``n_left, n_right, n_edges`` and
+    the degree fields describe the scope; ``isolated_left/right`` and ``n_components``
+    (components with at least one edge) describe the whole graph. ``db_valid`` says whether
+    Hoory's hypothesis (minimum degree >= 2 on both sides of the scope) holds.
+    """
+
+    t1: float
+    t2: float
+    d_left: float
+    d_right: float
+    eb: float
+    db: float
+    delta_s: float
+    delta_r: float
+    verdict_s: Verdict
+    verdict_r: Verdict
+    db_valid: bool
+    n_components: int
+    isolated_left: int
+    isolated_right: int
+    min_degree_left: int
+    min_degree_right: int
+    n_edges: int
+    n_left: int
+    n_right: int
+    scope: str
+    weighted: bool
+    solver: str
+    max_degree_left: int = 0
+    max_degree_right: int = 0
+    density: float = math.nan
+    shape: tuple[int, int] = (0, 0)
+    total_edges: int = 0
+    t1_multiplicity: int = 1
+
+    @property
+    def is_ramanujan(self) -> bool:
+        """The unweighted rule of the study: ``max(delta_s, delta_r) >= 0``."""
+        return Verdict.RAMANUJAN in (self.verdict_s, self.verdict_r)
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-safe dict: inf and NaN as the strings ``"inf"``, ``"-inf"``, ``"nan"``."""
+        out: dict[str, Any] = {}
+        for f in fields(self):
+            v = getattr(self, f.name)
+            if isinstance(v, Enum):
+                v = v.value
+            elif isinstance(v, float):
+                v = _json_float(v)
+            elif isinstance(v, tuple):
+                v = list(v)
+            out[f.name] = v
+        return out
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> RamanujanReport:
+        """Inverse of :meth:`to_dict`."""
+        kw: dict[str, Any] = {}
+        names = {f.name: f for f in fields(cls)}
+        for k, v in data.items():
+            if k not in names:
+                continue
+            if k in ("verdict_s", "verdict_r"):
+                v = Verdict(v)
+            elif k == "shape":
+                v = tuple(v)
+            elif isinstance(v, str) and k not in ("scope", "solver"):
+                v = float(v)
+            kw[k] = v
+        return cls(**kw)
+
+
+def ramanujan_report(
+    graph: Any,
+    scope: str = "largest",
+    weighted: bool | None = None,
+    solver: str = "auto",
+    *,
+    tol: float = 1e-10,
+    v0: Any = None,
+) -> RamanujanReport:
+    """Analyse one bipartite graph: spectrum, degrees, Hoory bounds and verdicts on a scope.
+
+    Parameters
+    ----------
+    graph
+        A :class:`BipartiteGraph` (or anything :class:`BipartiteGraph` accepts).
+    scope
+        ``"largest"`` (component with most edges), ``"nonisolated"`` or ``"all"``.
+    weighted
+        None analyses the graph as it is; False uses its 0/1 pattern; True uses its weights.
+    solver, tol, v0
+        Passed to :func:`~bipartite_expanders.spectrum.spectral_pair`.
+
+    Examples
+    --------
+    >>> from bipartite_expanders import generators, ramanujan_report
+    >>> r = ramanujan_report(generators.complete_bipartite(3, 4))
+    >>> r.t2, r.verdict_s.value, r.delta_r
+    (0.0, 'ramanujan', inf)
+    """
+    g = as_graph(graph)
+    if scope not in SCOPES:
+        raise ValueError(f"scope must be one of {SCOPES}; got {scope!r}")
+    if weighted not in (None, True, False):
+        raise TypeError(f"weighted must be None, True or False; got {weighted!r}")
+    use_weights = g.is_weighted if weighted is None else bool(weighted)
+    if not use_weights:
+        g = g.pattern()
+    comp = connected_components(g)
+    sub, _, _ = restrict_to_scope(g, scope, comp)
+    left, right = side_degrees(sub, use_weights)
+    if sub.shape[0] and sub.shape[1]:
+        pair = spectral_pair(BipartiteGraph._trusted(sp_copy(sub), use_weights), solver=solver, tol=tol, v0=v0)
+        t1, t2, used, mult = pair.t1, pair.t2, pair.solver, pair.multiplicity
+    else:  # an edgeless graph's largest / nonisolated scope is empty
+        t1, t2, used, mult = 0.0, 0.0, solver, 0
+    d_l = left.average
+    d_r = right.average
+    if math.isnan(d_l) or math.isnan(d_r):  # empty scope: t1 = 0, every bound undefined
+        b = HooryBounds(math.nan, math.nan, math.nan, math.nan)
+    else:
+        b = hoory_bounds(t1, t2, d_l, d_r)
+    whole_l, whole_r = side_degrees(g.matrix, use_weights)
+    n_l, n_r = sub.shape
+    return RamanujanReport(
+        t1=t1, t2=t2, d_left=d_l, d_right=d_r,
+        eb=b.eb, db=b.db, delta_s=b.delta_s, delta_r=b.delta_r,
+        verdict_s=verdict(b.delta_s), verdict_r=verdict(b.delta_r),
+        db_valid=bool(n_l and n_r and left.minimum >= 2 and right.minimum >= 2),
+        n_components=comp.n_nontrivial,
+        isolated_left=whole_l.isolated, isolated_right=whole_r.isolated,
+        min_degree_left=left.minimum, min_degree_right=right.minimum,
+        n_edges=int(sub.nnz), n_left=int(n_l), n_right=int(n_r),
+        scope=scope, weighted=use_weights, solver=used,
+        max_degree_left=left.maximum, max_degree_right=right.maximum,
+        density=(sub.nnz / (n_l * n_r)) if n_l and n_r else math.nan,
+        shape=g.shape, total_edges=g.n_edges, t1_multiplicity=mult,
+    )
+
+
+def sp_copy(matrix: Any) -> Any:
+    """A CSR copy (the graph value freezes its arrays; a scope's slice may share them)."""
+    import scipy.sparse as sp
+
+    return sp.csr_array(matrix, copy=True)
+
+
+def network_regime(reports: Iterable[RamanujanReport | bool]) -> Regime:
+    """``fully`` when every report is Ramanujan (by ``is_ramanujan``), ``non`` when none is,
+    else ``partially``. Accepts reports or booleans; an empty collection is an error.
+
+    >>> network_regime([True, False]).value
+    'partially'
+    """
+    flags = [r.is_ramanujan if isinstance(r, RamanujanReport) else bool(r) for r in reports]
+    if not flags:
+        raise ValueError("reports must not be empty")
+    if all(flags):
+        return Regime.FULLY
+    if not any(flags):
+        return Regime.NON
+    return Regime.PARTIALLY

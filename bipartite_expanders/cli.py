@@ -1,0 +1,139 @@
+"""The ``bipartite-expanders`` console script.
+
+Subcommands live in modules that expose ``configure(parser)`` and ``run(args) -> int``; the
+table below names them, so a command whose module needs torch (``lth``, ``report``, ...) is
+only imported when it is the one asked for... except for its ``configure``, which must not
+import torch at module level.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import importlib.util
+import json
+import math
+import sys
+from collections.abc import Sequence
+from typing import Any
+
+__all__ = ["main", "COMMANDS"]
+
+#: name -> (module, one-line help). Modules that are absent (an uninstalled extra) are skipped.
+COMMANDS: dict[str, tuple[str, str]] = {
+    "analyze": ("bipartite_expanders.cli", "spectral report of a bipartite graph file"),
+}
+_OPTIONAL_COMMANDS: dict[str, tuple[str, str]] = {
+    "bench": ("bipartite_expanders.bench_cli", "run a benchmark (eigensolvers, ...)"),
+    "lth": ("adapters.torch.lth.cli", "run a lottery-ticket pruning experiment"),
+    "report": ("adapters.torch.lth.report_cli", "render figures and tables from run directories"),
+    "sweep": ("adapters.torch.lth.sweep_cli", "run a grid of lottery-ticket runs"),
+}
+
+
+# ------------------------------------------------------------------ analyze
+def configure(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("path", nargs="?", help="graph file: .mtx, .npz, .npy, .csv or .tsv edge list")
+    parser.add_argument("--example", metavar="NAME", nargs="?", const="lenet_fc1_mask",
+                        help="analyse an example graph shipped with the package instead of PATH")
+    parser.add_argument("--scope", choices=("largest", "nonisolated", "all"), default="largest")
+    w = parser.add_mutually_exclusive_group()
+    w.add_argument("--weighted", dest="weighted", action="store_true", default=None, help="use edge weights")
+    w.add_argument("--unweighted", dest="weighted", action="store_false", help="use the 0/1 pattern")
+    parser.add_argument("--solver", default="auto", help="eigensolver (default: auto)")
+    parser.add_argument("--json", action="store_true", help="print the report as JSON")
+
+
+def _fmt(v: Any) -> str:
+    if isinstance(v, float):
+        if math.isnan(v) or math.isinf(v):
+            return str(v)
+        return f"{v:.6g}"
+    return str(v)
+
+
+def run(args: argparse.Namespace) -> int:
+    from .bounds import ramanujan_report
+    from .io import example_path, load_graph
+
+    if (args.path is None) == (args.example is None):
+        raise _UsageError("give exactly one of PATH or --example")
+    path = example_path(args.example) if args.example is not None else args.path
+    graph = load_graph(path)
+    report = ramanujan_report(graph, scope=args.scope, weighted=args.weighted, solver=args.solver)
+    d = report.to_dict()
+    if args.json:
+        print(json.dumps({"path": str(path), **d}, indent=2))
+        return 0
+    print(f"{path}: {graph.shape[0]} x {graph.shape[1]}, {graph.n_edges} edges, density {graph.density:.4g}")
+    rows = [
+        ("scope", f"{report.scope} ({report.n_left} x {report.n_right}, {report.n_edges} edges)"),
+        ("weighted", report.weighted),
+        ("components (with edges)", report.n_components),
+        ("isolated left / right", f"{report.isolated_left} / {report.isolated_right}"),
+        ("t1, t2", f"{_fmt(report.t1)}, {_fmt(report.t2)}"),
+        ("d_left, d_right", f"{_fmt(report.d_left)}, {_fmt(report.d_right)}"),
+        ("min degree left / right", f"{report.min_degree_left} / {report.min_degree_right}"),
+        ("eb = 2 sqrt(t1 - 1)", _fmt(report.eb)),
+        ("db = sqrt(dL-1) + sqrt(dR-1)", _fmt(report.db) + ("" if report.db_valid else "  (min degree < 2: Hoory's hypothesis fails)")),
+        ("Delta_S", f"{_fmt(report.delta_s)}  -> {report.verdict_s.value}"),
+        ("Delta_R", f"{_fmt(report.delta_r)}  -> {report.verdict_r.value}"),
+        ("solver", report.solver),
+    ]
+    width = max(len(k) for k, _ in rows)
+    for k, v in rows:
+        print(f"  {k:<{width}}  {v}")
+    return 0
+
+
+# ------------------------------------------------------------------ dispatch
+class _UsageError(Exception):
+    pass
+
+
+def _commands() -> dict[str, tuple[str, str]]:
+    cmds = dict(COMMANDS)
+    for name, (module, help_) in _OPTIONAL_COMMANDS.items():
+        try:
+            if importlib.util.find_spec(module) is None:
+                continue
+        except ModuleNotFoundError:  # a parent package is absent
+            continue
+        cmds[name] = (module, help_)
+    return cmds
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="bipartite-expanders", description="Spectral analysis of sparse bipartite graphs and Ramanujan-bounded pruning.")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name, (module, help_) in _commands().items():
+        mod = importlib.import_module(module)
+        p = sub.add_parser(name, help=help_, description=help_)
+        mod.configure(p)
+        p.set_defaults(_module=module)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point; returns the exit status. Errors print one line to stderr (no traceback)."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        parser.print_help()
+        return 2
+    mod = importlib.import_module(args._module)
+    try:
+        return int(mod.run(args) or 0)
+    except _UsageError as exc:
+        parser.error(str(exc))
+    except KeyboardInterrupt:
+        print("bipartite-expanders: interrupted", file=sys.stderr)
+        return 130
+    except (ValueError, TypeError, OSError, ImportError) as exc:
+        print(f"bipartite-expanders {args.command}: error: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,451 @@
+"""The bipartite graph value type.
+
+A :class:`BipartiteGraph` wraps a validated, canonical CSR ``float64`` bi-adjacency
+matrix ``B`` of shape ``(n_left, n_right)``: rows are left vertices, columns right
+vertices, and a stored (non-zero) entry ``B[i, j] = w > 0`` is an edge of weight ``w``.
+Zero means "no edge": explicit zeros are dropped on construction.
+
+Duplicate entries follow scipy's own convention in :meth:`BipartiteGraph.from_sparse`
+(they are summed, as every scipy arithmetic operation would); :meth:`BipartiteGraph.from_edges`
+refuses them by default (``duplicates="error"``) because a repeated edge in an edge list is
+almost always a mistake, and offers ``"sum"``, ``"max"`` and ``"last"`` when it is not.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+import numpy as np
+import scipy.sparse as sp
+
+__all__ = ["BipartiteGraph", "as_graph"]
+
+_DUPLICATE_POLICIES = ("error", "sum", "max", "last")
+
+
+def _check_values(data: np.ndarray, name: str) -> np.ndarray:
+    """Validate edge values: real, finite, non-negative. Returns a float64 array."""
+    if data.dtype == object or data.dtype.kind not in "biuf":
+        raise TypeError(
+            f"{name} must hold real numbers (bool, int or float); got dtype {data.dtype}"
+        )
+    values = np.asarray(data, dtype=np.float64)
+    if values.size:
+        if not np.all(np.isfinite(values)):
+            bad = int(np.count_nonzero(~np.isfinite(values)))
+            raise ValueError(f"{name} has {bad} non-finite entr{'y' if bad == 1 else 'ies'} (NaN or inf); weights must be finite")
+        if values.min() < 0:
+            raise ValueError(
+                f"{name} has negative entries; edge weights must be non-negative "
+                "(pass absolute values, e.g. abs(W), for a signed weight matrix)"
+            )
+    return values
+
+
+def _check_shape(shape: Any, name: str = "shape") -> tuple[int, int]:
+    try:
+        m, n = (int(s) for s in shape)
+    except (TypeError, ValueError):
+        raise TypeError(f"{name} must be a pair of integers (n_left, n_right); got {shape!r}") from None
+    if m < 1 or n < 1:
+        raise ValueError(f"{name} must be at least (1, 1); got {(m, n)}")
+    return m, n
+
+
+def _freeze(matrix: sp.csr_array) -> sp.csr_array:
+    for arr in (matrix.data, matrix.indices, matrix.indptr):
+        arr.flags.writeable = False
+    return matrix
+
+
+class BipartiteGraph:
+    """An immutable bipartite graph over a sparse bi-adjacency matrix.
+
+    Parameters
+    ----------
+    matrix
+        Anything :func:`scipy.sparse.csr_array` accepts, or a dense array-like, of shape
+        ``(n_left, n_right)``. Entries must be finite and non-negative; zero is no edge.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from bipartite_expanders import BipartiteGraph
+    >>> g = BipartiteGraph.from_dense(np.ones((2, 3)))
+    >>> g.shape, g.n_edges, g.is_weighted
+    ((2, 3), 6, False)
+    """
+
+    __slots__ = ("_matrix", "_weighted")
+
+    def __init__(self, matrix: Any):
+        if isinstance(matrix, BipartiteGraph):
+            self._matrix = matrix._matrix
+            self._weighted = matrix._weighted
+            return
+        if sp.issparse(matrix):
+            csr = self._canonical_from_sparse(matrix)
+        else:
+            csr = self._canonical_from_dense(matrix)
+        self._matrix = _freeze(csr)
+        self._weighted = bool(csr.nnz and np.any(csr.data != 1.0))
+
+    # ---------------------------------------------------------------- validation
+    @staticmethod
+    def _canonical_from_sparse(matrix: Any, name: str = "matrix") -> sp.csr_array:
+        if matrix.ndim != 2:
+            raise ValueError(f"{name} must be 2-D; got {matrix.ndim}-D")
+        _check_shape(matrix.shape, f"{name}.shape")
+        csr = sp.csr_array(matrix, copy=True)
+        csr.data = _check_values(csr.data, name)
+        csr.sum_duplicates()  # scipy's convention: duplicate entries add up
+        csr.eliminate_zeros()
+        csr.sort_indices()
+        return csr
+
+    @staticmethod
+    def _canonical_from_dense(array: Any, name: str = "array") -> sp.csr_array:
+        try:
+            dense = np.asarray(array)
+        except Exception as exc:  # ragged nested lists, exotic objects
+            raise TypeError(f"{name} must be array-like: {exc}") from None
+        if dense.ndim != 2:
+            raise ValueError(f"{name} must be 2-D (n_left, n_right); got shape {dense.shape}")
+        _check_shape(dense.shape, f"{name}.shape")
+        values = _check_values(dense, name)
+        return BipartiteGraph._canonical_from_sparse(sp.csr_array(values), name)
+
+    # -------------------------------------------------------------- constructors
+    @classmethod
+    def from_dense(cls, array: Any) -> BipartiteGraph:
+        """Build from a dense 2-D array; non-zero entries are edges.
+
+        >>> BipartiteGraph.from_dense([[1, 0], [2, 3]]).n_edges
+        3
+        """
+        return cls(cls._canonical_from_dense(array))
+
+    @classmethod
+    def from_sparse(cls, matrix: Any) -> BipartiteGraph:
+        """Build from any scipy sparse matrix or array (duplicate entries are summed).
+
+        >>> import scipy.sparse as sp
+        >>> BipartiteGraph.from_sparse(sp.eye(3)).n_edges
+        3
+        """
+        if not sp.issparse(matrix):
+            raise TypeError(f"matrix must be a scipy.sparse matrix or array; got {type(matrix).__name__}")
+        return cls(matrix)
+
+    @classmethod
+    def from_edges(
+        cls,
+        edges: Iterable[Sequence[int]] | np.ndarray,
+        shape: tuple[int, int],
+        weights: Iterable[float] | np.ndarray | None = None,
+        *,
+        duplicates: str = "error",
+    ) -> BipartiteGraph:
+        """Build from an edge list of ``(left, right)`` index pairs (0-based).
+
+        ``duplicates`` says what a repeated pair means: ``"error"`` (default) raises,
+        ``"sum"`` adds the weights, ``"max"`` keeps the largest, ``"last"`` keeps the last.
+        Zero weights are dropped (zero means no edge).
+
+        >>> g = BipartiteGraph.from_edges([(0, 0), (1, 2)], shape=(2, 3), weights=[0.5, 2.0])
+        >>> g.n_edges, g.is_weighted
+        (2, True)
+        """
+        m, n = _check_shape(shape)
+        if duplicates not in _DUPLICATE_POLICIES:
+            raise ValueError(f"duplicates must be one of {_DUPLICATE_POLICIES}; got {duplicates!r}")
+        arr = np.asarray(list(edges) if not isinstance(edges, np.ndarray) else edges)
+        if arr.size == 0:
+            arr = arr.reshape(0, 2)
+        if arr.ndim != 2 or arr.shape[1] != 2:
+            raise ValueError(f"edges must be a sequence of (left, right) pairs; got array of shape {arr.shape}")
+        if arr.dtype.kind == "f":
+            if not np.all(np.isfinite(arr)) or not np.all(arr == np.round(arr)):
+                raise ValueError("edges must hold integer vertex indices")
+            arr = arr.astype(np.int64)
+        elif arr.dtype.kind not in "iu":
+            raise TypeError(f"edges must hold integer vertex indices; got dtype {arr.dtype}")
+        rows, cols = arr[:, 0].astype(np.int64), arr[:, 1].astype(np.int64)
+        if rows.size and (rows.min() < 0 or rows.max() >= m):
+            raise ValueError(f"edges: left index out of range [0, {m}) (min {rows.min()}, max {rows.max()})")
+        if cols.size and (cols.min() < 0 or cols.max() >= n):
+            raise ValueError(f"edges: right index out of range [0, {n}) (min {cols.min()}, max {cols.max()})")
+        if weights is None:
+            w = np.ones(rows.size)
+        else:
+            w = _check_values(np.asarray(list(weights) if not isinstance(weights, np.ndarray) else weights), "weights")
+            if w.shape != (rows.size,):
+                raise ValueError(f"weights must have one value per edge ({rows.size}); got shape {w.shape}")
+        key = rows * n + cols
+        order = np.argsort(key, kind="stable")
+        key, rows, cols, w = key[order], rows[order], cols[order], w[order]
+        dup = np.zeros(key.size, dtype=bool)
+        dup[1:] = key[1:] == key[:-1]
+        if dup.any():
+            if duplicates == "error":
+                i = int(np.argmax(dup))
+                raise ValueError(
+                    f"edges contains duplicate edge ({rows[i]}, {cols[i]}) ({int(dup.sum())} repeats); "
+                    "pass duplicates='sum', 'max' or 'last' to combine them"
+                )
+            starts = np.flatnonzero(~dup)
+            if duplicates == "sum":
+                w = np.add.reduceat(w, starts)
+            elif duplicates == "max":
+                w = np.maximum.reduceat(w, starts)
+            else:  # last in the given order: the stable sort keeps it last in its run
+                ends = np.append(starts[1:], key.size) - 1
+                w = w[ends]
+            rows, cols = rows[starts], cols[starts]
+        return cls(sp.csr_array((w, (rows, cols)), shape=(m, n)))
+
+    @classmethod
+    def from_networkx(cls, G: Any, left: Iterable[Any] | None = None, *, weight: str | None = "weight") -> BipartiteGraph:
+        """Build from a networkx graph.
+
+        ``left`` lists the left vertices; when None, nodes with attribute ``bipartite == 0``
+        are left and the rest right (networkx's bipartite convention). Vertex order follows
+        ``G.nodes``. Edge weights come from attribute ``weight`` (1 where absent; ``weight=None``
+        ignores weights).
+
+        >>> import networkx as nx
+        >>> BipartiteGraph.from_networkx(nx.complete_bipartite_graph(2, 3)).shape
+        (2, 3)
+        """
+        import networkx as nx
+
+        if not isinstance(G, nx.Graph):
+            raise TypeError(f"G must be a networkx graph; got {type(G).__name__}")
+        if G.is_directed() or G.is_multigraph():
+            raise TypeError("G must be an undirected simple nx.Graph (not directed, not a multigraph)")
+        nodes = list(G.nodes)
+        if left is None:
+            missing = [v for v in nodes if "bipartite" not in G.nodes[v]]
+            if missing:
+                raise ValueError(
+                    f"G: node {missing[0]!r} has no 'bipartite' attribute; set it (0 = left, 1 = right) or pass left="
+                )
+            left_set = {v for v in nodes if G.nodes[v]["bipartite"] == 0}
+        else:
+            left_set = set(left)
+            unknown = left_set.difference(G.nodes)
+            if unknown:
+                raise ValueError(f"left names nodes not in G: {sorted(map(repr, unknown))[:5]}")
+        lefts = [v for v in nodes if v in left_set]
+        rights = [v for v in nodes if v not in left_set]
+        if not lefts or not rights:
+            raise ValueError(f"G must have vertices on both sides; got {len(lefts)} left and {len(rights)} right")
+        li = {v: i for i, v in enumerate(lefts)}
+        ri = {v: j for j, v in enumerate(rights)}
+        rows, cols, ws = [], [], []
+        for u, v, data in G.edges(data=True):
+            if u in li and v in ri:
+                rows.append(li[u]); cols.append(ri[v])
+            elif v in li and u in ri:
+                rows.append(li[v]); cols.append(ri[u])
+            else:
+                raise ValueError(f"G is not bipartite under the given sides: edge ({u!r}, {v!r}) joins one side to itself")
+            ws.append(1.0 if weight is None else data.get(weight, 1.0))
+        return cls.from_edges(np.array([rows, cols], dtype=np.int64).T.reshape(-1, 2), (len(lefts), len(rights)),
+                              weights=np.asarray(ws, dtype=np.float64))
+
+    @classmethod
+    def from_igraph(cls, G: Any, *, types: str = "type", weight: str | None = "weight") -> BipartiteGraph:
+        """Build from a python-igraph graph whose vertex attribute ``type`` is False (left) / True (right).
+
+        Edge weights come from edge attribute ``weight`` when present.
+        """
+        try:
+            import igraph
+        except ImportError as exc:  # pragma: no cover - exercised only without the extra
+            raise ImportError("from_igraph needs python-igraph: pip install 'bipartite-expanders[igraph]'") from exc
+        if not isinstance(G, igraph.Graph):
+            raise TypeError(f"G must be an igraph.Graph; got {type(G).__name__}")
+        if types not in G.vs.attributes():
+            raise ValueError(f"G has no vertex attribute {types!r} (False = left, True = right)")
+        if G.is_directed():
+            raise TypeError("G must be undirected")
+        kinds = np.asarray([bool(t) for t in G.vs[types]])
+        left_ids = np.flatnonzero(~kinds)
+        right_ids = np.flatnonzero(kinds)
+        if left_ids.size == 0 or right_ids.size == 0:
+            raise ValueError("G must have vertices on both sides")
+        pos = np.empty(kinds.size, dtype=np.int64)
+        pos[left_ids] = np.arange(left_ids.size)
+        pos[right_ids] = np.arange(right_ids.size)
+        el = np.asarray(G.get_edgelist(), dtype=np.int64).reshape(-1, 2)
+        a, b = el[:, 0], el[:, 1]
+        if np.any(kinds[a] == kinds[b]):
+            raise ValueError("G is not bipartite under its vertex types: an edge joins one side to itself")
+        lv = np.where(kinds[a], b, a)
+        rv = np.where(kinds[a], a, b)
+        w = None
+        if weight is not None and weight in G.es.attributes():
+            w = np.asarray(G.es[weight], dtype=np.float64)
+        return cls.from_edges(np.column_stack([pos[lv], pos[rv]]), (left_ids.size, right_ids.size), weights=w)
+
+    # --------------------------------------------------------------- converters
+    def to_networkx(self) -> Any:
+        """Return an ``nx.Graph``: left vertices ``0..m-1`` (``bipartite=0``), right ``m..m+n-1``
+        (``bipartite=1``), edge attribute ``weight``.
+        """
+        import networkx as nx
+
+        m, n = self.shape
+        G = nx.Graph()
+        G.add_nodes_from(range(m), bipartite=0)
+        G.add_nodes_from(range(m, m + n), bipartite=1)
+        coo = self._matrix.tocoo()
+        G.add_weighted_edges_from(zip(coo.row.tolist(), (coo.col + m).tolist(), coo.data.tolist()))
+        return G
+
+    def to_igraph(self) -> Any:
+        """Return an ``igraph.Graph`` with vertex attribute ``type`` (False = left) and edge ``weight``."""
+        import igraph
+
+        m, n = self.shape
+        coo = self._matrix.tocoo()
+        G = igraph.Graph.Bipartite([False] * m + [True] * n, list(zip(coo.row.tolist(), (coo.col + m).tolist())))
+        G.es["weight"] = coo.data.tolist()
+        return G
+
+    # --------------------------------------------------------------- properties
+    @property
+    def matrix(self) -> sp.csr_array:
+        """The canonical CSR float64 bi-adjacency matrix (read-only arrays)."""
+        return self._matrix
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        return tuple(int(s) for s in self._matrix.shape)  # type: ignore[return-value]
+
+    @property
+    def n_left(self) -> int:
+        return int(self._matrix.shape[0])
+
+    @property
+    def n_right(self) -> int:
+        return int(self._matrix.shape[1])
+
+    @property
+    def n_edges(self) -> int:
+        return int(self._matrix.nnz)
+
+    @property
+    def density(self) -> float:
+        """Edges over possible edges, ``n_edges / (n_left * n_right)``."""
+        return self.n_edges / (self.n_left * self.n_right)
+
+    @property
+    def is_weighted(self) -> bool:
+        """True when some edge weight differs from 1."""
+        return self._weighted
+
+    def pattern(self) -> BipartiteGraph:
+        """The unweighted (0/1) graph on the same edges."""
+        if not self._weighted:
+            return self
+        m = self._matrix
+        return BipartiteGraph._trusted(sp.csr_array((np.ones(m.nnz), m.indices.copy(), m.indptr.copy()), shape=m.shape), False)
+
+    def transpose(self) -> BipartiteGraph:
+        """Swap the sides: right vertices become left."""
+        return BipartiteGraph._trusted(sp.csr_array(self._matrix.T.tocsr(), copy=True), self._weighted)
+
+    @property
+    def T(self) -> BipartiteGraph:
+        return self.transpose()
+
+    def subgraph(self, rows: Any = None, cols: Any = None) -> BipartiteGraph:
+        """The induced subgraph on the given left ``rows`` and right ``cols``.
+
+        Each is an index array (kept in the given order), a boolean mask, or None for all.
+
+        >>> BipartiteGraph.from_dense([[1, 1], [0, 1]]).subgraph([1], None).n_edges
+        1
+        """
+        r = self._select(rows, self.n_left, "rows")
+        c = self._select(cols, self.n_right, "cols")
+        if r.size == 0 or c.size == 0:
+            raise ValueError(f"subgraph must keep at least one vertex per side; got {r.size} rows and {c.size} cols")
+        sub = self._matrix[r][:, c]
+        return BipartiteGraph._trusted(sp.csr_array(sub), bool(sub.nnz and np.any(sub.data != 1.0)))
+
+    @staticmethod
+    def _select(index: Any, size: int, name: str) -> np.ndarray:
+        if index is None:
+            return np.arange(size)
+        idx = np.asarray(index)
+        if idx.dtype == bool:
+            if idx.shape != (size,):
+                raise ValueError(f"{name} as a boolean mask must have length {size}; got shape {idx.shape}")
+            return np.flatnonzero(idx)
+        if idx.size == 0:
+            return np.zeros(0, dtype=np.int64)
+        if idx.dtype.kind not in "iu" or idx.ndim != 1:
+            raise TypeError(f"{name} must be a 1-D integer index array or boolean mask")
+        if idx.min() < -size or idx.max() >= size:
+            raise ValueError(f"{name} has an index out of range for {size} vertices")
+        return np.where(idx < 0, idx + size, idx)
+
+    @classmethod
+    def _trusted(cls, csr: sp.csr_array, weighted: bool) -> BipartiteGraph:
+        """Wrap an already canonical CSR matrix without re-validating (internal)."""
+        g = cls.__new__(cls)
+        csr.sum_duplicates()
+        csr.eliminate_zeros()
+        csr.sort_indices()
+        g._matrix = _freeze(csr)
+        g._weighted = weighted
+        return g
+
+    def with_weights(self, weights: Any) -> BipartiteGraph:
+        """The same edge set with new weights: a dense (n_left, n_right) array of which only
+        entries on edges are read (zero there drops the edge)."""
+        w = np.asarray(weights)
+        if w.shape != self.shape:
+            raise ValueError(f"weights must have shape {self.shape}; got {w.shape}")
+        m = self._matrix
+        rows = np.repeat(np.arange(self.n_left), np.diff(m.indptr))
+        vals = _check_values(w[rows, m.indices], "weights")
+        csr = sp.csr_array((vals, m.indices.copy(), m.indptr.copy()), shape=m.shape)
+        return BipartiteGraph._trusted(csr, bool(csr.nnz and np.any(vals[vals != 0] != 1.0)))
+
+    def toarray(self) -> np.ndarray:
+        """Dense copy of the bi-adjacency matrix."""
+        return self._matrix.toarray()
+
+    # ---------------------------------------------------------------- dunders
+    def __repr__(self) -> str:
+        kind = "weighted" if self._weighted else "unweighted"
+        return f"BipartiteGraph(shape={self.shape}, n_edges={self.n_edges}, {kind})"
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, BipartiteGraph):
+            return NotImplemented
+        a, b = self._matrix, other._matrix
+        return (
+            a.shape == b.shape
+            and a.nnz == b.nnz
+            and np.array_equal(a.indptr, b.indptr)
+            and np.array_equal(a.indices, b.indices)
+            and np.array_equal(a.data, b.data)
+        )
+
+    __hash__ = None  # type: ignore[assignment]  # value equality over a large array: not hashable
+
+
+def as_graph(x: Any, name: str = "graph") -> BipartiteGraph:
+    """Coerce a graph, sparse matrix or dense array to :class:`BipartiteGraph` (validating it)."""
+    if isinstance(x, BipartiteGraph):
+        return x
+    try:
+        return BipartiteGraph(x)
+    except (TypeError, ValueError) as exc:
+        raise type(exc)(f"{name}: {exc}") from None
