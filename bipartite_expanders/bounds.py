@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Mapping
-from dataclasses import asdict, dataclass, fields
+from dataclasses import dataclass, field, fields
 from enum import Enum
 from typing import Any
 
@@ -21,7 +21,7 @@ import numpy as np
 
 from .components import SCOPES, connected_components, restrict_to_scope, side_degrees
 from .graph import BipartiteGraph, as_graph
-from .spectrum import spectral_pair
+from .spectrum import SpectrumResult, spectral_pair
 
 __all__ = [
     "Verdict",
@@ -168,6 +168,9 @@ class RamanujanReport:
     shape: tuple[int, int] = (0, 0)
     total_edges: int = 0
     t1_multiplicity: int = 1
+    #: the solver's output on the scope (singular vectors): pass it as ``v0`` to warm-start the
+    #: analysis of a slightly changed graph. Not serialised, not compared.
+    state: SpectrumResult | None = field(default=None, repr=False, compare=False)
 
     @property
     def is_ramanujan(self) -> bool:
@@ -178,6 +181,8 @@ class RamanujanReport:
         """A JSON-safe dict: inf and NaN as the strings ``"inf"``, ``"-inf"``, ``"nan"``."""
         out: dict[str, Any] = {}
         for f in fields(self):
+            if f.name == "state":
+                continue
             v = getattr(self, f.name)
             if isinstance(v, Enum):
                 v = v.value
@@ -248,9 +253,9 @@ def ramanujan_report(
     left, right = side_degrees(sub, use_weights)
     if sub.shape[0] and sub.shape[1]:
         pair = spectral_pair(BipartiteGraph._trusted(sp_copy(sub), use_weights), solver=solver, tol=tol, v0=v0)
-        t1, t2, used, mult = pair.t1, pair.t2, pair.solver, pair.multiplicity
+        t1, t2, used, mult, state = pair.t1, pair.t2, pair.solver, pair.multiplicity, pair.result
     else:  # an edgeless graph's largest / nonisolated scope is empty
-        t1, t2, used, mult = 0.0, 0.0, solver, 0
+        t1, t2, used, mult, state = 0.0, 0.0, solver, 0, None
     d_l = left.average
     d_r = right.average
     if math.isnan(d_l) or math.isnan(d_r):  # empty scope: t1 = 0, every bound undefined
@@ -271,7 +276,7 @@ def ramanujan_report(
         scope=scope, weighted=use_weights, solver=used,
         max_degree_left=left.maximum, max_degree_right=right.maximum,
         density=(sub.nnz / (n_l * n_r)) if n_l and n_r else math.nan,
-        shape=g.shape, total_edges=g.n_edges, t1_multiplicity=mult,
+        shape=g.shape, total_edges=g.n_edges, t1_multiplicity=mult, state=state,
     )
 
 

@@ -302,7 +302,9 @@ def top_singular_values(
     else:
         raise ValueError(f"solver must be 'auto' or one of {sorted(SOLVERS)}; got {solver!r}")
     if isinstance(v0, SpectrumResult):
-        v0 = None if v0.right_vectors is None else v0.right_vectors[:, 0]
+        # A previous result warm-starts only when its vectors still fit this matrix.
+        rv = v0.right_vectors
+        v0 = rv[:, 0] if rv is not None and rv.shape[0] == n else None
     if m == 0 or n == 0 or B.nnz == 0:
         z = SpectrumResult(np.zeros(k), name)
         return z if full_output else z.values
