@@ -67,7 +67,7 @@ def write_json_atomic(path: str | os.PathLike, obj: Any) -> None:
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "w") as fh:
-            json.dump(obj, fh, indent=1, allow_nan=True)
+            json.dump(obj, fh, separators=(",", ":"), allow_nan=True)
             fh.flush()
             os.fsync(fh.fileno())
         os.replace(tmp, path)

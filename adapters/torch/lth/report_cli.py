@@ -1,0 +1,46 @@
+"""``bipartite-expanders report RUN_DIR [RUN_DIR ...]``: the Figure 4 and Table 2 analogs.
+
+A RUN_DIR is a run directory (it holds ``round_00.json``) or a directory of run directories
+(``report runs`` renders every run under ``runs``). Writes PNGs and ``report.md`` into ``--out``
+(default: ``report`` beside the runs). Imports neither torch nor matplotlib at module level.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+from pathlib import Path
+
+__all__ = ["configure", "run"]
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("run_dirs", nargs="+", metavar="RUN_DIR", help="run directories, or directories of them")
+    parser.add_argument("--out", help="output directory (default: RUN_DIR/report for one directory of runs, "
+                        "else the runs' common parent/report)")
+    parser.add_argument("--alpha", type=float, nargs="+", default=[1.5, 2.0],
+                        help="tolerated accuracy drops in percentage points for Table 2 (default: 1.5 2)")
+    parser.add_argument("--metric", action="append", default=[], metavar="NAME",
+                        help="also plot this numeric census field per layer vs density (repeatable), "
+                             "e.g. mask.t2, weight.delta_s, rho_uc")
+    parser.add_argument("--kind", choices=("mask", "weight", "score"), default="mask",
+                        help="which graph's margins Figure 4 draws (default: mask)")
+
+
+def _default_out(run_dirs: list[str]) -> Path:
+    from .runner import find_run_dirs
+
+    found = find_run_dirs(run_dirs)
+    if len(run_dirs) == 1 and not (Path(run_dirs[0]) / "round_00.json").is_file():
+        return Path(run_dirs[0]) / "report"
+    parent = Path(os.path.commonpath([str(p.resolve().parent) for p in found]))
+    return parent / "report"
+
+
+def run(args: argparse.Namespace) -> int:
+    from .report import render_report
+
+    out = Path(args.out) if args.out else _default_out(args.run_dirs)
+    md = render_report(args.run_dirs, out, alphas=args.alpha, metrics=args.metric, kind=args.kind)
+    print(f"report: {md} (figure4.png, table2.png" + "".join(f", metric_{m}.png" for m in args.metric) + ")")
+    return 0
