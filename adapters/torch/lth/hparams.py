@@ -244,9 +244,9 @@ def default_hparams(model: str = "lenet300", dataset: str = "digits", **pruning:
 
 
 def _quickstart() -> list[Hparams]:
-    base = default_hparams("lenet300", "digits", pruner="imp", rounds=20).replace(training={"iterations": 400})
-    # the bounded run prunes at most p/2 per round, so it gets more rounds to reach its stopping point
-    return [base, base.replace(pruning={"bound": True, "rounds": 40})]
+    base = default_hparams("lenet300", "digits", pruner="imp", rounds=20).replace(training={"iterations": 300})
+    # the bounded run prunes at most p/2 per round, so it gets more rounds to go as deep
+    return [base, base.replace(pruning={"bound": True, "rounds": 30})]
 
 
 def _fmnist() -> list[Hparams]:
@@ -255,7 +255,7 @@ def _fmnist() -> list[Hparams]:
 
 #: preset name -> (description, list of runs); ``lth --preset NAME`` runs them in order
 PRESETS: dict[str, tuple[str, Any]] = {
-    "quickstart": ("LeNet-300-100 on digits, IMP (20 rounds) and IMP-Bound (up to 40 rounds), 400 iterations per round", _quickstart),
+    "quickstart": ("LeNet-300-100 on digits, IMP (20 rounds) and IMP-Bound (up to 30 rounds), 300 iterations per round", _quickstart),
     "lenet-fmnist": ("LeNet-300-100 on Fashion-MNIST, IMP, 20 rounds (0.8^20 = 1.2 % density), 20,000 iterations", _fmnist),
 }
 
