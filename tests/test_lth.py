@@ -83,6 +83,9 @@ def test_model_bad_input():
     with pytest.raises(ValueError, match="num_classes"):
         build_model("lenet300", num_classes=0)
     assert set(model_names()) == {"lenet300", "conv2", "conv4", "conv6", "vgg19", "resnet20"}
+    from adapters.torch.lth.hparams import DATASET_NAMES, MODEL_NAMES
+
+    assert tuple(model_names()) == MODEL_NAMES and tuple(lthdata.dataset_names()) == DATASET_NAMES
 
 
 # ------------------------------------------------------------------ data
@@ -264,6 +267,16 @@ def test_bounded_run_records_decisions(tmp_path):
     assert recs[1]["decisions"] == recs[0]["prune"]["decisions"]
     # Algorithm 1 removes at most p/2 of a layer per step
     assert recs[1]["density"]["layers"]["fc1"] >= 0.9 - 1e-4
+
+
+@pytest.mark.parametrize("pruner,bound", [("snip", False), ("grasp", False), ("random", False), ("synflow", True)])
+def test_every_pruner_runs_a_round(tmp_path, pruner, bound):
+    h = _tiny(pruner=pruner, bound=bound, rounds=1, iterations=20)
+    a = run_lottery(h, tmp_path / "a", progress=False).records
+    assert a[1]["prune"]["method"] == pruner and a[1]["density"]["total"] < 1.0
+    assert all(c["score"] is not None for c in a[0]["census"])  # the census carries the pruner's scores
+    b = run_lottery(h, tmp_path / "b", progress=False).records
+    assert _strip(a) == _strip(b)  # seeded: data-dependent and random scores repeat
 
 
 def test_injected_interrupt_then_resume_equals_uninterrupted(tmp_path):
