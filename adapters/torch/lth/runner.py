@@ -233,7 +233,6 @@ def run_lottery(hparams: Hparams, out: str | os.PathLike = "runs", *, data_dir: 
 
         rounds_bar = tqdm(range(start, hp.pruning.rounds + 1), desc=f"{hp.pruning.label} rounds", disable=not progress,
                           initial=start, total=hp.pruning.rounds + 1, unit="round")
-        prev_census = None
         prev_decisions = None
         if records:
             prev_decisions = records[-1].get("prune", {}).get("decisions")
@@ -271,8 +270,8 @@ def run_lottery(hparams: Hparams, out: str | os.PathLike = "runs", *, data_dir: 
             )
             timing["prune_s"] = time.perf_counter() - t
             t = time.perf_counter()
-            cen = census(trained, scores=pr.scores, scope=hp.analysis.scope, previous=prev_census)
-            prev_census = cen
+            # no warm start from the previous round: a resumed run must reproduce the same floats
+            cen = census(trained, scores=pr.scores, scope=hp.analysis.scope)
             timing["census_s"] = time.perf_counter() - t
             stop = None
             if rnd >= hp.pruning.rounds:
