@@ -237,7 +237,7 @@ def bounded_sparsify(
     *,
     tiebreak: Any = None,
     v0: Any = None,
-    tol: float = 1e-10,
+    tol: float | None = None,
 ) -> SparsifyResult:
     """Algorithm 1 of the seed study on one bipartite graph.
 
@@ -259,7 +259,8 @@ def bounded_sparsify(
         ``"average"`` (default, the pseudo-code: an average degree of the candidate's scope
         below 2) or ``"minimum"`` (the text: a minimum degree below 2).
     scope, solver, tol
-        Passed to :func:`~bipartite_expanders.ramanujan_report` for every candidate.
+        Passed to :func:`~bipartite_expanders.ramanujan_report` for every candidate
+        (``tol=None``: the report's default).
     tiebreak
         Optional array of the graph's shape: among equal scores the lower ``tiebreak`` value
         is removed first (default: the row-major position ``i * n_right + j``).
@@ -302,6 +303,7 @@ def bounded_sparsify(
     key = rows * n + B.indices if tiebreak is None else _edge_values(tiebreak, g, rows, "tiebreak", "biuf")
     order = removal_order(s, key)
     n_edges = g.n_edges
+    extra = {} if tol is None else {"tol": tol}
 
     def decide(reason: Reason, k: int | None, rule: str | None, kept: BipartiteGraph, cands: list[Candidate], state: Any) -> SparsifyResult:
         applied = rate / 2**k if reason == Reason.ACCEPTED and k is not None else 0.0
@@ -321,7 +323,7 @@ def bounded_sparsify(
         counts = np.bincount(rows[keep], minlength=m)
         indptr = np.concatenate([[0], np.cumsum(counts)])
         cand = BipartiteGraph(sp.csr_array((np.ones(int(keep.sum())), B.indices[keep], indptr), shape=(m, n)))
-        rep = ramanujan_report(cand, scope=scope, weighted=False, solver=solver, tol=tol, v0=state)
+        rep = ramanujan_report(cand, scope=scope, weighted=False, solver=solver, v0=state, **extra)
         state = rep.state if rep.state is not None else state
         if _collapsed(rep, collapse):
             candidates.append(Candidate(k, r_k, n_rm, cand.n_edges, rep, None, True, None))
@@ -331,7 +333,7 @@ def bounded_sparsify(
             return decide(Reason.ACCEPTED, k, "unweighted", cand, candidates, state)
         weights = np.abs(s[keep])
         wcand = BipartiteGraph(sp.csr_array((weights, B.indices[keep], indptr), shape=(m, n)))
-        wrep = ramanujan_report(wcand, scope=scope, weighted=True, solver=solver, tol=tol)
+        wrep = ramanujan_report(wcand, scope=scope, weighted=True, solver=solver, **extra)
         if _weighted_holds(wrep):
             candidates.append(Candidate(k, r_k, n_rm, cand.n_edges, rep, wrep, False, "weighted"))
             return decide(Reason.ACCEPTED, k, "weighted", cand, candidates, state)
