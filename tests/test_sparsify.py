@@ -16,7 +16,7 @@ from bipartite_expanders import (
     ramanujan_report,
     removal_count,
 )
-from bipartite_expanders.sparsify import DEFAULT_LEVELS, Reason
+from bipartite_expanders.sparsify import DEFAULT_LEVELS, SparsifyReason
 
 from conftest import random_sparse
 
@@ -67,7 +67,7 @@ def test_complete_graph_accepted_at_first_level():
     g = generators.complete_bipartite(8, 8)
     S = np.arange(64.0).reshape(8, 8)
     res = bounded_sparsify(g, S, rate=0.5)
-    assert res.decision.reason == Reason.ACCEPTED and res.decision.k == 1 and res.decision.rule == "unweighted"
+    assert res.decision.reason == SparsifyReason.ACCEPTED and res.decision.k == 1 and res.decision.rule == "unweighted"
     assert res.mask.n_edges == 64 - 16
     # the 16 lowest scores are the first two rows
     assert res.mask.toarray()[:2].sum() == 0 and res.mask.toarray()[2:].min() == 1
@@ -79,7 +79,7 @@ def test_collapse_average_keeps_graph():
     g = generators.even_cycle(10)
     S = np.random.default_rng(0).random(g.shape)
     res = bounded_sparsify(g, S, rate=0.4)
-    assert res.decision.reason == Reason.COLLAPSE and res.decision.k == 1
+    assert res.decision.reason == SparsifyReason.COLLAPSE and res.decision.k == 1
     assert res.mask == g.pattern() and res.decision.n_removed == 0
     assert res.decision.candidates[0].collapsed
 
@@ -92,8 +92,8 @@ def test_collapse_minimum_reading_is_stricter():
     avg = bounded_sparsify(g, S, rate=5 / 18, levels=1)  # p/2 of 36 = 5 edges
     mini = bounded_sparsify(g, S, rate=5 / 18, levels=1, collapse="minimum")
     assert avg.decision.candidates[0].n_removed == 5
-    assert avg.decision.reason != Reason.COLLAPSE
-    assert mini.decision.reason == Reason.COLLAPSE and mini.mask == g
+    assert avg.decision.reason != SparsifyReason.COLLAPSE
+    assert mini.decision.reason == SparsifyReason.COLLAPSE and mini.mask == g
     _check_rule_independently(g, S, avg)
 
 
@@ -112,7 +112,7 @@ def test_no_k_accepted_keeps_graph():
     S[0, 8] = 0.5  # the bridge stays: the two blocks give t2 close to t1
     res = bounded_sparsify(g, S, rate=0.2, levels=3)
     dec = res.decision
-    assert dec.reason == Reason.NO_K_ACCEPTED and dec.k is None and dec.rule is None
+    assert dec.reason == SparsifyReason.NO_K_ACCEPTED and dec.k is None and dec.rule is None
     assert [c.k for c in dec.candidates] == [1, 2, 3]
     assert all(c.weighted is not None and c.weighted.t1 < 1 for c in dec.candidates)
     assert res.mask == g.pattern()
@@ -134,7 +134,7 @@ def test_nothing_to_prune_and_default_levels():
     g = generators.complete_bipartite(3, 3)
     for rate in (0.0, 0.05):  # 0.05/2 * 9 rounds to 0
         res = bounded_sparsify(g, np.ones((3, 3)), rate=rate)
-        assert res.decision.reason == Reason.NOTHING_TO_PRUNE and res.mask == g
+        assert res.decision.reason == SparsifyReason.NOTHING_TO_PRUNE and res.mask == g
     assert bounded_sparsify(g, np.ones((3, 3)), rate=0.5).decision.levels == DEFAULT_LEVELS
 
 
