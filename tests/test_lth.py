@@ -357,3 +357,13 @@ def test_table2_alpha_points_on_known_records():
     assert row["alpha=2"]["round"] == 3    # 0.883 >= 0.88
     assert row["stop"]["round"] == 4 and row["stop"]["reason"] == "rounds"
     assert row["dense_accuracy"] == 0.90
+
+
+@pytest.mark.parametrize("name", ["models", "data", "hparams", "training", "runner", "report"])
+def test_lth_docstring_examples(name):
+    import doctest
+    import importlib
+
+    torch.set_num_threads(1)
+    res = doctest.testmod(importlib.import_module(f"adapters.torch.lth.{name}"), optionflags=doctest.NORMALIZE_WHITESPACE)
+    assert res.attempted > 0 and res.failed == 0
