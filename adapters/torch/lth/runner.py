@@ -5,8 +5,8 @@ round restarting from the weights at the rewind iteration ``k`` (0 = initialisat
 round's training the network is evaluated on the clean and every noisy test set, scored, censused
 (every layer's Ramanujan report: mask, ``|W|`` and score graphs) and pruned for the next round.
 One JSON record per round, ``round_NN.json``, is written atomically into the run directory, which is
-named by the hash of the hyperparameters. The masks the round produced (``masks_NN.pt``) and the
-rewind point (``rewind.pt``) are saved before the record, so a killed run resumes after its last
+named by the hash of the hyperparameters. The masks the round produced (``masks_NN.pt``, only the
+latest is kept) and the rewind point (``rewind.pt``) are saved before the record, so a killed run resumes after its last
 record and loses at most the round in flight; the same hyperparameters give the same records
 (``timing`` aside).
 
@@ -306,6 +306,8 @@ def run_lottery(hparams: Hparams, out: str | os.PathLike = "runs", *, data_dir: 
                 "timing": timing,
             }
             write_json_atomic(run_dir / f"round_{rnd:02d}.json", record)
+            if rnd > 0:  # resuming needs only the last finished round's masks
+                (run_dir / f"masks_{rnd - 1:02d}.pt").unlink(missing_ok=True)
             records.append(record)
             prev_decisions = record["prune"]["decisions"]
             rounds_bar.set_postfix(density=f"{density['total']:.4f}", acc=f"{record['accuracy']['clean']:.4f}")
