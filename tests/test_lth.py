@@ -226,6 +226,31 @@ def test_batch_order_depends_only_on_seed_and_iteration():
     assert not torch.equal(batch_indices(100, 30, 0, seed=3), full[0])
 
 
+def test_rewind_point_is_the_state_at_iteration_k():
+    from adapters.torch.lth.training import train
+    from adapters.torch.masks import capture_state, ensure_masks
+
+    ds = lthdata.load_dataset("digits")
+    x, y = torch.from_numpy(ds.normalize(ds.x_train)), torch.from_numpy(ds.y_train)
+    a = build_model("lenet300", (1, 8, 8), seed=2)
+    ensure_masks(a)
+    got = train(a, x, y, TrainingHparams(iterations=30, batch_size=60), seed=4, capture_at=10, capture=capture_state,
+                progress=False).rewind_state
+    b = build_model("lenet300", (1, 8, 8), seed=2)
+    ensure_masks(b)
+    train(b, x, y, TrainingHparams(iterations=10, batch_size=60), seed=4, progress=False)
+    want = capture_state(b)
+    assert set(got) == set(want) and all(torch.equal(got[k], want[k]) for k in want)
+    init = build_model("lenet300", (1, 8, 8), seed=2)
+    assert not torch.equal(got["fc1.weight"], init.fc1.weight)  # training moved it
+
+
+def test_rewind_iter_run(tmp_path):
+    h = _tiny(rounds=1).replace(training={"rewind_iter": 15})
+    recs = run_lottery(h, tmp_path, progress=False).records
+    assert len(recs) == 2 and recs[1]["density"]["total"] < 1
+
+
 # ------------------------------------------------------------------ runs
 def _tiny(bound=False, rounds=2, iterations=40, pruner="imp"):
     h = default_hparams("lenet300", "digits", pruner=pruner, rounds=rounds, bound=bound)
