@@ -24,6 +24,7 @@ stopping point.
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import json
 import os
@@ -203,8 +204,15 @@ def run_lottery(hparams: Hparams, out: str | os.PathLike = "runs", *, data_dir: 
     _check_hparams_file(run_dir, hp)
 
     old_threads = torch.get_num_threads()
+    limits = contextlib.ExitStack()
     if threads is not None:
         torch.set_num_threads(int(threads))
+        try:  # the census's LAPACK calls too: same thread count, same floats
+            from threadpoolctl import threadpool_limits
+
+            limits.enter_context(threadpool_limits(int(threads)))
+        except ImportError:
+            pass
     try:
         records = load_records(run_dir)
         result = RunResult(run_dir, hp, records, resumed_from=len(records) if records else None)
@@ -316,5 +324,6 @@ def run_lottery(hparams: Hparams, out: str | os.PathLike = "runs", *, data_dir: 
         rounds_bar.close()
         return result
     finally:
+        limits.close()
         if threads is not None:
             torch.set_num_threads(old_threads)
