@@ -167,8 +167,8 @@ def restrict_to_scope(graph: Any, scope: str = "largest", components: Components
     """
     g = as_graph(graph)
     rows, cols = scope_vertices(g, scope, components)
-    if scope == "all":
-        return g.matrix, rows, cols
+    if scope == "all" or (rows.size == g.n_left and cols.size == g.n_right):
+        return g.matrix, rows, cols  # the scope is every vertex (sorted indices): no slicing copy
     sub = g.matrix[rows][:, cols] if rows.size and cols.size else sp.csr_array((rows.size, cols.size))
     return sp.csr_array(sub), rows, cols
 
