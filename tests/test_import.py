@@ -7,6 +7,16 @@ def test_core_import_pulls_no_torch():
     subprocess.run([sys.executable, "-c", code], check=True)
 
 
+def test_console_parser_pulls_no_torch():
+    """Building the parser imports every command module (torch ones too): none may load torch,
+    so `bipartite-expanders analyze` stays a numpy/scipy program."""
+    code = (
+        "import sys; from bipartite_expanders.cli import build_parser; build_parser(); "
+        "import adapters.torch; assert 'torch' not in sys.modules, 'torch imported'"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)
+
+
 def test_public_api_exported():
     import bipartite_expanders as be
 

@@ -12,23 +12,34 @@ True
 0.5
 """
 
-from .census import Census, LayerCensus, census, inner_layers
-from .layers import effective_weight, fold, layer_graph, layer_mask, layer_roles, prunable_layers, unfold, unfolded_shape
-from .masks import (
-    apply_masks,
-    capture_state,
-    ensure_masks,
-    get_masks,
-    is_masked,
-    layer_density,
-    load_masked,
-    refresh_weights,
-    rewind,
-    save_masked,
-    total_density,
-)
-from .pruning import ALLOCATIONS, PruneRates, PruneResult, allocate, erk_targets, prune_step, select_masks
-from .scores import SCORE_METHODS, compute_scores, grasp, magnitude, random, snip, synflow
+import importlib
+from typing import Any
+
+# Public name -> submodule. Imported lazily so that ``import adapters.torch.lth.cli`` (which the
+# console script loads to build its parser) does not pull torch in before a torch command runs.
+_SUBMODULE = {
+    **dict.fromkeys(["Census", "LayerCensus", "census", "inner_layers"], "census"),
+    **dict.fromkeys(["effective_weight", "fold", "layer_graph", "layer_mask", "layer_roles", "prunable_layers",
+                     "unfold", "unfolded_shape"], "layers"),
+    **dict.fromkeys(["apply_masks", "capture_state", "ensure_masks", "get_masks", "is_masked", "layer_density",
+                     "load_masked", "refresh_weights", "rewind", "save_masked", "total_density"], "masks"),
+    **dict.fromkeys(["ALLOCATIONS", "PruneRates", "PruneResult", "allocate", "erk_targets", "prune_step",
+                     "select_masks"], "pruning"),
+    **dict.fromkeys(["SCORE_METHODS", "compute_scores", "grasp", "magnitude", "random", "snip", "synflow"], "scores"),
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _SUBMODULE:
+        value = getattr(importlib.import_module(f"{__name__}.{_SUBMODULE[name]}"), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_SUBMODULE))
+
 
 __all__ = [
     "prunable_layers", "layer_roles", "layer_graph", "layer_mask", "effective_weight", "unfold", "fold", "unfolded_shape",
