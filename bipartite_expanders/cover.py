@@ -695,7 +695,8 @@ def cover_bracket_free(graph: Any) -> tuple[float, float]:
     (the primal certificate ``x_{v->w} = 1 / sqrt(d_v - 1)``); otherwise ``inf`` (use ``t1``).
 
     >>> from bipartite_expanders import generators
-    >>> cover_bracket_free(generators.even_cycle(4))
+    >>> lo, hi = cover_bracket_free(generators.even_cycle(4))   # the cycle's cover is Z: rho = 2
+    >>> round(lo, 9), round(hi, 9)
     (2.0, 2.0)
     """
     g = as_graph(graph)
@@ -722,4 +723,4 @@ def cover_bracket_free(graph: Any) -> tuple[float, float]:
         nontrivial = comp.edges > 0
         if np.all(comp.edges[nontrivial] >= comp.n_vertices[nontrivial]):  # every component has a cycle
             upper = float((su + sv).max()) * (1 + slack)
-    return lower, upper
+    return float(lower), float(upper)
