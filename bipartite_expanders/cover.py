@@ -68,6 +68,8 @@ _EPS = np.finfo(float).eps
 _DENSE_MAX_VERTICES = 600
 # Dense Schur complement (one BLAS SYRK) while keep x drop entries stay below this.
 _DENSE_SCHUR_MAX = 30_000_000
+# Longest continuation step in tau = log g_pin before the fold is bracketed.
+_MAX_STEP = 0.5
 
 
 @dataclass(frozen=True)
@@ -310,6 +312,9 @@ class _Branch:
         self.solver: _Bordered | None = None
         self.n_factor = 0
         self.n_solve = 0
+        # relative residual of each linear solve: inexact Newton needs little; dz/dtau near the
+        # fold is ~1e-7, so 1e-11 keeps it accurate to ~1e-4 of itself
+        self.rtol = 1e-11
 
     def _refactor(self, g: np.ndarray, z: float) -> None:
         _, diag, jab, jba, _ = _vertex_system(self.G, g, z)
@@ -340,7 +345,7 @@ class _Branch:
                 res = max(float(np.max(np.abs(res_v))), abs(res_p)) / rscale
                 if not math.isfinite(res):
                     break
-                if res < 1e-14:
+                if res < self.rtol:
                     return v, vz
                 if res > 0.25 * prev:  # slow contraction: a fresh factorisation is cheaper
                     break
@@ -353,13 +358,20 @@ class _Branch:
                 return v, vz
         return v, vz
 
-    def correct(self, g: np.ndarray, z: float, maxit: int = 30) -> tuple[np.ndarray, float, bool]:
-        """Newton on the pinned vertex system (``g_pin`` fixed) from ``(g, z)``."""
+    def correct(self, g: np.ndarray, z: float, maxit: int = 12) -> tuple[np.ndarray, float, bool]:
+        """Newton on the pinned vertex system (``g_pin`` fixed) from ``(g, z)``; gives up early
+        when the residual grows twice in a row (the caller then shortens its step)."""
         G = self.G
+        prev, grew = math.inf, 0
         for _ in range(maxit):
             phi = _vertex_system(G, g, z)[0]
-            if np.max(np.abs(phi) / (1.0 + z * g)) < 64 * _EPS:
+            res = float(np.max(np.abs(phi) / (1.0 + z * g)))
+            if res < 64 * _EPS:
                 return g, z, True
+            grew = grew + 1 if res > prev else 0
+            if grew >= 2 or not math.isfinite(res):
+                return g, z, False
+            prev = res
             dg, dz = self.solve(g, z, -phi, 0.0)
             step = 1.0
             while not (np.all(g + step * dg > 0) and math.isfinite(dz)):  # keep g positive
@@ -420,7 +432,7 @@ def _fold(G: _Edges, tol: float, maxiter: int) -> tuple[float, float, float, int
         small = int(np.count_nonzero(G.side == 1) < np.count_nonzero(G.side == 0))
         pin = int(np.argmax(np.where(G.side == small, G.degree, -1)))
     z_lo = G.lower(np.ones(2 * G.E))  # the free, uniform-p lower bound
-    z = 1.25 * _start_upper(G)  # above rho: the sweep from 0 converges geometrically
+    z = 1.05 * _start_upper(G)  # above rho: the sweep from 0 converges geometrically
     x, _ = _sweep(G, z, None, 2000)
     if x is None:
         return math.nan, z_lo, math.inf, 0, False
@@ -455,6 +467,8 @@ def _fold(G: _Edges, tol: float, maxiter: int) -> tuple[float, float, float, int
             # quadratic model z = z* + a (tau - tau*)^2 with z* >= z_lo bounds the step
             new = tau - 2.0 * max(zc - z_lo, 1e-3 * zc) / dzc if dzc != 0 else tau + 1.0
         step = new - tau
+        if bracket is None:  # far from the fold the branch bends: short steps correct in few iterations
+            step = max(-_MAX_STEP, min(_MAX_STEP, step))
         for _attempt in range(30):
             g_pred = g * np.exp(step * tan / g)  # log-linear predictor keeps g positive
             g_new, z_new, ok = br.correct(g_pred, zc + step * dzc)

@@ -38,7 +38,7 @@ IHARA_FAILS = "Ihara RH fails"
 IHARA_UNDEFINED = "undefined"
 
 # Dense eigenvalues (all 2N) below this size; ARPACK for the few largest above it.
-_DENSE_MAX = 1200
+_DENSE_MAX = 600
 
 
 @dataclass(frozen=True)
@@ -109,7 +109,7 @@ def nonbacktracking_test(graph: Any, k: int = 6, *, scope: str = "largest", meth
     scope
         ``"largest"`` (default), ``"nonisolated"`` or ``"all"``; see :mod:`~bipartite_expanders.components`.
     method
-        ``"auto"`` (dense below ``2N = 1200``, else ARPACK), ``"dense"`` or ``"arpack"``.
+        ``"auto"`` (dense below ``2N = 600``, else ARPACK), ``"dense"`` or ``"arpack"``.
     tol
         ARPACK's relative tolerance; the verdict allows ``1e-9`` relative slack for it.
 
