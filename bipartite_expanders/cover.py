@@ -70,6 +70,8 @@ _DENSE_MAX_VERTICES = 600
 _DENSE_SCHUR_MAX = 30_000_000
 # Longest continuation step in tau = log g_pin before the fold is bracketed.
 _MAX_STEP = 0.5
+# Dense eigenvectors for the dual certificate below this many directed edges.
+_DENSE_PERRON_MAX = 600
 
 
 @dataclass(frozen=True)
@@ -405,18 +407,39 @@ def _sweep(G: _Edges, z: float, x: np.ndarray | None, n_sweeps: int) -> tuple[np
     return x, n_sweeps
 
 
+def _predecessor_matrix(G: _Edges) -> sp.csr_array:
+    """``M`` as a sparse ``2E x 2E`` matrix: ``M[f, e] = 1`` when ``e -> f`` (small graphs only)."""
+    D = 2 * G.E
+    by_head = np.argsort(G.head, kind="stable")
+    starts = np.searchsorted(G.head[by_head], np.arange(G.n + 1))
+    rows, cols = [], []
+    for f in range(D):  # f's predecessors: edges into tail(f), except rev(f)
+        preds = by_head[starts[G.tail[f]]:starts[G.tail[f] + 1]]
+        preds = preds[preds != G.rev[f]]
+        rows.append(np.full(preds.size, f))
+        cols.append(preds)
+    return sp.csr_array((np.ones(sum(r.size for r in rows)), (np.concatenate(rows), np.concatenate(cols))), shape=(D, D))
+
+
 def _perron_p(G: _Edges, x: np.ndarray) -> np.ndarray:
     """Perron vector of ``diag(c x^2) M``: the dual certificate at the fold."""
     d = G.cc * x * x
     D = 2 * G.E
+    if D <= _DENSE_PERRON_MAX:
+        K = (_predecessor_matrix(G).toarray()) * d[:, None]
+        vals, vecs = np.linalg.eig(K)
+        p = np.real(vecs[:, int(np.argmax(vals.real))])
+        return p if p.sum() > 0 else -p
     op = spla.LinearOperator((D, D), matvec=lambda v: d * G.M(np.ravel(v)), dtype=float)
     try:
-        _, vec = spla.eigs(op, k=1, which="LR", v0=x.copy(), tol=1e-13, maxiter=20 * D)
+        _, vec = spla.eigs(op, k=1, which="LR", v0=x.copy(), tol=1e-13, ncv=min(D - 1, 40), maxiter=3000)
         p = np.real(vec[:, 0])
-        return p if p.sum() > 0 else -p
-    except spla.ArpackNoConvergence as exc:  # pragma: no cover - fall back to power steps
-        p = np.abs(np.real(exc.eigenvectors[:, 0])) if exc.eigenvectors.size else x.copy()
-        return p
+    except spla.ArpackNoConvergence as exc:  # keep what converged, else power steps from x
+        p = np.real(exc.eigenvectors[:, 0]) if exc.eigenvectors.size else x.copy()
+        for _ in range(200):
+            p = d * G.M(np.abs(p))
+            p /= p.sum()
+    return p if p.sum() > 0 else -p
 
 
 def _start_upper(G: _Edges) -> float:
@@ -443,8 +466,9 @@ def _fold(G: _Edges, tol: float, maxiter: int) -> tuple[float, float, float, int
     g, z, ok = br.correct(g, z)
     if not ok:
         return math.nan, z_lo, math.inf, br.n_factor, False
-    best_x = _edge_values(G, g)
+    x = best_x = _edge_values(G, g)
     best_upper, best_z = G.upper(best_x), z
+    lower, polish = z_lo, 0
     tan, dz = br.tangent(g, z)
     pts = [(math.log(g[pin]), z, dz)]
     target = 0.1 * tol * max(1.0, z)
@@ -457,7 +481,12 @@ def _fold(G: _Edges, tol: float, maxiter: int) -> tuple[float, float, float, int
             curv = (dzc - d0) / (tau - t0)
             if curv > 0:
                 if dzc * dzc / (2 * curv) < target:  # the quadratic model's remaining drop
-                    break
+                    # z is converged; the dual bound lags (its deficit is ~ |tau - tau*|, not
+                    # squared): certify here, and polish a few more secant steps if needed
+                    lower = max(lower, G.lower(_perron_p(G, x)))
+                    if best_upper - lower <= tol * max(1.0, best_upper) or polish >= 4 or abs(dzc / curv) < 1e-14:
+                        break
+                    polish += 1
                 new = tau - dzc / curv
         if bracket is not None:
             lo_t, hi_t = bracket
@@ -496,15 +525,22 @@ def _fold(G: _Edges, tol: float, maxiter: int) -> tuple[float, float, float, int
             bracket[1] = tnew
         if dz == 0.0:
             break
-    p = _perron_p(G, best_x)
-    lower = max(G.lower(p), z_lo)
+    if polish == 0:
+        lower = max(lower, G.lower(_perron_p(G, x)))
     upper = best_upper
     value = min(max(best_z, lower), upper)
     return value, lower, upper, br.n_factor, upper - lower <= tol * max(1.0, upper)
 
 
-def _bisect(G: _Edges, tol: float, maxiter: int, lower: float = 0.0, upper: float = math.inf, max_sweeps: int = 20_000) -> tuple[float, float, float, int]:
-    """Reference method: bisection on z with the monotone sweep (slow near the fold)."""
+def _bisect(G: _Edges, tol: float, maxiter: int, lower: float = 0.0, upper: float = math.inf, max_sweeps: int = 20_000,
+            budget: int | None = None) -> tuple[float, float, float, int]:
+    """Reference method: bisection on z with the monotone sweep (slow near the fold).
+
+    Stops refining when a sweep does not settle within ``max_sweeps`` or after ``budget``
+    sweeps in all (default: about ``5e7`` directed-edge updates); the bracket stays certified.
+    """
+    if budget is None:
+        budget = max(20_000, int(5e7 / max(G.E, 1)))
     lower = max(lower, G.lower(np.ones(2 * G.E)))
     wdeg = np.bincount(G.tail, weights=G.ww, minlength=G.n)
     if not math.isfinite(upper):
@@ -513,8 +549,10 @@ def _bisect(G: _Edges, tol: float, maxiter: int, lower: float = 0.0, upper: floa
     for _ in range(maxiter):
         if upper - lower <= tol * max(1.0, upper):
             break
+        if sweeps >= budget:
+            break
         z = 0.5 * (lower + upper)
-        x, used = _sweep(G, z, None, max_sweeps)
+        x, used = _sweep(G, z, None, min(max_sweeps, budget - sweeps + 1))
         sweeps += used
         if x is None:  # a finite subtree has an eigenvalue >= z
             lower = z
@@ -524,6 +562,28 @@ def _bisect(G: _Edges, tol: float, maxiter: int, lower: float = 0.0, upper: floa
             break
         upper = max(u, lower)
     return 0.5 * (lower + upper), lower, upper, sweeps
+
+
+def _tree_bracket(G: _Edges, t1: float, tol: float) -> tuple[float, float]:
+    """Certified bracket on ``t1`` of a tree: at ``z`` the sweep from 0 is the exact
+    leaf-to-root elimination (settles within diameter + 1 sweeps); all pivots positive
+    (edge denominators, then ``z - V_v`` at a vertex) iff ``z > t1`` (Sylvester's inertia)."""
+
+    def above(z: float) -> bool:
+        # exact after diameter + 1 sweeps (rounding may keep the last bits moving: no settle test)
+        x, _ = _sweep(G, z, None, G.n + 1)
+        return x is not None and bool(np.all(z - G.vertex_out(x) > 0))
+
+    lo, hi = math.nan, math.nan
+    for k in range(8):
+        d = 0.25 * max(tol, 1e-13) * 10.0**k * max(1.0, t1)
+        if math.isnan(hi) and above(t1 + d):
+            hi = t1 + d
+        if math.isnan(lo) and above(t1 - d) is False:
+            lo = t1 - d
+        if not (math.isnan(lo) or math.isnan(hi)):
+            break
+    return lo, hi
 
 
 def _component_radius(G: _Edges, tol: float, method: str, maxiter: int) -> tuple[float, float, float, str, int]:
@@ -537,14 +597,17 @@ def _component_radius(G: _Edges, tol: float, method: str, maxiter: int) -> tuple
         t1, lo, hi = _perron(G, tol)
         if math.isfinite(lo) and hi - lo <= max(tol, 1e-12) * max(1.0, hi):
             return t1, lo, hi, "perron", 0
-        if rank == 0:
+        if rank == 0:  # a tree: certify t1 by the exact leaf-to-root elimination instead
+            lo, hi = _tree_bracket(G, t1, tol)
             return t1, lo, hi, "perron", 0
     if method in ("auto", "fold"):
         value, lo, hi, steps, ok = _fold(G, tol, maxiter)
         if ok or method == "fold":
             return value, lo, hi, "fold", steps
         v2, lo2, hi2, sweeps = _bisect(G, tol, 200, lower=lo, upper=hi)
-        return v2, lo2, hi2, "bisect", steps + sweeps
+        if lo2 <= value <= hi2:
+            v2 = value
+        return v2, lo2, hi2, "fold+bisect", steps + sweeps
     value, lo, hi, sweeps = _bisect(G, tol, 200)
     return value, lo, hi, "bisect", sweeps
 
