@@ -23,6 +23,6 @@ for name, g in (("base H", H), ("20-lift G", G)):
     print(f"{name}: shape {g.shape}, {g.n_edges} edges, connected: {r.n_components == 1}, min degree {min(r.min_degree_left, r.min_degree_right)}")
     print(f"  d_left = {r.d_left:.4f}, d_right = {r.d_right:.4f}, t1 = {r.t1:.6f}, t2 = {r.t2:.6f}")
     print(f"  db = {r.db:.6f} -> {r.verdict_r.value};  eb = {r.eb:.6f} -> {r.verdict_s.value}")
-    print(f"  rho(T) = {r.rho_uc:.10f} in [{r.rho_uc_lower:.10f}, {r.rho_uc_upper:.10f}] -> {r.verdict_uc.value}")
+    print(f"  rho(T) = {r.rho_uc:.10f} (certified bracket width {r.rho_uc_upper - r.rho_uc_lower:.1e}) -> {r.verdict_uc.value}")
     print(f"  free bracket [{r.uc_free_lower:.6f}, {r.uc_free_upper:.6f}];  Ihara: {nb.verdict} "
           f"(|lambda| = {nb.lambda_nontrivial:.6f}, sqrt(rho(H)) = {nb.sqrt_rho_h:.6f})")
