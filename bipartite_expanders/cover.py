@@ -71,7 +71,9 @@ _DENSE_SCHUR_MAX = 30_000_000
 # Longest continuation step in tau = log g_pin before the fold is bracketed.
 _MAX_STEP = 0.5
 # Dense eigenvectors for the dual certificate below this many directed edges.
-_DENSE_PERRON_MAX = 600
+_DENSE_PERRON_MAX = 150
+# Below this many vertices every Newton step refactorises (cheaper than refinement).
+_REFACTOR_ALWAYS_MAX = 300
 
 
 @dataclass(frozen=True)
@@ -241,7 +243,16 @@ class _Bordered:
     def __init__(self, G: _Edges, pin: int, diag: np.ndarray, jab: np.ndarray, jba: np.ndarray, gz: np.ndarray):
         n = G.n
         self.G, self.pin, self.n = G, pin, n
-        if G.side is not None:
+        self.dense = n <= _REFACTOR_ALWAYS_MAX
+        if self.dense:  # small: one dense LU, no sparse bookkeeping
+            Mf = np.zeros((n + 1, n + 1))
+            Mf[np.arange(n), np.arange(n)] = diag
+            np.add.at(Mf, (G.a, G.b), jab)
+            np.add.at(Mf, (G.b, G.a), jba)
+            Mf[:n, n] = gz
+            Mf[n, pin] = 1.0
+            self.lu = sla.lu_factor(Mf, check_finite=False)
+        elif G.side is not None:
             keep = G.side == G.side[pin]
             self.keep = np.flatnonzero(keep)
             self.drop = np.flatnonzero(~keep)
@@ -284,6 +295,9 @@ class _Bordered:
 
     def solve(self, r: np.ndarray, r_pin: float) -> tuple[np.ndarray, float]:
         n = self.n
+        if self.dense:
+            sol = sla.lu_solve(self.lu, np.append(r, r_pin), check_finite=False)
+            return sol[:n], float(sol[n])
         if self.G.side is not None:
             rd = r[self.drop] / self.Dd
             rk = r[self.keep] - self.C_kd @ rd
@@ -309,10 +323,11 @@ class _Branch:
     factorisations, which dominate the cost.
     """
 
-    def __init__(self, G: _Edges, pin: int):
+    def __init__(self, G: _Edges, pin: int, n_factor: int = 0):
         self.G, self.pin = G, pin
         self.solver: _Bordered | None = None
-        self.n_factor = 0
+        self.n_factor = n_factor
+        self._at: tuple[float, np.ndarray] | None = None
         self.n_solve = 0
         # relative residual of each linear solve: inexact Newton needs little; dz/dtau near the
         # fold is ~1e-7, so 1e-11 keeps it accurate to ~1e-4 of itself
@@ -321,7 +336,7 @@ class _Branch:
     def _refactor(self, g: np.ndarray, z: float) -> None:
         _, diag, jab, jba, _ = _vertex_system(self.G, g, z)
         self.solver = _Bordered(self.G, self.pin, diag, jab, jba, g)
-        if self.G.side is not None:
+        if self.G.side is not None and not self.solver.dense:
             self.solver._gd_over_D = g[self.solver.drop] / self.solver.Dd
         self.n_factor += 1
 
@@ -335,9 +350,13 @@ class _Branch:
             return diag * v + off @ v + g * vz, float(v[self.pin])
 
         rscale = max(float(np.max(np.abs(r))), abs(r_pin), 1e-300)
+        # small systems: a fresh factorisation is cheaper than refinement sweeps
+        stale = G.n <= _REFACTOR_ALWAYS_MAX and not (self._at is not None and self._at[0] == z and np.array_equal(self._at[1], g))
         for attempt in range(2):
-            if self.solver is None or attempt == 1:
+            if self.solver is None or attempt == 1 or stale:
                 self._refactor(g, z)
+                self._at = (z, g.copy())
+                stale = False
             v, vz = self.solver.solve(r, r_pin)
             prev = math.inf
             for _ in range(12):
@@ -468,7 +487,7 @@ def _fold(G: _Edges, tol: float, maxiter: int) -> tuple[float, float, float, int
         return math.nan, z_lo, math.inf, br.n_factor, False
     x = best_x = _edge_values(G, g)
     best_upper, best_z = G.upper(best_x), z
-    lower, polish = z_lo, 0
+    lower, polish, repins = z_lo, 0, 0
     tan, dz = br.tangent(g, z)
     pts = [(math.log(g[pin]), z, dz)]
     target = 0.1 * tol * max(1.0, z)
@@ -512,6 +531,16 @@ def _fold(G: _Edges, tol: float, maxiter: int) -> tuple[float, float, float, int
         u = G.upper(x)
         if u < best_upper:
             best_upper, best_x, best_z = u, x, z
+        speed = np.abs(tan / g)
+        if bracket is None and repins < 3 and speed.max() > 4.0:
+            # another vertex's g moves much faster along the branch (the fold is driven by a
+            # local structure there): re-pin there, so tau stays a good branch parameter
+            pin = int(np.argmax(speed))
+            br = _Branch(G, pin, n_factor=br.n_factor)
+            tan, dz = br.tangent(g, z)
+            pts = [(math.log(g[pin]), z, dz)]
+            repins += 1
+            continue
         tnew = math.log(g[pin])
         pts.append((tnew, z, dz))
         if bracket is None:
