@@ -267,3 +267,32 @@ def test_result_serialises():
     assert isinstance(r, CoverRadius)
     d = json.loads(json.dumps(r.to_dict(), allow_nan=False))
     assert d["value"] == pytest.approx(2 * math.sqrt(2)) and d["method"] == "closed_form"
+
+
+SHARP = [  # weighted, with leaves and a heavy local star: a sharp fold (needs re-pinning)
+    [0, 0, 0, 2.99, 0, 0, 0, 0, 0, 0, 2.84, 2.37],
+    [0, 0.77, 2.12, 0, 0.39, 0, 0, 0.38, 1.73, 0, 0, 0],
+    [0, 0, 0, 0, 0, 2.22, 0, 0, 0, 0, 2.73, 1.48],
+    [2.02, 0, 0, 0.81, 0, 0, 0.83, 0, 0, 0, 1.1, 0],
+    [0, 1.07, 2.15, 0, 0, 0.69, 0.79, 0, 0, 0, 0, 0],
+    [0, 0, 0, 0, 0, 0, 0, 0, 1.04, 0, 0, 0],
+]
+
+
+def test_sharp_fold_agrees_with_bisection():
+    g = BipartiteGraph.from_dense(SHARP)
+    fold = universal_cover_radius(g, scope="largest", method="fold")
+    ref = universal_cover_radius(g, scope="largest", method="bisect", tol=1e-6)
+    assert fold.width <= 1e-9 * fold.value
+    assert ref.lower <= fold.upper and fold.lower <= ref.upper
+
+
+def test_tree_bracket_by_elimination():
+    from bipartite_expanders.cover import _Edges, _tree_bracket
+
+    for G in (nx.path_graph(30), nx.balanced_tree(3, 4), nx.star_graph(6)):
+        A = nx.to_numpy_array(G)
+        t1 = float(np.linalg.eigvalsh(A)[-1])
+        coo = sp.triu(sp.csr_array(A), k=1).tocoo()
+        lo, hi = _tree_bracket(_Edges(A.shape[0], coo.row.astype(np.int64), coo.col.astype(np.int64), coo.data, None), t1, 1e-10)
+        assert lo < t1 < hi and hi - lo <= 1e-9 * t1
