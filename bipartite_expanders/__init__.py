@@ -16,6 +16,7 @@ from .nonbacktracking import NonBacktrackingResult, ihara_bass_matrix, nonbacktr
 from .components import SCOPES, Components, SideDegrees, connected_components, restrict_to_scope, scope_vertices, side_degrees
 from .graph import BipartiteGraph, as_graph
 from .io import GraphFileError, example_path, load_graph, save_graph
+from .sparsify import DEFAULT_LEVELS, Candidate, SparsifyDecision, SparsifyReason, SparsifyResult, bounded_sparsify, lowest, removal_count, removal_order
 from .spectrum import SOLVERS, SpectralPair, SpectrumResult, choose_solver, register_solver, spectral_pair, top_singular_values
 
 __version__ = "0.1.0"
@@ -65,5 +66,14 @@ __all__ = [
     "spectral_metrics",
     "imdb",
     "narc",
+    "DEFAULT_LEVELS",
+    "Candidate",
+    "SparsifyDecision",
+    "SparsifyReason",
+    "SparsifyResult",
+    "bounded_sparsify",
+    "removal_count",
+    "removal_order",
+    "lowest",
     "__version__",
 ]

@@ -1,0 +1,199 @@
+"""The network census: every layer's spectral reports and the network's regime.
+
+For each analysed prunable layer: the mask graph (unweighted), the ``|W * mask|`` graph and,
+when scores are given, the ``|S * mask|`` graph, each as a
+:class:`bipartite_expanders.RamanujanReport`. The network's regime is ``fully`` when every
+analysed layer is Ramanujan, ``non`` when none is, else ``partially``: by the unweighted rule
+``max(delta_s, delta_r) >= 0`` on the mask (:attr:`Census.regime`), and beside it by the
+weighted rule ``delta_s >= 0`` on ``|W|`` (:attr:`Census.regime_weighted`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import torch
+from torch import nn
+
+from bipartite_expanders import RamanujanReport, Verdict, network_regime, ramanujan_report
+
+from .layers import layer_graph, layer_roles, prunable_layers
+
+__all__ = ["LayerCensus", "Census", "census", "inner_layers"]
+
+
+@dataclass(frozen=True)
+class LayerCensus:
+    """One layer's census: its identity, density and reports."""
+
+    name: str
+    role: str
+    shape: tuple[int, ...]
+    graph_shape: tuple[int, int]
+    density: float
+    n_weights: int
+    n_kept: int
+    mask: RamanujanReport
+    weight: RamanujanReport
+    score: RamanujanReport | None = None
+
+    @property
+    def is_ramanujan(self) -> bool:
+        """Unweighted rule on the mask: ``max(delta_s, delta_r) >= 0``."""
+        return self.mask.is_ramanujan
+
+    @property
+    def is_ramanujan_weighted(self) -> bool:
+        """Weighted rule on ``|W|``: ``delta_s >= 0`` (defined only for ``t1 >= 1``)."""
+        return self.weight.verdict_s == Verdict.RAMANUJAN
+
+    def to_record(self, flat: bool = False) -> dict[str, Any]:
+        rec: dict[str, Any] = {
+            "name": self.name,
+            "role": self.role,
+            "shape": list(self.shape),
+            "graph_shape": list(self.graph_shape),
+            "density": self.density,
+            "n_weights": self.n_weights,
+            "n_kept": self.n_kept,
+            "is_ramanujan": self.is_ramanujan,
+            "is_ramanujan_weighted": self.is_ramanujan_weighted,
+        }
+        for kind in ("mask", "weight", "score"):
+            rep = getattr(self, kind)
+            d = None if rep is None else rep.to_dict()
+            if not flat:
+                rec[kind] = d
+            elif d is not None:
+                rec.update({f"{kind}.{k}": (str(v) if isinstance(v, list) else v) for k, v in d.items()})
+        if flat:
+            rec["shape"] = "x".join(map(str, self.shape))
+            rec["graph_shape"] = "x".join(map(str, self.graph_shape))
+        return rec
+
+
+@dataclass(frozen=True)
+class Census:
+    """A network census: the analysed layers in model order and the regimes."""
+
+    layers: list[LayerCensus]
+    regime: str
+    regime_weighted: str
+    scope: str = "largest"
+    skipped: tuple[str, ...] = field(default=())
+
+    def __getitem__(self, name: str) -> LayerCensus:
+        for lc in self.layers:
+            if lc.name == name:
+                return lc
+        raise KeyError(name)
+
+    def to_records(self, flat: bool = False) -> list[dict[str, Any]]:
+        """One JSON-safe dict per layer: identity fields, then the reports nested under
+        ``"mask"``, ``"weight"``, ``"score"`` (``flat=True``: keys ``"mask.t1"`` etc., for CSV)."""
+        return [lc.to_record(flat) for lc in self.layers]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "regime": self.regime,
+            "regime_weighted": self.regime_weighted,
+            "scope": self.scope,
+            "skipped": list(self.skipped),
+            "layers": self.to_records(),
+        }
+
+
+def inner_layers(model: nn.Module) -> list[str]:
+    """Every prunable layer but the first and the last (the seed study's Conv4 selection)."""
+    return list(prunable_layers(model))[1:-1]
+
+
+def _select(model: nn.Module, layers: Any) -> list[str]:
+    names = list(prunable_layers(model))
+    if layers is None:
+        return names
+    if layers == "inner":
+        return inner_layers(model)
+    if callable(layers):
+        return [n for n in names if layers(n)]
+    chosen = [layers] if isinstance(layers, str) else list(layers)
+    unknown = [n for n in chosen if n not in names]
+    if unknown:
+        raise ValueError(f"layers: not prunable layers of the model: {unknown[:5]}")
+    return [n for n in names if n in set(chosen)]
+
+
+def census(
+    model: nn.Module,
+    scores: Mapping[str, torch.Tensor] | None = None,
+    scope: str = "largest",
+    solver: str = "auto",
+    layers: Iterable[str] | str | Callable[[str], bool] | None = None,
+    previous: Census | None = None,
+    *,
+    progress: bool = False,
+) -> Census:
+    """Spectral census of a model's prunable layers.
+
+    Parameters
+    ----------
+    scores
+        Optional ``{layer name: tensor like the weight}``; adds a report of ``|S * mask|``.
+    scope, solver
+        Passed to :func:`bipartite_expanders.ramanujan_report`.
+    layers
+        Which layers to analyse: None (all), a list of names, ``"inner"`` (all but the first
+        and last), or a predicate on the name.
+    previous
+        A former census of the same model: its solver states warm-start this one.
+    progress
+        Show a tqdm bar.
+
+    Examples
+    --------
+    >>> from torch import nn
+    >>> c = census(nn.Sequential(nn.Linear(6, 5), nn.ReLU(), nn.Linear(5, 4)))
+    >>> c.regime, [lc.role for lc in c.layers], c.layers[0].mask.t2
+    ('fully', ['fc', 'output'], 0.0)
+    """
+    names = _select(model, layers)
+    if not names:
+        raise ValueError("census needs at least one layer to analyse")
+    mods = prunable_layers(model)
+    roles = layer_roles(model)
+    prev: dict[str, LayerCensus] = {lc.name: lc for lc in previous.layers} if previous is not None else {}
+    it: Iterable[str] = names
+    if progress:
+        from tqdm.auto import tqdm
+
+        it = tqdm(names, desc="census", unit="layer")
+    out = []
+    for name in it:
+        mod = mods[name]
+        if scores is not None and name not in scores:
+            raise ValueError(f"scores has no entry for layer {name!r}")
+        p = prev.get(name)
+        g_mask = layer_graph(mod, "mask")
+        r_mask = ramanujan_report(g_mask, scope=scope, weighted=False, solver=solver, v0=p.mask.state if p else None)
+        r_weight = ramanujan_report(layer_graph(mod, "weight"), scope=scope, weighted=True, solver=solver,
+                                    v0=(p.weight.state if p else None) or r_mask.state)
+        r_score = None
+        if scores is not None:
+            r_score = ramanujan_report(layer_graph(mod, "score", scores[name]), scope=scope, weighted=True, solver=solver,
+                                       v0=(p.score.state if p and p.score else None) or r_mask.state)
+        weight = getattr(mod, "weight_orig", mod.weight)
+        n_w = int(weight.numel())  # a grouped conv's graph has zeros outside its blocks: count weights
+        out.append(LayerCensus(
+            name=name, role=roles[name], shape=tuple(weight.shape),
+            graph_shape=g_mask.shape, density=g_mask.n_edges / n_w, n_weights=n_w, n_kept=g_mask.n_edges,
+            mask=r_mask, weight=r_weight, score=r_score,
+        ))
+    return Census(
+        layers=out,
+        regime=network_regime([lc.is_ramanujan for lc in out]).value,
+        regime_weighted=network_regime([lc.is_ramanujan_weighted for lc in out]).value,
+        scope=scope,
+        skipped=tuple(n for n in mods if n not in set(names)),
+    )

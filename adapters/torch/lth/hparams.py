@@ -1,0 +1,270 @@
+"""Hyperparameters of a lottery-ticket run, OpenLTH style.
+
+Four frozen dataclasses (model, dataset, training, pruning) make one :class:`Hparams`. Its
+:meth:`~Hparams.hash` is a stable digest of every field that changes the numbers (not of where the
+data lie on disk), and names the run directory, so the same hyperparameters always land in the
+same directory and a rerun resumes there.
+
+Defaults per model follow the seed paper's Table 3 (after Frankle & Carbin 2019): LeNet-300-100
+Adam 1.2e-3, batch 60; Conv-2 Adam 2e-4; Conv-4 and Conv-6 Adam 3e-4, batch 60; VGG-19 and
+ResNet-20 SGD 0.1 with momentum 0.9. Pruning rates are fractions of the *remaining* weights per
+round: fully connected 20 %, output 10 %, convolutions 10 % (Conv-2/4), 15 % (Conv-6), 20 % (VGG-19,
+ResNet-20, pruned globally as in Frankle & Carbin).
+
+>>> h = default_hparams("lenet300", "fashion-mnist")
+>>> h.training.optimizer, h.training.lr, h.training.batch_size
+('adam', 0.0012, 60)
+>>> len(h.hash())
+64
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+__all__ = [
+    "ModelHparams", "DatasetHparams", "TrainingHparams", "PruningHparams", "AnalysisHparams", "Hparams",
+    "PRUNERS", "PRESETS", "preset", "default_hparams", "MODEL_DEFAULTS",
+]
+
+#: CLI pruner name -> adapters.torch.pruning.prune_step method
+PRUNERS: dict[str, str] = {
+    "imp": "magnitude",
+    "magnitude": "magnitude",
+    "snip": "snip",
+    "synflow": "synflow",
+    "random": "random",
+    "grasp": "grasp",
+}
+
+
+def _check(cond: bool, msg: str) -> None:
+    if not cond:
+        raise ValueError(msg)
+
+
+def _coerce(obj: Any, typ: type, *names: str) -> None:
+    """Canonical types, so that ``lr=1`` and ``lr=1.0`` hash alike."""
+    for n in names:
+        v = getattr(obj, n)
+        try:
+            object.__setattr__(obj, n, typ(v))
+        except (TypeError, ValueError):
+            raise TypeError(f"{n} must be {typ.__name__}, got {v!r}") from None
+
+
+@dataclass(frozen=True)
+class ModelHparams:
+    """Which architecture (a name of :func:`adapters.torch.lth.models.build_model`)."""
+
+    name: str = "lenet300"
+
+    def __post_init__(self) -> None:
+        from .models import MODELS  # cheap: no data, only the registry
+
+        _check(self.name in MODELS, f"model must be one of {list(MODELS)}, got {self.name!r}")
+
+
+@dataclass(frozen=True)
+class DatasetHparams:
+    """Which data set, and the noisy test sets: Gaussian sigmas in pixel units of ``[0, 1]``."""
+
+    name: str = "digits"
+    noise: tuple[float, ...] = (0.1, 0.3)
+
+    def __post_init__(self) -> None:
+        _check(self.name in ("digits", "fashion-mnist", "mnist", "cifar10"),
+               f"dataset must be one of digits, fashion-mnist, mnist, cifar10, got {self.name!r}")
+        noise = tuple(float(s) for s in self.noise)
+        _check(all(s > 0 and s < float("inf") for s in noise), f"noise sigmas must be positive and finite, got {self.noise!r}")
+        object.__setattr__(self, "noise", noise)
+
+
+@dataclass(frozen=True)
+class TrainingHparams:
+    """Optimiser and schedule of every round; ``rewind_iter`` = the iteration whose weights
+    every round restarts from (0 = initialisation)."""
+
+    optimizer: str = "adam"
+    lr: float = 1.2e-3
+    batch_size: int = 60
+    iterations: int = 20000
+    momentum: float = 0.0
+    weight_decay: float = 0.0
+    rewind_iter: int = 0
+
+    def __post_init__(self) -> None:
+        _coerce(self, float, "lr", "momentum", "weight_decay")
+        _coerce(self, int, "batch_size", "iterations", "rewind_iter")
+        _check(self.optimizer in ("adam", "sgd"), f"optimizer must be 'adam' or 'sgd', got {self.optimizer!r}")
+        _check(self.lr > 0, f"lr must be positive, got {self.lr!r}")
+        _check(int(self.batch_size) >= 1, f"batch_size must be >= 1, got {self.batch_size!r}")
+        _check(int(self.iterations) >= 1, f"iterations must be >= 1, got {self.iterations!r}")
+        _check(0 <= int(self.rewind_iter) < int(self.iterations),
+               f"rewind_iter must be in [0, iterations), got {self.rewind_iter!r} with iterations={self.iterations!r}")
+        _check(self.momentum >= 0 and self.weight_decay >= 0, "momentum and weight_decay must be non-negative")
+
+
+@dataclass(frozen=True)
+class PruningHparams:
+    """How each round prunes and when the run stops.
+
+    ``pruner``: ``imp`` (magnitude), ``snip``, ``synflow``, ``random``, ``grasp``; ``bound``: prune
+    by the seed paper's Algorithm 1 (a layer is only pruned while it stays Ramanujan); ``rounds``:
+    pruning rounds after the dense round 0; ``target_density``: stop once the total density is at
+    or below it."""
+
+    pruner: str = "imp"
+    bound: bool = False
+    rounds: int = 20
+    target_density: float | None = None
+    p_conv: float = 0.2
+    p_fc: float = 0.2
+    p_out: float = 0.1
+    allocation: str = "layerwise"
+
+    def __post_init__(self) -> None:
+        _coerce(self, float, "p_conv", "p_fc", "p_out")
+        _coerce(self, int, "rounds")
+        _coerce(self, bool, "bound")
+        if self.target_density is not None:
+            _coerce(self, float, "target_density")
+        _check(self.pruner in PRUNERS, f"pruner must be one of {sorted(set(PRUNERS) - {'magnitude'})}, got {self.pruner!r}")
+        _check(int(self.rounds) >= 0, f"rounds must be >= 0, got {self.rounds!r}")
+        _check(self.target_density is None or 0 < self.target_density <= 1,
+               f"target_density must be in (0, 1], got {self.target_density!r}")
+        for k in ("p_conv", "p_fc", "p_out"):
+            _check(0 <= getattr(self, k) < 1, f"{k} must be in [0, 1), got {getattr(self, k)!r}")
+        _check(self.allocation in ("layerwise", "global", "erk"),
+               f"allocation must be 'layerwise', 'global' or 'erk', got {self.allocation!r}")
+
+    @property
+    def method(self) -> str:
+        return PRUNERS[self.pruner]
+
+    @property
+    def label(self) -> str:
+        """``IMP``, ``IMP-Bound``, ``SynFlow-Bound``, ... as in the seed paper."""
+        names = {"imp": "IMP", "magnitude": "IMP", "snip": "SNIP", "synflow": "SynFlow", "random": "Random", "grasp": "GraSP"}
+        return names[self.pruner] + ("-Bound" if self.bound else "")
+
+
+@dataclass(frozen=True)
+class AnalysisHparams:
+    """How each round's census analyses the layers (changes the records, so it is hashed)."""
+
+    scope: str = "largest"
+
+    def __post_init__(self) -> None:
+        _check(self.scope in ("largest", "nonisolated", "all"), f"scope must be largest, nonisolated or all, got {self.scope!r}")
+
+
+@dataclass(frozen=True)
+class Hparams:
+    """Everything that determines a run's records; ``seed`` seeds initialisation, data order,
+    the digits split, the noise and the random scores."""
+
+    model: ModelHparams = field(default_factory=ModelHparams)
+    dataset: DatasetHparams = field(default_factory=DatasetHparams)
+    training: TrainingHparams = field(default_factory=TrainingHparams)
+    pruning: PruningHparams = field(default_factory=PruningHparams)
+    analysis: AnalysisHparams = field(default_factory=AnalysisHparams)
+    seed: int = 0
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-safe nested dict (tuples become lists)."""
+        return json.loads(json.dumps(dataclasses.asdict(self)))
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> Hparams:
+        d = dict(d)
+        ds = dict(d.get("dataset", {}))
+        if "noise" in ds:
+            ds["noise"] = tuple(ds["noise"])
+        return cls(
+            model=ModelHparams(**d.get("model", {})),
+            dataset=DatasetHparams(**ds),
+            training=TrainingHparams(**d.get("training", {})),
+            pruning=PruningHparams(**d.get("pruning", {})),
+            analysis=AnalysisHparams(**d.get("analysis", {})),
+            seed=int(d.get("seed", 0)),
+        )
+
+    def hash(self) -> str:
+        """SHA-256 of the canonical JSON of :meth:`to_dict` (sorted keys, no whitespace)."""
+        blob = json.dumps(self.to_dict(), sort_keys=True, separators=(",", ":"))
+        return hashlib.sha256(blob.encode()).hexdigest()
+
+    def run_name(self) -> str:
+        """The run directory's name: readable prefix plus the first 12 hex digits of :meth:`hash`."""
+        bound = "-bound" if self.pruning.bound else ""
+        return f"{self.model.name}_{self.dataset.name}_{self.pruning.pruner}{bound}_{self.hash()[:12]}"
+
+    def replace(self, **sections: Any) -> Hparams:
+        """Copy with fields changed, by section: ``h.replace(training={"iterations": 100})``."""
+        kw: dict[str, Any] = {}
+        for name, changes in sections.items():
+            if name == "seed":
+                kw["seed"] = int(changes)
+                continue
+            if not hasattr(self, name):
+                raise ValueError(f"unknown hparams section {name!r}")
+            kw[name] = dataclasses.replace(getattr(self, name), **changes)
+        return dataclasses.replace(self, **kw)
+
+
+#: model -> (training defaults, pruning defaults)
+MODEL_DEFAULTS: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {
+    "lenet300": ({"optimizer": "adam", "lr": 1.2e-3, "batch_size": 60, "iterations": 20000},
+                 {"p_fc": 0.2, "p_out": 0.1}),
+    "conv2": ({"optimizer": "adam", "lr": 2e-4, "batch_size": 60, "iterations": 20000},
+              {"p_conv": 0.1, "p_fc": 0.2, "p_out": 0.1}),
+    "conv4": ({"optimizer": "adam", "lr": 3e-4, "batch_size": 60, "iterations": 25000},
+              {"p_conv": 0.1, "p_fc": 0.2, "p_out": 0.1}),
+    "conv6": ({"optimizer": "adam", "lr": 3e-4, "batch_size": 60, "iterations": 30000},
+              {"p_conv": 0.15, "p_fc": 0.2, "p_out": 0.1}),
+    "vgg19": ({"optimizer": "sgd", "lr": 0.1, "batch_size": 64, "iterations": 112000, "momentum": 0.9,
+               "weight_decay": 1e-4}, {"p_conv": 0.2, "p_fc": 0.2, "p_out": 0.2, "allocation": "global"}),
+    "resnet20": ({"optimizer": "sgd", "lr": 0.1, "batch_size": 128, "iterations": 30000, "momentum": 0.9,
+                  "weight_decay": 1e-4}, {"p_conv": 0.2, "p_fc": 0.2, "p_out": 0.2, "allocation": "global"}),
+}
+
+
+def default_hparams(model: str = "lenet300", dataset: str = "digits", **pruning: Any) -> Hparams:
+    """Hyperparameters with the per-model defaults; ``pruning`` overrides :class:`PruningHparams` fields."""
+    if model not in MODEL_DEFAULTS:
+        raise ValueError(f"model must be one of {list(MODEL_DEFAULTS)}, got {model!r}")
+    train, prune = MODEL_DEFAULTS[model]
+    return Hparams(ModelHparams(model), DatasetHparams(dataset), TrainingHparams(**train),
+                   PruningHparams(**{**prune, **pruning}))
+
+
+def _quickstart() -> list[Hparams]:
+    base = default_hparams("lenet300", "digits", pruner="imp", rounds=12).replace(training={"iterations": 400})
+    return [base, base.replace(pruning={"bound": True})]
+
+
+def _fmnist() -> list[Hparams]:
+    return [default_hparams("lenet300", "fashion-mnist", pruner="imp", rounds=20)]
+
+
+#: preset name -> (description, list of runs); ``lth --preset NAME`` runs them in order
+PRESETS: dict[str, tuple[str, Any]] = {
+    "quickstart": ("LeNet-300-100 on digits, IMP and IMP-Bound, 12 rounds of 400 iterations (about a minute)", _quickstart),
+    "lenet-fmnist": ("LeNet-300-100 on Fashion-MNIST, IMP, 20 rounds (0.8^20 = 1.2 % density), 20,000 iterations", _fmnist),
+}
+
+
+def preset(name: str) -> list[Hparams]:
+    """The runs of a preset.
+
+    >>> [h.pruning.label for h in preset("quickstart")]
+    ['IMP', 'IMP-Bound']
+    """
+    if name not in PRESETS:
+        raise ValueError(f"preset must be one of {list(PRESETS)}, got {name!r}")
+    return list(PRESETS[name][1]())
