@@ -70,6 +70,8 @@ _DENSE_MAX_VERTICES = 600
 _DENSE_SCHUR_MAX = 30_000_000
 # Longest continuation step in tau = log g_pin before the fold is bracketed.
 _MAX_STEP = 0.5
+# Factorisations per fold attempt before giving up on it (a badly chosen pin).
+_MAX_FACTOR = 300
 # Dense eigenvectors for the dual certificate below this many directed edges.
 _DENSE_PERRON_MAX = 150
 # Below this many vertices every Newton step refactorises (cheaper than refinement).
@@ -467,24 +469,26 @@ def _start_upper(G: _Edges) -> float:
     return G.upper(1.0 / np.sqrt(C[G.tail]))
 
 
-def _fold(G: _Edges, tol: float, maxiter: int) -> tuple[float, float, float, int, bool]:
-    """The fold method: value, lower, upper, factorisations, success."""
-    pin = int(np.argmax(G.degree))
-    if G.side is not None:  # pin on the smaller side: that side is the one factorised
-        small = int(np.count_nonzero(G.side == 1) < np.count_nonzero(G.side == 0))
-        pin = int(np.argmax(np.where(G.side == small, G.degree, -1)))
+def _fold(G: _Edges, tol: float, maxiter: int, pin: int | None = None, max_repins: int = 3) -> tuple[float, float, float, int, bool, int | None]:
+    """The fold method: value, lower, upper, factorisations, success, and the vertex where the
+    branch moved fastest at the end (the natural pin for another attempt)."""
+    if pin is None:
+        pin = int(np.argmax(G.degree))
+        if G.side is not None:  # pin on the smaller side: that side is the one factorised
+            small = int(np.count_nonzero(G.side == 1) < np.count_nonzero(G.side == 0))
+            pin = int(np.argmax(np.where(G.side == small, G.degree, -1)))
     z_lo = G.lower(np.ones(2 * G.E))  # the free, uniform-p lower bound
     z = 1.05 * _start_upper(G)  # above rho: the sweep from 0 converges geometrically
     x, _ = _sweep(G, z, None, 2000)
     if x is None:
-        return math.nan, z_lo, math.inf, 0, False
+        return math.nan, z_lo, math.inf, 0, False, None
     g = 1.0 / (z - G.vertex_out(x))
     if np.any(g <= 0):
-        return math.nan, z_lo, math.inf, 0, False
+        return math.nan, z_lo, math.inf, 0, False, None
     br = _Branch(G, pin)
     g, z, ok = br.correct(g, z)
     if not ok:
-        return math.nan, z_lo, math.inf, br.n_factor, False
+        return math.nan, z_lo, math.inf, br.n_factor, False, None
     x = best_x = _edge_values(G, g)
     best_upper, best_z = G.upper(best_x), z
     lower, polish, repins = z_lo, 0, 0
@@ -493,6 +497,8 @@ def _fold(G: _Edges, tol: float, maxiter: int) -> tuple[float, float, float, int
     target = 0.1 * tol * max(1.0, z)
     bracket: list[float] | None = None  # [tau with dz < 0, tau with dz > 0]
     for _ in range(maxiter):
+        if br.n_factor > _MAX_FACTOR:
+            break
         tau, zc, dzc = pts[-1]
         new = math.nan
         if len(pts) >= 2 and pts[-2][2] != dzc:  # secant on dz/dtau
@@ -532,7 +538,7 @@ def _fold(G: _Edges, tol: float, maxiter: int) -> tuple[float, float, float, int
         if u < best_upper:
             best_upper, best_x, best_z = u, x, z
         speed = np.abs(tan / g)
-        if bracket is None and repins < 3 and speed.max() > 4.0:
+        if bracket is None and repins < max_repins and speed.max() > 4.0:
             # another vertex's g moves much faster along the branch (the fold is driven by a
             # local structure there): re-pin there, so tau stays a good branch parameter
             pin = int(np.argmax(speed))
@@ -558,7 +564,10 @@ def _fold(G: _Edges, tol: float, maxiter: int) -> tuple[float, float, float, int
         lower = max(lower, G.lower(_perron_p(G, x)))
     upper = best_upper
     value = min(max(best_z, lower), upper)
-    return value, lower, upper, br.n_factor, upper - lower <= tol * max(1.0, upper)
+    # where the branch moves fastest: the best pin for another attempt
+    speed = np.abs(tan / g)
+    next_pin = int(np.argmax(speed)) if np.all(np.isfinite(speed)) else None
+    return value, lower, upper, br.n_factor, upper - lower <= tol * max(1.0, upper), next_pin
 
 
 def _bisect(G: _Edges, tol: float, maxiter: int, lower: float = 0.0, upper: float = math.inf, max_sweeps: int = 20_000,
@@ -630,7 +639,20 @@ def _component_radius(G: _Edges, tol: float, method: str, maxiter: int) -> tuple
             lo, hi = _tree_bracket(G, t1, tol)
             return t1, lo, hi, "perron", 0
     if method in ("auto", "fold"):
-        value, lo, hi, steps, ok = _fold(G, tol, maxiter)
+        value, lo, hi, steps, ok, pin = _fold(G, tol, maxiter)
+        tried: set[int | None] = {None}
+        for _attempt in range(2):
+            # certificates from different runs combine: max of lowers, min of uppers
+            if ok or pin in tried:
+                break
+            tried.add(pin)
+            v2, lo2, hi2, st2, _, pin = _fold(G, tol, maxiter, pin=pin, max_repins=0)
+            steps += st2
+            if hi2 - lo2 < hi - lo:
+                value = v2
+            lo, hi = max(lo, lo2), min(hi, hi2)
+            value = min(max(value, lo), hi)
+            ok = hi - lo <= tol * max(1.0, hi)
         if ok or method == "fold":
             return value, lo, hi, "fold", steps
         v2, lo2, hi2, sweeps = _bisect(G, tol, 200, lower=lo, upper=hi)
