@@ -83,7 +83,9 @@ class CoverRadius:
     """``rho(T)`` of a graph's universal cover with a certified bracket ``lower <= rho <= upper``.
 
     ``method`` says how it was obtained: ``"closed_form"`` (biregular), ``"perron"``
-    (cycle rank <= 1, ``rho = t1``), ``"fold"``, ``"bisect"``, or ``"empty"`` (no edges).
+    (cycle rank <= 1, ``rho = t1``), ``"fold"``, ``"bisect"``, ``"fold+bisect"`` (the fold's
+    bracket refined by the bounded bisection fallback), or ``"empty"`` (no edges); several
+    components join their methods with ``+``.
     ``cycle_rank`` is ``E - N + (number of components)``; ``n_components`` counts the
     components with an edge (``rho`` is the largest of theirs); ``iterations`` counts
     Newton steps (fold) or sweeps (bisect).
