@@ -50,8 +50,9 @@ import scipy.sparse as sp
 import scipy.sparse.linalg as spla
 from scipy.sparse import csgraph
 
+from .bounds import _json_float
 from .components import SCOPES, connected_components, restrict_to_scope
-from .graph import BipartiteGraph, as_graph
+from .graph import as_graph
 
 __all__ = [
     "CoverRadius",
@@ -106,11 +107,7 @@ class CoverRadius:
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-safe dict (inf and NaN as strings)."""
-        out = asdict(self)
-        for k, v in out.items():
-            if isinstance(v, float) and not math.isfinite(v):
-                out[k] = "nan" if math.isnan(v) else ("inf" if v > 0 else "-inf")
-        return out
+        return {k: _json_float(v) if isinstance(v, float) else v for k, v in asdict(self).items()}
 
 
 # ---------------------------------------------------------------- edge structures

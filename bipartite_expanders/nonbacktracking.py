@@ -28,6 +28,7 @@ import numpy as np
 import scipy.sparse as sp
 import scipy.sparse.linalg as spla
 
+from .bounds import _json_float
 from .components import SCOPES, restrict_to_scope
 from .graph import BipartiteGraph, as_graph
 
@@ -69,13 +70,10 @@ class NonBacktrackingResult:
     def to_dict(self) -> dict[str, Any]:
         """A JSON-safe dict (inf and NaN as strings)."""
 
-        def j(v: float) -> float | str:
-            return v if math.isfinite(v) else ("nan" if math.isnan(v) else ("inf" if v > 0 else "-inf"))
-
         return {
-            "rho_h": j(self.rho_h), "sqrt_rho_h": j(self.sqrt_rho_h),
-            "lambda_nontrivial": j(self.lambda_nontrivial), "margin": j(self.margin),
-            "verdict": self.verdict, "eigenvalues": [[j(a), j(b)] for a, b in self.eigenvalues],
+            "rho_h": _json_float(self.rho_h), "sqrt_rho_h": _json_float(self.sqrt_rho_h),
+            "lambda_nontrivial": _json_float(self.lambda_nontrivial), "margin": _json_float(self.margin),
+            "verdict": self.verdict, "eigenvalues": [[_json_float(a), _json_float(b)] for a, b in self.eigenvalues],
             "n_vertices": self.n_vertices, "n_edges": self.n_edges, "method": self.method,
         }
 
