@@ -10,6 +10,9 @@ The core is framework-free (numpy + scipy); torch lives in :mod:`adapters.torch`
 
 from . import generators
 from .bounds import HooryBounds, RamanujanReport, Regime, Verdict, hoory_bounds, network_regime, ramanujan_report, verdict
+from .cover import COVER_METHODS, CoverRadius, cover_bracket_free, cover_radius_of_adjacency, universal_cover_radius
+from .metrics import SPECTRAL_METRICS, MetricSpec, imdb, narc, register_metric, spectral_metric, spectral_metrics
+from .nonbacktracking import NonBacktrackingResult, ihara_bass_matrix, nonbacktracking_test
 from .components import SCOPES, Components, SideDegrees, connected_components, restrict_to_scope, scope_vertices, side_degrees
 from .graph import BipartiteGraph, as_graph
 from .io import GraphFileError, example_path, load_graph, save_graph
@@ -48,6 +51,21 @@ __all__ = [
     "save_graph",
     "example_path",
     "generators",
+    "CoverRadius",
+    "COVER_METHODS",
+    "universal_cover_radius",
+    "cover_radius_of_adjacency",
+    "cover_bracket_free",
+    "NonBacktrackingResult",
+    "nonbacktracking_test",
+    "ihara_bass_matrix",
+    "MetricSpec",
+    "SPECTRAL_METRICS",
+    "register_metric",
+    "spectral_metric",
+    "spectral_metrics",
+    "imdb",
+    "narc",
     "DEFAULT_LEVELS",
     "Candidate",
     "SparsifyDecision",

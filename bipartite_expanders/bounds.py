@@ -171,6 +171,17 @@ class RamanujanReport:
     #: the solver's output on the scope (singular vectors): pass it as ``v0`` to warm-start the
     #: analysis of a slightly changed graph. Not serialised, not compared.
     state: SpectrumResult | None = field(default=None, repr=False, compare=False)
+    #: rho(T), the spectral radius of the scope's universal covering tree (NaN when not computed),
+    #: with its certified bracket; see :func:`~bipartite_expanders.cover.universal_cover_radius`
+    rho_uc: float = math.nan
+    rho_uc_lower: float = math.nan
+    rho_uc_upper: float = math.nan
+    #: ``(rho_uc - t2) / t2`` and the exact verdict: connected scope and ``t2 <= rho(T)``
+    delta_uc: float = math.nan
+    verdict_uc: Verdict = Verdict.UNDEFINED
+    #: the free O(E) bracket on rho(T): Hoory / edge-average <= rho(T) <= min(t1, max edge bound)
+    uc_free_lower: float = math.nan
+    uc_free_upper: float = math.nan
 
     @property
     def is_ramanujan(self) -> bool:
@@ -201,7 +212,7 @@ class RamanujanReport:
         for k, v in data.items():
             if k not in names:
                 continue
-            if k in ("verdict_s", "verdict_r"):
+            if k in ("verdict_s", "verdict_r", "verdict_uc"):
                 v = Verdict(v)
             elif k == "shape":
                 v = tuple(v)
@@ -219,6 +230,7 @@ def ramanujan_report(
     *,
     tol: float = 1e-10,
     v0: Any = None,
+    universal_cover: bool = True,
 ) -> RamanujanReport:
     """Analyse one bipartite graph: spectrum, degrees, Hoory bounds and verdicts on a scope.
 
@@ -232,6 +244,9 @@ def ramanujan_report(
         None analyses the graph as it is; False uses its 0/1 pattern; True uses its weights.
     solver, tol, v0
         Passed to :func:`~bipartite_expanders.spectrum.spectral_pair`.
+    universal_cover
+        Compute ``rho_uc`` (the exact universal-cover radius, ``tol``-certified) and
+        ``verdict_uc``; False leaves them NaN / ``undefined`` (the free bracket is always filled).
 
     Examples
     --------
@@ -264,6 +279,9 @@ def ramanujan_report(
         b = hoory_bounds(t1, t2, d_l, d_r)
     whole_l, whole_r = side_degrees(g.matrix, use_weights)
     n_l, n_r = sub.shape
+    if not isinstance(universal_cover, (bool, np.bool_)):
+        raise TypeError(f"universal_cover must be True or False; got {universal_cover!r}")
+    uc = _universal_cover_fields(sub, use_weights, t1, t2, bool(universal_cover), tol)
     return RamanujanReport(
         t1=t1, t2=t2, d_left=d_l, d_right=d_r,
         eb=b.eb, db=b.db, delta_s=b.delta_s, delta_r=b.delta_r,
@@ -277,7 +295,27 @@ def ramanujan_report(
         max_degree_left=left.maximum, max_degree_right=right.maximum,
         density=(sub.nnz / (n_l * n_r)) if n_l and n_r else math.nan,
         shape=g.shape, total_edges=g.n_edges, t1_multiplicity=mult, state=state,
+        **uc,
     )
+
+
+def _universal_cover_fields(sub: Any, weighted: bool, t1: float, t2: float, exact: bool, tol: float) -> dict[str, Any]:
+    """rho(T) fields of a report: the free bracket always, the certified value when ``exact``."""
+    from .cover import cover_bracket_free, universal_cover_radius
+
+    out: dict[str, Any] = {}
+    if not (sub.shape[0] and sub.shape[1]) or sub.nnz == 0:
+        return out
+    scope_graph = BipartiteGraph._trusted(sp_copy(sub), weighted)
+    lo, hi = cover_bracket_free(scope_graph)
+    out["uc_free_lower"], out["uc_free_upper"] = lo, min(hi, t1)
+    if exact:
+        r = universal_cover_radius(scope_graph, tol=max(tol, 1e-12), scope="all")
+        connected = connected_components(scope_graph).n_components == 1
+        out.update(rho_uc=r.value, rho_uc_lower=r.lower, rho_uc_upper=r.upper, delta_uc=_margin(r.value, t2))
+        # t2 <= rho(T) up to the certified bracket (the bracket's width is below tol * rho)
+        out["verdict_uc"] = Verdict.RAMANUJAN if (connected and t2 <= r.upper) else Verdict.NOT_RAMANUJAN
+    return out
 
 
 def sp_copy(matrix: Any) -> Any:

@@ -20,7 +20,7 @@ import scipy.sparse as sp
 
 from .graph import BipartiteGraph
 
-__all__ = ["complete_bipartite", "random_biregular", "pg2_incidence", "even_cycle", "hypercube", "star", "disjoint_union"]
+__all__ = ["complete_bipartite", "random_biregular", "pg2_incidence", "even_cycle", "hypercube", "star", "disjoint_union", "random_lift"]
 
 
 def _positive_int(x: object, name: str, minimum: int = 1) -> int:
@@ -186,3 +186,28 @@ def disjoint_union(*graphs: BipartiteGraph) -> BipartiteGraph:
         if not isinstance(g, BipartiteGraph):
             raise TypeError(f"graphs[{i}] must be a BipartiteGraph; got {type(g).__name__}")
     return BipartiteGraph(sp.block_diag([g.matrix for g in graphs], format="csr"))
+
+
+def random_lift(base: BipartiteGraph, n: int, *, seed: int | None = 0) -> BipartiteGraph:
+    """A random ``n``-lift of ``base``: each vertex becomes ``n`` copies, each edge ``(i, j)`` a
+    random perfect matching between the copies of ``i`` and of ``j`` (weights copied).
+
+    A lift has the same universal cover as its base, so the same ``rho(T)``; its spectrum is the
+    base's plus "new" eigenvalues, which for large ``n`` lie in ``[-rho(T) - eps, rho(T) + eps]``
+    (Bordenave-Collins 2019): random lifts are the standard near-Ramanujan irregular graphs.
+    Vertex ``i * n + k`` of the lift is copy ``k`` of base vertex ``i``.
+
+    >>> random_lift(complete_bipartite(2, 3), 4, seed=1).shape
+    (8, 12)
+    """
+    if not isinstance(base, BipartiteGraph):
+        raise TypeError(f"base must be a BipartiteGraph; got {type(base).__name__}")
+    n = _positive_int(n, "n")
+    rng = np.random.default_rng(seed)
+    coo = base.matrix.tocoo()
+    E = coo.nnz
+    rows = (coo.row[:, None] * n + np.arange(n)[None, :]).ravel()
+    perms = np.argsort(rng.random((E, n)), axis=1)  # one uniform permutation per base edge
+    cols = (coo.col[:, None] * n + perms).ravel()
+    w = np.repeat(coo.data, n)
+    return BipartiteGraph(sp.csr_array((w, (rows, cols)), shape=(base.n_left * n, base.n_right * n)))

@@ -1,0 +1,853 @@
+"""The spectral radius of a graph's universal covering tree, with a certified bracket.
+
+A finite connected graph ``G`` (weights ``w > 0``) has a universal cover ``T``: the infinite
+tree of its non-backtracking walks. The irregular Ramanujan property (Lubotzky;
+Hoory-Linial-Wigderson section 6; Marcus-Spielman-Srivastava) is "connected and
+``t2 <= rho(T)``"; Hoory's degree bound ``db`` only bounds ``rho(T)`` from below.
+
+Characterisation used here (on the ``2E`` directed edges; ``e -> f`` means ``f`` continues
+``e`` without backtracking; ``c_f = w_f**2``)::
+
+    F_e(x) = 1 / x_e + sum_{e -> f} c_f x_f          (x > 0)
+    rho(T) = inf_x max_e F_e(x)                        (cycle rank >= 1)
+
+* Upper certificate: for any ``x > 0``, ``rho(T) <= max_e F_e(x)`` (it builds a positive
+  ``h`` on ``T`` with ``A h <= z h`` from one end of the tree, and the Schur test gives
+  ``||A_T|| <= z``). This holds whenever ``G`` has a cycle, minimum degree 1 included.
+* Lower certificate: for any probability ``p >= 0`` on directed edges, by weak duality of
+  the convex problem above (``x = exp(y)``),
+  ``rho(T) >= L(p) = 2 sum_f w_f sqrt(p_f * sum_{e -> f} p_e)``.
+  The uniform ``p`` gives the free bound ``(1/E) sum_{uv} w_uv (sqrt(d_u - 1) + sqrt(d_v - 1))``.
+* At the optimum both meet: ``x`` is the Green function of the branches of ``T`` at
+  ``z = rho(T)`` (the fold point of ``x = 1 / (z - S x)``) and ``p`` is the Perron vector of
+  ``diag(c x**2) M`` (``M`` = predecessor sum).
+
+The solver (``method="fold"``) follows the fold of the equivalent vertex system
+``z g_v = 1 + 1/2 sum_{u ~ v} (sqrt(1 + 4 c_uv g_u g_v) - 1)`` (``g_v`` = diagonal Green
+function of ``T`` at a lift of ``v``): pinned Newton steps parametrised by ``tau = log g_v0``
+and a safeguarded secant on ``d z / d tau = 0`` (the fold is the minimum of ``z`` along the
+branch). Each Newton step is one sparse solve of size ``N + 1``; on a bipartite graph the
+larger side is eliminated first (its block is diagonal), leaving a dense solve of the smaller
+side. ``method="bisect"`` is the slow reference the issue describes: bisection on ``z`` with the
+O(E) monotone sweep ``x <- 1 / (z - S x)`` from ``x = 0`` (a sweep that hits a non-positive
+denominator certifies ``z <= rho(T)``: it found a finite subtree with an eigenvalue ``>= z``).
+
+Graphs with cycle rank 0 (trees) or 1 (unicyclic) have an amenable cover and
+``rho(T) = t1``; the bracket is then the Collatz-Wielandt bracket of the Perron vector.
+Connected ``(c, d)``-biregular graphs with equal weights ``w`` (``c, d >= 2``) take the
+closed form ``w (sqrt(c - 1) + sqrt(d - 1))``.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import numpy as np
+import scipy.linalg as sla
+import scipy.sparse as sp
+import scipy.sparse.linalg as spla
+from scipy.sparse import csgraph
+
+from .bounds import _json_float
+from .components import SCOPES, connected_components, restrict_to_scope
+from .graph import as_graph
+
+__all__ = [
+    "CoverRadius",
+    "COVER_METHODS",
+    "universal_cover_radius",
+    "cover_radius_of_adjacency",
+    "cover_bracket_free",
+]
+
+COVER_METHODS = ("auto", "fold", "bisect")
+
+_EPS = np.finfo(float).eps
+# Dense eigensolvers below this many vertices (exact, and faster than ARPACK there).
+_DENSE_MAX_VERTICES = 600
+# Dense Schur complement (one BLAS SYRK) while keep x drop entries stay below this.
+_DENSE_SCHUR_MAX = 30_000_000
+# Longest continuation step in tau = log g_pin before the fold is bracketed.
+_MAX_STEP = 0.5
+# Factorisations per fold attempt before giving up on it (a badly chosen pin).
+_MAX_FACTOR = 300
+# Dense eigenvectors for the dual certificate below this many directed edges.
+_DENSE_PERRON_MAX = 150
+# Below this many vertices every Newton step refactorises (cheaper than refinement).
+_REFACTOR_ALWAYS_MAX = 300
+
+
+@dataclass(frozen=True)
+class CoverRadius:
+    """``rho(T)`` of a graph's universal cover with a certified bracket ``lower <= rho <= upper``.
+
+    ``method`` says how it was obtained: ``"closed_form"`` (biregular), ``"perron"``
+    (cycle rank <= 1, ``rho = t1``), ``"fold"``, ``"bisect"``, ``"fold+bisect"`` (the fold's
+    bracket refined by the bounded bisection fallback), or ``"empty"`` (no edges); several
+    components join their methods with ``+``.
+    ``cycle_rank`` is ``E - N + (number of components)``; ``n_components`` counts the
+    components with an edge (``rho`` is the largest of theirs); ``iterations`` counts
+    Newton steps (fold) or sweeps (bisect).
+    """
+
+    value: float
+    lower: float
+    upper: float
+    method: str
+    cycle_rank: int
+    n_components: int = 1
+    iterations: int = 0
+
+    @property
+    def width(self) -> float:
+        """``upper - lower``."""
+        return self.upper - self.lower
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-safe dict (inf and NaN as strings)."""
+        return {k: _json_float(v) if isinstance(v, float) else v for k, v in asdict(self).items()}
+
+
+# ---------------------------------------------------------------- edge structures
+class _Edges:
+    """One connected graph as undirected edges ``(a[k], b[k], w[k])`` on ``n`` vertices.
+
+    Directed edge ``k`` is ``a -> b`` and ``k + E`` is ``b -> a``. ``side`` is a 0/1 two-colouring
+    when the graph is known to be bipartite (else None).
+    """
+
+    def __init__(self, n: int, a: np.ndarray, b: np.ndarray, w: np.ndarray, side: np.ndarray | None):
+        self.n = int(n)
+        self.a, self.b, self.w = a, b, w
+        self.c = w * w
+        self.E = int(a.size)
+        self.tail = np.concatenate([a, b])
+        self.head = np.concatenate([b, a])
+        self.cc = np.concatenate([self.c, self.c])
+        self.ww = np.concatenate([w, w])
+        self.rev = np.concatenate([np.arange(self.E, 2 * self.E), np.arange(self.E)])
+        self.degree = np.bincount(self.tail, minlength=self.n)
+        self.side = side
+        # CSR pattern of the vertex Jacobian's off-diagonal part, values filled per point
+        rows, cols = np.concatenate([a, b]), np.concatenate([b, a])
+        pat = sp.csr_array((np.arange(1, rows.size + 1, dtype=float), (rows, cols)), shape=(self.n, self.n))
+        self._jperm = pat.data.astype(np.int64) - 1
+        self._jind, self._jptr = pat.indices, pat.indptr
+
+    def offdiag(self, jab: np.ndarray, jba: np.ndarray) -> sp.csr_array:
+        vals = np.concatenate([jab, jba])[self._jperm]
+        return sp.csr_array((vals, self._jind, self._jptr), shape=(self.n, self.n))
+
+    # F_e(x) = 1/x_e + (S x)_e with (S x)_e = V_head(e) - c_e x_rev(e): O(E), no 2-step lists.
+    def vertex_out(self, x: np.ndarray) -> np.ndarray:
+        return np.bincount(self.tail, weights=self.cc * x, minlength=self.n)
+
+    def S(self, x: np.ndarray) -> np.ndarray:
+        return self.vertex_out(x)[self.head] - self.cc * x[self.rev]
+
+    def F(self, x: np.ndarray) -> np.ndarray:
+        return 1.0 / x + self.S(x)
+
+    def M(self, p: np.ndarray) -> np.ndarray:
+        """Predecessor sums ``(M p)_f = sum_{e -> f} p_e``."""
+        into = np.bincount(self.head, weights=p, minlength=self.n)
+        return into[self.tail] - p[self.rev]
+
+    def upper(self, x: np.ndarray) -> float:
+        """The certified upper bound ``max_e F_e(x)`` (cycle rank >= 1), rounding-widened."""
+        if not np.all(np.isfinite(x)) or np.any(x <= 0):
+            return math.inf
+        return float(np.max(self.F(x))) * (1.0 + self.round_slack)
+
+    def lower(self, p: np.ndarray) -> float:
+        """The certified lower bound ``L(p)`` for any non-negative ``p`` (rounding-widened)."""
+        p = np.where(np.isfinite(p), np.maximum(p, 0.0), 0.0)
+        total = p.sum()
+        if not total > 0:
+            return 0.0
+        p = p / total
+        mp = np.maximum(self.M(p), 0.0)
+        return float(2.0 * np.sum(self.ww * np.sqrt(p * mp))) * (1.0 - self.round_slack)
+
+    @property
+    def round_slack(self) -> float:
+        # Floating-point error of a sum of deg terms: a few ulps per term.
+        return 8.0 * _EPS * (2.0 + float(self.degree.max(initial=1)))
+
+    def adjacency(self) -> sp.csr_array:
+        return sp.csr_array((self.ww, (self.tail, self.head)), shape=(self.n, self.n))
+
+
+# ------------------------------------------------------------------- small cases
+def _closed_form(G: _Edges) -> float | None:
+    """``w (sqrt(c-1) + sqrt(d-1))`` for a connected (c, d)-biregular graph with one weight."""
+    if G.w.size == 0 or not np.all(G.w == G.w[0]):
+        return None
+    deg = G.degree
+    if G.side is not None:
+        c, d = deg[G.side == 0], deg[G.side == 1]
+        if c.size and d.size and c.min() == c.max() and d.min() == d.max() and c[0] >= 2 and d[0] >= 2:
+            return float(G.w[0] * (math.sqrt(c[0] - 1) + math.sqrt(d[0] - 1)))
+    if deg.min() == deg.max() and deg[0] >= 2:
+        return float(G.w[0] * 2.0 * math.sqrt(deg[0] - 1))
+    return None
+
+
+def _perron(G: _Edges, tol: float) -> tuple[float, float, float]:
+    """``t1`` with its Collatz-Wielandt bracket ``min (A phi)/phi <= t1 <= max (A phi)/phi``."""
+    A = G.adjacency()
+    if G.n <= _DENSE_MAX_VERTICES:
+        vals, vecs = np.linalg.eigh(A.toarray())
+        t1, phi = float(vals[-1]), vecs[:, -1]
+    else:
+        vals, vecs = spla.eigsh(A, k=1, which="LA", tol=min(tol, 1e-12))
+        t1, phi = float(vals[0]), vecs[:, 0]
+    phi = np.abs(phi)
+    if np.any(phi <= 0):
+        return t1, math.nan, math.nan
+    ratio = (A @ phi) / phi
+    slack = 8.0 * _EPS * (2.0 + float(G.degree.max()))
+    return t1, float(ratio.min()) * (1 - slack), float(ratio.max()) * (1 + slack)
+
+
+# ------------------------------------------------------------- the fold solver
+def _vertex_system(G: _Edges, g: np.ndarray, z: float) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Residual of ``z g - 1 - sum 1/2 (sqrt(1 + 4 k) - 1)`` and its Jacobian pieces."""
+    a, b, c = G.a, G.b, G.c
+    k = c * g[a] * g[b]
+    q = np.sqrt(1.0 + 4.0 * k)
+    term = 2.0 * k / (1.0 + q)  # = (q - 1) / 2 without cancellation
+    n = G.n
+    phi = z * g - 1.0 - np.bincount(a, term, n) - np.bincount(b, term, n)
+    diag = z - np.bincount(a, c * g[b] / q, n) - np.bincount(b, c * g[a] / q, n)
+    jab = -c * g[a] / q  # d phi_a / d g_b
+    jba = -c * g[b] / q  # d phi_b / d g_a
+    return phi, diag, jab, jba, q
+
+
+def _edge_values(G: _Edges, g: np.ndarray) -> np.ndarray:
+    """Branch Green functions on directed edges from the vertex ones: ``x_{u->v} = 2 g_v / (1 + q)``."""
+    k = G.c * g[G.a] * g[G.b]
+    s = 2.0 / (1.0 + np.sqrt(1.0 + 4.0 * k))
+    return np.concatenate([g[G.b] * s, g[G.a] * s])
+
+
+class _Bordered:
+    """Solves ``[[J, g], [e_pin^T, 0]] [dg; dz] = rhs`` for the vertex Jacobian ``J``.
+
+    Bipartite graphs eliminate the larger side first (its block of ``J`` is diagonal), so the
+    factorisation is a dense one of the smaller side; other graphs use a sparse LU.
+    """
+
+    def __init__(self, G: _Edges, pin: int, diag: np.ndarray, jab: np.ndarray, jba: np.ndarray, gz: np.ndarray):
+        n = G.n
+        self.G, self.pin, self.n = G, pin, n
+        self.dense = n <= _REFACTOR_ALWAYS_MAX
+        if self.dense:  # small: one dense LU, no sparse bookkeeping
+            Mf = np.zeros((n + 1, n + 1))
+            Mf[np.arange(n), np.arange(n)] = diag
+            np.add.at(Mf, (G.a, G.b), jab)
+            np.add.at(Mf, (G.b, G.a), jba)
+            Mf[:n, n] = gz
+            Mf[n, pin] = 1.0
+            self.lu = sla.lu_factor(Mf, check_finite=False)
+        elif G.side is not None:
+            keep = G.side == G.side[pin]
+            self.keep = np.flatnonzero(keep)
+            self.drop = np.flatnonzero(~keep)
+            pos = np.empty(n, dtype=np.int64)
+            pos[self.keep] = np.arange(self.keep.size)
+            pos[self.drop] = np.arange(self.drop.size)
+            # J restricted: rows keep / cols drop (C_kd) and rows drop / cols keep (C_dk).
+            rows = np.concatenate([G.a, G.b])
+            cols = np.concatenate([G.b, G.a])
+            vals = np.concatenate([jab, jba])
+            rk = keep[rows]
+            C_kd = sp.csr_array((vals[rk], (pos[rows[rk]], pos[cols[rk]])), shape=(self.keep.size, self.drop.size))
+            C_dk = sp.csr_array((vals[~rk], (pos[rows[~rk]], pos[cols[~rk]])), shape=(self.drop.size, self.keep.size))
+            self.Dd = diag[self.drop]
+            self.C_kd, self.C_dk = C_kd, C_dk
+            nk = self.keep.size
+            if np.all(self.Dd > 0) and nk * self.drop.size <= _DENSE_SCHUR_MAX:
+                # C_kd = diag(g_k) Q and C_dk = diag(g_d) Q^T with Q = c / q: one dense SYRK.
+                Qs = (sp.csr_array((-vals[rk] / gz[rows[rk]], (pos[rows[rk]], pos[cols[rk]])), shape=C_kd.shape)).toarray()
+                Qs *= np.sqrt(gz[self.drop] / self.Dd)
+                S = sla.blas.dsyrk(1.0, Qs, lower=False)
+                S = np.triu(S) + np.triu(S, 1).T
+                S *= -gz[self.keep][:, None]
+            else:
+                S = -(C_kd @ sp.csr_array(C_dk / self.Dd[:, None])).toarray()
+            S[np.arange(nk), np.arange(nk)] += diag[self.keep]
+            bord = gz[self.keep] - C_kd @ (gz[self.drop] / self.Dd)
+            Mk = np.zeros((nk + 1, nk + 1))
+            Mk[:nk, :nk] = S
+            Mk[:nk, nk] = bord
+            Mk[nk, pos[pin]] = 1.0
+            self.pos = pos
+            self.lu = sla.lu_factor(Mk, check_finite=False)
+        else:
+            rows = np.concatenate([np.arange(n), G.a, G.b, np.arange(n), [n]])
+            cols = np.concatenate([np.arange(n), G.b, G.a, np.full(n, n), [pin]])
+            vals = np.concatenate([diag, jab, jba, gz, [1.0]])
+            Mf = sp.csc_array((vals, (rows, cols)), shape=(n + 1, n + 1))
+            self.slu = spla.splu(Mf)
+
+    def solve(self, r: np.ndarray, r_pin: float) -> tuple[np.ndarray, float]:
+        n = self.n
+        if self.dense:
+            sol = sla.lu_solve(self.lu, np.append(r, r_pin), check_finite=False)
+            return sol[:n], float(sol[n])
+        if self.G.side is not None:
+            rd = r[self.drop] / self.Dd
+            rk = r[self.keep] - self.C_kd @ rd
+            sol = sla.lu_solve(self.lu, np.append(rk, r_pin), check_finite=False)
+            nk = self.keep.size
+            dk, dz = sol[:nk], float(sol[nk])
+            # back-substitute: D_d dg_d = r_d - C_dk dg_k - g_d dz
+            dd = rd - (self.C_dk @ dk) / self.Dd - self._gd_over_D * dz
+            dg = np.empty(n)
+            dg[self.keep] = dk
+            dg[self.drop] = dd
+            return dg, dz
+        sol = self.slu.solve(np.append(r, r_pin))
+        return sol[:n], float(sol[n])
+
+
+class _Branch:
+    """Newton machinery on the pinned vertex system, with one cached factorisation.
+
+    Every linear solve at the current point uses the cached (possibly older) factorisation
+    plus iterative refinement against the exact Jacobian (an O(E) product); it refactorises
+    only when refinement stops contracting. Near a previous point this saves most
+    factorisations, which dominate the cost.
+    """
+
+    def __init__(self, G: _Edges, pin: int, n_factor: int = 0):
+        self.G, self.pin = G, pin
+        self.solver: _Bordered | None = None
+        self.n_factor = n_factor
+        self._at: tuple[float, np.ndarray] | None = None
+        self.n_solve = 0
+        # relative residual of each linear solve: inexact Newton needs little; dz/dtau near the
+        # fold is ~1e-7, so 1e-11 keeps it accurate to ~1e-4 of itself
+        self.rtol = 1e-11
+
+    def _refactor(self, g: np.ndarray, z: float) -> None:
+        _, diag, jab, jba, _ = _vertex_system(self.G, g, z)
+        self.solver = _Bordered(self.G, self.pin, diag, jab, jba, g)
+        if self.G.side is not None and not self.solver.dense:
+            self.solver._gd_over_D = g[self.solver.drop] / self.solver.Dd
+        self.n_factor += 1
+
+    def solve(self, g: np.ndarray, z: float, r: np.ndarray, r_pin: float) -> tuple[np.ndarray, float]:
+        """Solve the bordered system at ``(g, z)`` to near machine precision."""
+        G = self.G
+        _, diag, jab, jba, _ = _vertex_system(G, g, z)
+        off = G.offdiag(jab, jba)
+
+        def apply(v: np.ndarray, vz: float) -> tuple[np.ndarray, float]:
+            return diag * v + off @ v + g * vz, float(v[self.pin])
+
+        rscale = max(float(np.max(np.abs(r))), abs(r_pin), 1e-300)
+        # small systems: a fresh factorisation is cheaper than refinement sweeps
+        stale = G.n <= _REFACTOR_ALWAYS_MAX and not (self._at is not None and self._at[0] == z and np.array_equal(self._at[1], g))
+        for attempt in range(2):
+            if self.solver is None or attempt == 1 or stale:
+                self._refactor(g, z)
+                self._at = (z, g.copy())
+                stale = False
+            v, vz = self.solver.solve(r, r_pin)
+            prev = math.inf
+            for _ in range(12):
+                self.n_solve += 1
+                ar, ap = apply(v, vz)
+                res_v, res_p = r - ar, r_pin - ap
+                res = max(float(np.max(np.abs(res_v))), abs(res_p)) / rscale
+                if not math.isfinite(res):
+                    break
+                if res < self.rtol:
+                    return v, vz
+                if res > 0.25 * prev:  # slow contraction: a fresh factorisation is cheaper
+                    break
+                prev = res
+                dv, dvz = self.solver.solve(res_v, res_p)
+                v, vz = v + dv, vz + dvz
+            else:
+                return v, vz
+            if attempt == 0 and prev < 1e-10 and res <= 2 * prev:  # stalled at rounding level
+                return v, vz
+        return v, vz
+
+    def correct(self, g: np.ndarray, z: float, maxit: int = 12) -> tuple[np.ndarray, float, bool]:
+        """Newton on the pinned vertex system (``g_pin`` fixed) from ``(g, z)``; gives up early
+        when the residual grows twice in a row (the caller then shortens its step)."""
+        G = self.G
+        prev, grew = math.inf, 0
+        for _ in range(maxit):
+            phi = _vertex_system(G, g, z)[0]
+            res = float(np.max(np.abs(phi) / (1.0 + z * g)))
+            if res < 64 * _EPS:
+                return g, z, True
+            grew = grew + 1 if res > prev else 0
+            if grew >= 2 or not math.isfinite(res):
+                return g, z, False
+            prev = res
+            dg, dz = self.solve(g, z, -phi, 0.0)
+            step = 1.0
+            while not (np.all(g + step * dg > 0) and math.isfinite(dz)):  # keep g positive
+                step *= 0.5
+                if step < 1e-8:
+                    return g, z, False
+            g, z = g + step * dg, z + step * dz
+            if np.max(np.abs(step * dg) / g) < 1e-15 and abs(step * dz) <= 4 * _EPS * abs(z):
+                return g, z, True
+        phi = _vertex_system(G, g, z)[0]
+        return g, z, bool(np.max(np.abs(phi) / (1.0 + z * g)) < 1e-12)
+
+    def tangent(self, g: np.ndarray, z: float) -> tuple[np.ndarray, float]:
+        """``(dg/dtau, dz/dtau)`` along the branch for ``tau = log g_pin``."""
+        return self.solve(g, z, np.zeros(self.G.n), float(g[self.pin]))
+
+
+def _sweep(G: _Edges, z: float, x: np.ndarray | None, n_sweeps: int) -> tuple[np.ndarray | None, int]:
+    """``x <- 1 / (z - S x)`` from ``x`` (0 when None). Returns None when a denominator
+    turns non-positive (then ``z <= rho(T)``, certified), with the sweeps used."""
+    if x is None:
+        x = np.zeros(2 * G.E)
+    for i in range(1, n_sweeps + 1):
+        den = z - G.S(x)
+        if np.any(den <= 0):
+            return None, i
+        x_new = 1.0 / den
+        if np.max(np.abs(x_new - x) / x_new) <= 2 * _EPS:
+            return x_new, i
+        x = x_new
+    return x, n_sweeps
+
+
+def _predecessor_matrix(G: _Edges) -> sp.csr_array:
+    """``M`` as a sparse ``2E x 2E`` matrix: ``M[f, e] = 1`` when ``e -> f`` (small graphs only)."""
+    D = 2 * G.E
+    by_head = np.argsort(G.head, kind="stable")
+    starts = np.searchsorted(G.head[by_head], np.arange(G.n + 1))
+    rows, cols = [], []
+    for f in range(D):  # f's predecessors: edges into tail(f), except rev(f)
+        preds = by_head[starts[G.tail[f]]:starts[G.tail[f] + 1]]
+        preds = preds[preds != G.rev[f]]
+        rows.append(np.full(preds.size, f))
+        cols.append(preds)
+    return sp.csr_array((np.ones(sum(r.size for r in rows)), (np.concatenate(rows), np.concatenate(cols))), shape=(D, D))
+
+
+def _perron_p(G: _Edges, x: np.ndarray) -> np.ndarray:
+    """Perron vector of ``diag(c x^2) M``: the dual certificate at the fold."""
+    d = G.cc * x * x
+    D = 2 * G.E
+    if D <= _DENSE_PERRON_MAX:
+        K = (_predecessor_matrix(G).toarray()) * d[:, None]
+        vals, vecs = np.linalg.eig(K)
+        p = np.real(vecs[:, int(np.argmax(vals.real))])
+        return p if p.sum() > 0 else -p
+    op = spla.LinearOperator((D, D), matvec=lambda v: d * G.M(np.ravel(v)), dtype=float)
+    try:
+        _, vec = spla.eigs(op, k=1, which="LR", v0=x.copy(), tol=1e-13, ncv=min(D - 1, 40), maxiter=3000)
+        p = np.real(vec[:, 0])
+    except spla.ArpackNoConvergence as exc:  # keep what converged, else power steps from x
+        p = np.real(exc.eigenvectors[:, 0]) if exc.eigenvectors.size else x.copy()
+        for _ in range(200):
+            p = d * G.M(np.abs(p))
+            p /= p.sum()
+    return p if p.sum() > 0 else -p
+
+
+def _start_upper(G: _Edges) -> float:
+    """A cheap certified upper bound: ``x_{v->w} = 1 / sqrt(C_v)`` with ``C_v = sum_w c_vw``."""
+    C = np.bincount(G.tail, weights=G.cc, minlength=G.n)
+    return G.upper(1.0 / np.sqrt(C[G.tail]))
+
+
+def _fold(G: _Edges, tol: float, maxiter: int, pin: int | None = None, max_repins: int = 3) -> tuple[float, float, float, int, bool, int | None]:
+    """The fold method: value, lower, upper, factorisations, success, and the vertex where the
+    branch moved fastest at the end (the natural pin for another attempt)."""
+    if pin is None:
+        pin = int(np.argmax(G.degree))
+        if G.side is not None:  # pin on the smaller side: that side is the one factorised
+            small = int(np.count_nonzero(G.side == 1) < np.count_nonzero(G.side == 0))
+            pin = int(np.argmax(np.where(G.side == small, G.degree, -1)))
+    z_lo = G.lower(np.ones(2 * G.E))  # the free, uniform-p lower bound
+    z = 1.05 * _start_upper(G)  # above rho: the sweep from 0 converges geometrically
+    x, _ = _sweep(G, z, None, 2000)
+    if x is None:
+        return math.nan, z_lo, math.inf, 0, False, None
+    g = 1.0 / (z - G.vertex_out(x))
+    if np.any(g <= 0):
+        return math.nan, z_lo, math.inf, 0, False, None
+    br = _Branch(G, pin)
+    g, z, ok = br.correct(g, z)
+    if not ok:
+        return math.nan, z_lo, math.inf, br.n_factor, False, None
+    x = best_x = _edge_values(G, g)
+    best_upper, best_z = G.upper(best_x), z
+    lower, polish, repins = z_lo, 0, 0
+    tan, dz = br.tangent(g, z)
+    pts = [(math.log(g[pin]), z, dz)]
+    target = 0.1 * tol * max(1.0, z)
+    bracket: list[float] | None = None  # [tau with dz < 0, tau with dz > 0]
+    for _ in range(maxiter):
+        if br.n_factor > _MAX_FACTOR:
+            break
+        tau, zc, dzc = pts[-1]
+        new = math.nan
+        if len(pts) >= 2 and pts[-2][2] != dzc:  # secant on dz/dtau
+            t0, _, d0 = pts[-2]
+            curv = (dzc - d0) / (tau - t0)
+            if curv > 0:
+                if dzc * dzc / (2 * curv) < target:  # the quadratic model's remaining drop
+                    # z is converged; the dual bound lags (its deficit is ~ |tau - tau*|, not
+                    # squared): certify here, and polish a few more secant steps if needed
+                    lower = max(lower, G.lower(_perron_p(G, x)))
+                    if best_upper - lower <= tol * max(1.0, best_upper) or polish >= 4 or abs(dzc / curv) < 1e-14:
+                        break
+                    polish += 1
+                new = tau - dzc / curv
+        if bracket is not None:
+            lo_t, hi_t = bracket
+            if not (math.isfinite(new) and min(lo_t, hi_t) < new < max(lo_t, hi_t)):
+                new = 0.5 * (lo_t + hi_t)
+        elif not math.isfinite(new) or (new - tau) * (-dzc) <= 0:
+            # quadratic model z = z* + a (tau - tau*)^2 with z* >= z_lo bounds the step
+            new = tau - 2.0 * max(zc - z_lo, 1e-3 * zc) / dzc if dzc != 0 else tau + 1.0
+        step = new - tau
+        if bracket is None:  # far from the fold the branch bends: short steps correct in few iterations
+            step = max(-_MAX_STEP, min(_MAX_STEP, step))
+        for _attempt in range(30):
+            g_pred = g * np.exp(step * tan / g)  # log-linear predictor keeps g positive
+            g_new, z_new, ok = br.correct(g_pred, zc + step * dzc)
+            if ok:
+                break
+            step *= 0.5
+        else:
+            break
+        g, z = g_new, z_new
+        tan, dz = br.tangent(g, z)
+        x = _edge_values(G, g)
+        u = G.upper(x)
+        if u < best_upper:
+            best_upper, best_x, best_z = u, x, z
+        speed = np.abs(tan / g)
+        if bracket is None and repins < max_repins and speed.max() > 4.0:
+            # another vertex's g moves much faster along the branch (the fold is driven by a
+            # local structure there): re-pin there, so tau stays a good branch parameter
+            pin = int(np.argmax(speed))
+            br = _Branch(G, pin, n_factor=br.n_factor)
+            tan, dz = br.tangent(g, z)
+            pts = [(math.log(g[pin]), z, dz)]
+            repins += 1
+            continue
+        tnew = math.log(g[pin])
+        pts.append((tnew, z, dz))
+        if bracket is None:
+            if dz > 0 and dzc < 0:
+                bracket = [tau, tnew]
+            elif dz < 0 and dzc > 0:
+                bracket = [tnew, tau]
+        elif dz < 0:
+            bracket[0] = tnew
+        else:
+            bracket[1] = tnew
+        if dz == 0.0:
+            break
+    if polish == 0:
+        lower = max(lower, G.lower(_perron_p(G, x)))
+    upper = best_upper
+    value = min(max(best_z, lower), upper)
+    # where the branch moves fastest: the best pin for another attempt
+    speed = np.abs(tan / g)
+    next_pin = int(np.argmax(speed)) if np.all(np.isfinite(speed)) else None
+    return value, lower, upper, br.n_factor, upper - lower <= tol * max(1.0, upper), next_pin
+
+
+def _bisect(G: _Edges, tol: float, maxiter: int, lower: float = 0.0, upper: float = math.inf, max_sweeps: int = 20_000,
+            budget: int | None = None) -> tuple[float, float, float, int]:
+    """Reference method: bisection on z with the monotone sweep (slow near the fold).
+
+    Stops refining when a sweep does not settle within ``max_sweeps`` or after ``budget``
+    sweeps in all (default: about ``5e7`` directed-edge updates); the bracket stays certified.
+    """
+    if budget is None:
+        budget = max(20_000, int(5e7 / max(G.E, 1)))
+    lower = max(lower, G.lower(np.ones(2 * G.E)))
+    wdeg = np.bincount(G.tail, weights=G.ww, minlength=G.n)
+    if not math.isfinite(upper):
+        upper = float(wdeg.max()) * (1.0 + 1e-12) + 1e-300
+    sweeps = 0
+    for _ in range(maxiter):
+        if upper - lower <= tol * max(1.0, upper):
+            break
+        if sweeps >= budget:
+            break
+        z = 0.5 * (lower + upper)
+        x, used = _sweep(G, z, None, min(max_sweeps, budget - sweeps + 1))
+        sweeps += used
+        if x is None:  # a finite subtree has an eigenvalue >= z
+            lower = z
+            continue
+        u = G.upper(x)
+        if u >= upper:  # the sweep did not settle: undecided at this z, stop refining
+            break
+        upper = max(u, lower)
+    return 0.5 * (lower + upper), lower, upper, sweeps
+
+
+def _tree_bracket(G: _Edges, t1: float, tol: float) -> tuple[float, float]:
+    """Certified bracket on ``t1`` of a tree: at ``z`` the sweep from 0 is the exact
+    leaf-to-root elimination (settles within diameter + 1 sweeps); all pivots positive
+    (edge denominators, then ``z - V_v`` at a vertex) iff ``z > t1`` (Sylvester's inertia)."""
+
+    def above(z: float) -> bool:
+        # exact after diameter + 1 sweeps (rounding may keep the last bits moving: no settle test)
+        x, _ = _sweep(G, z, None, G.n + 1)
+        return x is not None and bool(np.all(z - G.vertex_out(x) > 0))
+
+    lo, hi = math.nan, math.nan
+    for k in range(8):
+        d = 0.25 * max(tol, 1e-13) * 10.0**k * max(1.0, t1)
+        if math.isnan(hi) and above(t1 + d):
+            hi = t1 + d
+        if math.isnan(lo) and above(t1 - d) is False:
+            lo = t1 - d
+        if not (math.isnan(lo) or math.isnan(hi)):
+            break
+    return lo, hi
+
+
+def _component_radius(G: _Edges, tol: float, method: str, maxiter: int) -> tuple[float, float, float, str, int]:
+    if G.E == 0:
+        return 0.0, 0.0, 0.0, "empty", 0
+    rank = G.E - G.n + 1
+    closed = _closed_form(G)
+    if closed is not None and method == "auto":
+        return closed, closed * (1 - 4 * _EPS), closed * (1 + 4 * _EPS), "closed_form", 0
+    if rank <= 1:
+        t1, lo, hi = _perron(G, tol)
+        if math.isfinite(lo) and hi - lo <= max(tol, 1e-12) * max(1.0, hi):
+            return t1, lo, hi, "perron", 0
+        if rank == 0:  # a tree: certify t1 by the exact leaf-to-root elimination instead
+            lo, hi = _tree_bracket(G, t1, tol)
+            return t1, lo, hi, "perron", 0
+    if method in ("auto", "fold"):
+        value, lo, hi, steps, ok, pin = _fold(G, tol, maxiter)
+        tried: set[int | None] = {None}
+        for _attempt in range(2):
+            # certificates from different runs combine: max of lowers, min of uppers
+            if ok or pin in tried:
+                break
+            tried.add(pin)
+            v2, lo2, hi2, st2, _, pin = _fold(G, tol, maxiter, pin=pin, max_repins=0)
+            steps += st2
+            if hi2 - lo2 < hi - lo:
+                value = v2
+            lo, hi = max(lo, lo2), min(hi, hi2)
+            value = min(max(value, lo), hi)
+            ok = hi - lo <= tol * max(1.0, hi)
+        if ok or method == "fold":
+            return value, lo, hi, "fold", steps
+        v2, lo2, hi2, sweeps = _bisect(G, tol, 200, lower=lo, upper=hi)
+        if lo2 <= value <= hi2:
+            v2 = value
+        return v2, lo2, hi2, "fold+bisect", steps + sweeps
+    value, lo, hi, sweeps = _bisect(G, tol, 200)
+    return value, lo, hi, "bisect", sweeps
+
+
+# ------------------------------------------------------------------ public API
+def _check_tol(tol: Any) -> float:
+    if isinstance(tol, bool) or not isinstance(tol, (int, float, np.floating)) or not (0 < tol < 1):
+        raise ValueError(f"tol must be a float in (0, 1); got {tol!r}")
+    return float(tol)
+
+
+def _check_method(method: Any) -> str:
+    if method not in COVER_METHODS:
+        raise ValueError(f"method must be one of {COVER_METHODS}; got {method!r}")
+    return str(method)
+
+
+def _combine(parts: list[tuple[float, float, float, str, int]], rank: int, n_comp: int) -> CoverRadius:
+    if not parts:
+        return CoverRadius(0.0, 0.0, 0.0, "empty", rank, 0, 0)
+    i = int(np.argmax([p[0] for p in parts]))
+    value = parts[i][0]
+    lower = max(p[1] for p in parts)
+    upper = max(p[2] for p in parts)
+    methods = sorted({p[3] for p in parts if p[3] != "empty"}) or ["empty"]
+    return CoverRadius(float(value), float(lower), float(upper), "+".join(methods), int(rank), int(n_comp), int(sum(p[4] for p in parts)))
+
+
+def universal_cover_radius(
+    graph: Any,
+    tol: float = 1e-10,
+    *,
+    scope: str | None = None,
+    weighted: bool | None = None,
+    method: str = "auto",
+    maxiter: int = 100,
+) -> CoverRadius:
+    """The spectral radius ``rho(T)`` of a bipartite graph's universal covering tree.
+
+    Parameters
+    ----------
+    graph
+        A :class:`BipartiteGraph` (or anything it accepts).
+    tol
+        Target relative width of the certified bracket, ``upper - lower <= tol * max(1, upper)``.
+    scope
+        None (default) requires a connected graph (isolated vertices included) and raises
+        ``ValueError`` otherwise. ``"largest"`` analyses the component with most edges;
+        ``"nonisolated"`` / ``"all"`` take the largest ``rho`` over the components (the cover of
+        a disconnected graph is a forest of covers).
+    weighted
+        None uses the graph as it is, False its 0/1 pattern, True its weights.
+    method
+        ``"auto"`` (closed forms, then ``"fold"`` with ``"bisect"`` as a fallback), ``"fold"``
+        or ``"bisect"`` (the slow reference).
+    maxiter
+        Outer iterations of the fold search.
+
+    Examples
+    --------
+    >>> from bipartite_expanders import generators, universal_cover_radius
+    >>> r = universal_cover_radius(generators.random_biregular(12, 3, d_right=4, seed=0), method="fold")
+    >>> round(r.value, 8), round(2**0.5 + 3**0.5, 8), r.width < 1e-9
+    (3.14626437, 3.14626437, True)
+    """
+    tol = _check_tol(tol)
+    method = _check_method(method)
+    if scope is not None and scope not in SCOPES:
+        raise ValueError(f"scope must be None or one of {SCOPES}; got {scope!r}")
+    if weighted not in (None, True, False):
+        raise TypeError(f"weighted must be None, True or False; got {weighted!r}")
+    g = as_graph(graph)
+    if weighted is False or (weighted is None and not g.is_weighted):
+        g = g.pattern()
+    comp = connected_components(g)
+    if scope is None:
+        if comp.n_components != 1:
+            iso = int(np.count_nonzero(comp.edges == 0))
+            raise ValueError(
+                f"graph is disconnected ({comp.n_nontrivial} components with edges, {iso} isolated vertices); "
+                "rho(T) is defined per connected graph: pass scope='largest', 'nonisolated' or 'all'"
+            )
+        scope = "all"
+    B, _, _ = restrict_to_scope(g, scope, comp)
+    return _bipartite_radius(sp.csr_array(B), tol, method, maxiter)
+
+
+def _bipartite_radius(B: sp.csr_array, tol: float, method: str, maxiter: int) -> CoverRadius:
+    m, n = B.shape
+    coo = B.tocoo()
+    a = coo.row.astype(np.int64)
+    b = coo.col.astype(np.int64) + m
+    side = np.concatenate([np.zeros(m, dtype=np.int8), np.ones(n, dtype=np.int8)])
+    return _radius_of_edges(m + n, a, b, coo.data.astype(float), side, tol, method, maxiter)
+
+
+def _radius_of_edges(N: int, a: np.ndarray, b: np.ndarray, w: np.ndarray, side: np.ndarray | None, tol: float, method: str, maxiter: int) -> CoverRadius:
+    if a.size == 0:
+        return CoverRadius(0.0, 0.0, 0.0, "empty", 0, 0, 0)
+    adj = sp.csr_array((np.ones(a.size), (a, b)), shape=(N, N))
+    k, labels = csgraph.connected_components(adj, directed=False)
+    edge_label = labels[a]
+    n_per = np.bincount(labels, minlength=k)
+    e_per = np.bincount(edge_label, minlength=k)
+    rank = int(a.size - N + k)
+    parts = []
+    order = np.argsort(edge_label, kind="stable")
+    starts = np.concatenate([[0], np.cumsum(e_per)])
+    for c in np.flatnonzero(e_per):
+        idx = order[starts[c]:starts[c + 1]]
+        verts = np.flatnonzero(labels == c) if k > 1 else np.arange(N)
+        pos = np.empty(N, dtype=np.int64)
+        pos[verts] = np.arange(verts.size)
+        G = _Edges(int(n_per[c]), pos[a[idx]], pos[b[idx]], w[idx], None if side is None else side[verts])
+        parts.append(_component_radius(G, tol, method, maxiter))
+    return _combine(parts, rank, int(np.count_nonzero(e_per)))
+
+
+def cover_radius_of_adjacency(A: Any, tol: float = 1e-10, *, method: str = "auto", maxiter: int = 100) -> CoverRadius:
+    """``rho(T)`` for any simple graph given by a symmetric non-negative adjacency matrix.
+
+    The universal cover is defined for every graph, bipartite or not; this entry point takes
+    the (N x N) adjacency (dense or sparse; zero diagonal) instead of a bi-adjacency matrix.
+
+    >>> import numpy as np
+    >>> K4_minus_edge = np.ones((4, 4)) - np.eye(4); K4_minus_edge[0, 1] = K4_minus_edge[1, 0] = 0
+    >>> round(cover_radius_of_adjacency(K4_minus_edge).value, 5)
+    2.50829
+    """
+    tol = _check_tol(tol)
+    method = _check_method(method)
+    M = sp.csr_array(A) if sp.issparse(A) else None
+    if M is None:
+        arr = np.asarray(A)
+        if arr.dtype == object or arr.dtype.kind not in "biuf":
+            raise TypeError(f"A must be a real matrix; got dtype {arr.dtype}")
+        if arr.ndim != 2:
+            raise ValueError(f"A must be 2-D; got shape {arr.shape}")
+        M = sp.csr_array(arr.astype(float))
+    if M.shape[0] != M.shape[1] or M.shape[0] < 1:
+        raise ValueError(f"A must be a non-empty square matrix; got shape {M.shape}")
+    M = sp.csr_array(M, dtype=float)
+    M.sum_duplicates()
+    M.eliminate_zeros()
+    if M.nnz and (not np.all(np.isfinite(M.data)) or M.data.min() < 0):
+        raise ValueError("A must have finite, non-negative entries")
+    if M.diagonal().any():
+        raise ValueError("A must have a zero diagonal (loops are not supported)")
+    if (M != M.T).nnz:
+        raise ValueError("A must be symmetric")
+    coo = sp.triu(M, k=1).tocoo()
+    return _radius_of_edges(M.shape[0], coo.row.astype(np.int64), coo.col.astype(np.int64), coo.data, None, tol, method, maxiter)
+
+
+def cover_bracket_free(graph: Any) -> tuple[float, float]:
+    """The free bracket on ``rho(T)`` of a connected graph: no iteration, O(E).
+
+    Lower: the edge-average bound ``(1/E) sum_{uv} w_uv (sqrt(d_u - 1) + sqrt(d_v - 1))`` (the
+    dual certificate at uniform ``p``; valid for every graph), raised to Hoory's
+    ``sqrt(d_L - 1) + sqrt(d_R - 1)`` for an unweighted graph of minimum degree >= 2.
+    Upper: for an unweighted graph with a cycle, ``max_{uv} sqrt(d_u - 1) + sqrt(d_v - 1)``
+    (the primal certificate ``x_{v->w} = 1 / sqrt(d_v - 1)``); otherwise ``inf`` (use ``t1``).
+
+    >>> from bipartite_expanders import generators
+    >>> lo, hi = cover_bracket_free(generators.even_cycle(4))   # the cycle's cover is Z: rho = 2
+    >>> round(lo, 9), round(hi, 9)
+    (2.0, 2.0)
+    """
+    g = as_graph(graph)
+    B = g.matrix
+    if B.nnz == 0:
+        return 0.0, 0.0
+    m, n = B.shape
+    coo = B.tocoo()
+    dl = np.diff(B.indptr).astype(float)
+    dr = np.bincount(B.indices, minlength=n).astype(float)
+    su = np.sqrt(np.maximum(dl[coo.row] - 1.0, 0.0))
+    sv = np.sqrt(np.maximum(dr[coo.col] - 1.0, 0.0))
+    slack = 8.0 * _EPS * (2.0 + max(dl.max(), dr.max()))
+    lower = float(np.mean(coo.data * (su + sv))) * (1 - slack)
+    upper = math.inf
+    nl, nr = int(np.count_nonzero(dl)), int(np.count_nonzero(dr))
+    if not g.is_weighted:
+        if dl[dl > 0].min() >= 2 and dr[dr > 0].min() >= 2:
+            hoory = math.sqrt(B.nnz / nl - 1.0) + math.sqrt(B.nnz / nr - 1.0)
+            lower = max(lower, hoory * (1 - slack))
+        comp = connected_components(g)
+        if comp.n_nontrivial > 1:
+            lower = float(np.mean(coo.data * (su + sv))) * (1 - slack)  # Hoory needs one component
+        nontrivial = comp.edges > 0
+        if np.all(comp.edges[nontrivial] >= comp.n_vertices[nontrivial]):  # every component has a cycle
+            upper = float((su + sv).max()) * (1 + slack)
+    return float(lower), float(upper)
