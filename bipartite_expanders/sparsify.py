@@ -331,6 +331,7 @@ def bounded_sparsify(
     key = None if tiebreak is None else _edge_values(tiebreak, g, rows, "tiebreak", "biuf")  # None: CSR order = row-major
     n_edges = g.n_edges
     extra = {} if tol is None else {"tol": tol}
+    # Algorithm 1 reads only the Hoory margins: the universal-cover radius (10-20x a spectrum) is skipped.
 
     def decide(reason: SparsifyReason, k: int | None, rule: str | None, kept: BipartiteGraph, cands: list[Candidate], state: Any) -> SparsifyResult:
         applied = rate / 2**k if reason == SparsifyReason.ACCEPTED and k is not None else 0.0
@@ -350,7 +351,7 @@ def bounded_sparsify(
         counts = np.bincount(rows[keep], minlength=m)
         indptr = np.concatenate([[0], np.cumsum(counts)])
         cand = BipartiteGraph(sp.csr_array((np.ones(int(keep.sum())), B.indices[keep], indptr), shape=(m, n)))
-        rep = ramanujan_report(cand, scope=scope, weighted=False, solver=solver, v0=state, **extra)
+        rep = ramanujan_report(cand, scope=scope, weighted=False, solver=solver, v0=state, universal_cover=False, **extra)
         state = rep.state if rep.state is not None else state
         if _collapsed(rep, collapse):
             candidates.append(Candidate(k, r_k, n_rm, cand.n_edges, rep, None, True, None))
@@ -360,7 +361,7 @@ def bounded_sparsify(
             return decide(SparsifyReason.ACCEPTED, k, "unweighted", cand, candidates, state)
         weights = np.abs(s[keep])
         wcand = BipartiteGraph(sp.csr_array((weights, B.indices[keep], indptr), shape=(m, n)))
-        wrep = ramanujan_report(wcand, scope=scope, weighted=True, solver=solver, **extra)
+        wrep = ramanujan_report(wcand, scope=scope, weighted=True, solver=solver, universal_cover=False, **extra)
         if _weighted_holds(wrep):
             candidates.append(Candidate(k, r_k, n_rm, cand.n_edges, rep, wrep, False, "weighted"))
             return decide(SparsifyReason.ACCEPTED, k, "weighted", cand, candidates, state)

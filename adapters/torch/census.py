@@ -133,6 +133,7 @@ def census(
     layers: Iterable[str] | str | Callable[[str], bool] | None = None,
     previous: Census | None = None,
     *,
+    universal_cover: bool = True,
     progress: bool = False,
 ) -> Census:
     """Spectral census of a model's prunable layers.
@@ -148,6 +149,9 @@ def census(
         and last), or a predicate on the name.
     previous
         A former census of the same model: its solver states warm-start this one.
+    universal_cover
+        Also compute each report's exact universal-cover radius ``rho_uc`` and ``verdict_uc``
+        (10-20x the cost of the spectrum; turn off for a Hoory-only census of a large model).
     progress
         Show a tqdm bar.
 
@@ -176,13 +180,14 @@ def census(
             raise ValueError(f"scores has no entry for layer {name!r}")
         p = prev.get(name)
         g_mask = layer_graph(mod, "mask")
-        r_mask = ramanujan_report(g_mask, scope=scope, weighted=False, solver=solver, v0=p.mask.state if p else None)
+        uc = {"universal_cover": universal_cover}
+        r_mask = ramanujan_report(g_mask, scope=scope, weighted=False, solver=solver, v0=p.mask.state if p else None, **uc)
         r_weight = ramanujan_report(layer_graph(mod, "weight"), scope=scope, weighted=True, solver=solver,
-                                    v0=(p.weight.state if p else None) or r_mask.state)
+                                    v0=(p.weight.state if p else None) or r_mask.state, **uc)
         r_score = None
         if scores is not None:
             r_score = ramanujan_report(layer_graph(mod, "score", scores[name]), scope=scope, weighted=True, solver=solver,
-                                       v0=(p.score.state if p and p.score else None) or r_mask.state)
+                                       v0=(p.score.state if p and p.score else None) or r_mask.state, **uc)
         weight = getattr(mod, "weight_orig", mod.weight)
         n_w = int(weight.numel())  # a grouped conv's graph has zeros outside its blocks: count weights
         out.append(LayerCensus(
