@@ -329,7 +329,7 @@ def render_report(run_dirs: Sequence[str | os.PathLike], out: str | os.PathLike,
     ``report.md`` (which links them) into ``out``; returns the markdown's path. Runs that differ
     only in the seed are also aggregated (``figure4_mean.png``, ``table2_mean.json``) and every
     round of every run enters the Spearman counter-check (``spearman.json``, density ``bands``):
-    see :mod:`adapters.torch.lth.aggregate`."""
+    see :mod:`adapters.torch.lth.sweep_report`."""
     from .runner import find_run_dirs, write_json_atomic
 
     if kind not in ("mask", "weight", "score"):
@@ -363,7 +363,7 @@ def render_report(run_dirs: Sequence[str | os.PathLike], out: str | os.PathLike,
         _, keys = metric_figure(runs, metric, out / f"metric_{safe}.png")
         parts += [f"## Metric `{metric}`", "", "Fields: " + ", ".join(f"`{k}`" for k in keys), "",
                   f"![{metric}](metric_{safe}.png)", ""]
-    from .aggregate import DEFAULT_BANDS, aggregate_sections  # across seeds, and the Spearman counter-check
+    from .sweep_report import DEFAULT_BANDS, aggregate_sections  # across seeds, and the Spearman counter-check
 
     parts += aggregate_sections(runs, out, alphas, kind=kind, bands=DEFAULT_BANDS if bands is None else bands)
     for run in runs:
