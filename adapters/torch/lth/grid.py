@@ -243,7 +243,7 @@ def parse_grid(doc: Mapping[str, Any], source: str | None = None) -> Grid:
         flat = _flatten(t, where)
         _check_keys(flat, schema, where)
         axes.append({k: _as_values(k, v, where) for k, v in flat.items()})
-    g = Grid(base=base, axes=tuple(axes), resources=resources, name=str(sweep.get("name", "sweep")),
+    g = Grid(base=base, axes=tuple(axes), resources=resources, name=str(sweep.get("name", Path(source).stem if source else "sweep")),
              data_dir=data_dir, retries=retries, runtime_env=dict(runtime_env) if runtime_env else None,
              source=source)
     g.runs()  # every point validated now, before anything runs
