@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import os
 import socket
+import sys
 import time
 import traceback
 from collections.abc import Sequence
@@ -232,6 +233,15 @@ class _Ray:
                 kw["num_cpus"] = int(workers * resources.num_cpus)
             ray.init(address=address, **kw)
             self._started = True
+        have = ray.cluster_resources()
+        short = [f"{k} {need:g} per run, the cluster has {have.get(k, 0):g}" for k, need in
+                 (("CPU", resources.num_cpus), ("GPU", resources.num_gpus)) if need > have.get(k, 0)]
+        if short:  # the tasks would wait for ever on a cluster that cannot grow
+            msg = "the grid's [resources] exceed the Ray cluster: " + "; ".join(short)
+            if self._started and address is None:
+                self.close()
+                raise ValueError(msg)
+            print(f"warning: {msg} (tasks wait until nodes join)", file=sys.stderr)
         self.task = ray.remote(run_one).options(max_retries=retries, retry_exceptions=False, runtime_env=env,
                                                 **resources.ray_options())
 
@@ -343,15 +353,17 @@ def run_sweep(grid: Grid, out: str | os.PathLike, *, executor: str = "local", wo
 
     bar = tqdm(total=len(res.outcomes), initial=len(res.outcomes) - len(todo), desc=f"sweep {grid.name} ({executor})",
                unit="run", disable=not progress, dynamic_ncols=True)
-    names = [o.name for o in res.outcomes]
+    in_flight: dict[Any, RunOutcome] = {}
+    rounds = {o.name: _count_rounds(out, [o.name]) for o in res.outcomes}
 
     def show(running: int) -> None:
+        for o in in_flight.values():  # only the runs in flight can have new records
+            rounds[o.name] = _count_rounds(out, [o.name])
         c = res.counts()
         bar.set_postfix_str(f"done={c.get('done', 0) + c.get('partial', 0)} skipped={c.get('skipped', 0)} "
-                            f"running={running} failed={c.get('failed', 0)} rounds={_count_rounds(out, names)}")
+                            f"running={running} failed={c.get('failed', 0)} rounds={sum(rounds.values())}")
 
     backend: Any = None
-    in_flight: dict[Any, RunOutcome] = {}
     queue = list(todo)
     aborted = False
     try:
@@ -391,7 +403,10 @@ def run_sweep(grid: Grid, out: str | os.PathLike, *, executor: str = "local", wo
                     o.status = "failed"
                     bar.write(f"FAILED {o.name} ({o.hparams.pruning.label}, seed {o.hparams.seed}): {o.error}")
                 bar.update(1)
+                rounds[o.name] = _count_rounds(out, [o.name])
                 show(len(in_flight))
+                res.seconds = time.perf_counter() - t0
+                _write_manifest(out, grid, res)  # the status so far, should the driver die
     except KeyboardInterrupt:
         aborted = True
         for o in in_flight.values():
