@@ -79,6 +79,9 @@ def connected_components(graph: Any) -> Components:
     g = as_graph(graph)
     m, n = g.shape
     B = g.matrix
+    fast = _one_component(B)
+    if fast is not None:
+        return fast
     # Directed left->right edges on m+n nodes; weak connectivity = undirected components.
     adj = sp.csr_array(
         (np.ones(B.nnz), B.indices.astype(np.int64) + m, np.concatenate([B.indptr, np.full(n, B.indptr[-1])])),
@@ -90,6 +93,51 @@ def connected_components(graph: Any) -> Components:
     edges = np.bincount(left[edge_rows], minlength=k)
     n_vertices = np.bincount(labels, minlength=k)
     return Components(int(k), left, right, edges, n_vertices)
+
+
+def _one_component(B: sp.csr_array, max_hops: int = 8) -> Components | None:
+    """Components of a graph that is connected up to isolated vertices (every network layer
+    worth analysing), or None when it is not, or not shown to be within ``max_hops``.
+
+    A breadth-first search from the highest-degree left vertex by sparse products with B and
+    B^T: an expander's diameter is a few hops, and each hop costs two O(E) products, where
+    csgraph's weak components build the transpose first. Labels follow csgraph's convention
+    (numbered by each component's lowest vertex, left vertices before right ones).
+    """
+    m, n = B.shape
+    if B.nnz == 0:
+        return None
+    deg_l = np.diff(B.indptr)
+    deg_r = np.bincount(B.indices, minlength=n)
+    live_l, live_r = deg_l > 0, deg_r > 0
+    r0 = int(np.argmax(deg_l))
+    cols = np.zeros(n, dtype=bool)
+    cols[B.indices[B.indptr[r0]:B.indptr[r0 + 1]]] = True
+    n_cols = int(cols.sum())
+    BT = B.T
+    for _ in range(max_hops):
+        rows = (B @ cols.astype(np.float64)) > 0
+        cols = (BT @ rows.astype(np.float64)) > 0
+        grown = int(cols.sum())
+        if grown == n_cols:
+            break
+        n_cols = grown
+    else:
+        return None
+    if not (np.array_equal(rows, live_l) and np.array_equal(cols, live_r)):
+        return None  # the search closed on a component that misses some edges: several components
+    main = np.concatenate([rows, cols])
+    start = ~main
+    first = int(np.argmax(main))
+    start[first] = True
+    labels = np.cumsum(start) - 1
+    labels[main] = labels[first]
+    k = int(labels[-1]) + 1 if labels.size else 0
+    k = int(start.sum())
+    edges = np.zeros(k, dtype=np.int64)
+    edges[labels[first]] = B.nnz
+    n_vertices = np.bincount(labels, minlength=k)
+    return Components(k, labels[:m], labels[m:], edges, n_vertices)
 
 
 def scope_vertices(graph: Any, scope: str = "largest", components: Components | None = None) -> tuple[np.ndarray, np.ndarray]:
@@ -119,8 +167,8 @@ def restrict_to_scope(graph: Any, scope: str = "largest", components: Components
     """
     g = as_graph(graph)
     rows, cols = scope_vertices(g, scope, components)
-    if scope == "all":
-        return g.matrix, rows, cols
+    if scope == "all" or (rows.size == g.n_left and cols.size == g.n_right):
+        return g.matrix, rows, cols  # the scope is every vertex (sorted indices): no slicing copy
     sub = g.matrix[rows][:, cols] if rows.size and cols.size else sp.csr_array((rows.size, cols.size))
     return sp.csr_array(sub), rows, cols
 

@@ -203,3 +203,17 @@ def test_never_accepts_a_candidate_breaking_its_rule(m, n, density, rate, scale,
     S = scale * rng.standard_normal((m, n))
     res = bounded_sparsify(g, S, rate, levels=3, collapse=collapse, scope=scope, solver="dense")
     _check_rule_independently(g, S, res)
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    values=st.lists(st.integers(-3, 3), min_size=1, max_size=60), count=st.integers(0, 70),
+    with_key=st.booleans(), seed=st.integers(0, 1000),
+)
+def test_lowest_is_the_prefix_of_the_full_order(values, count, with_key, seed):
+    from bipartite_expanders import lowest, removal_order
+
+    s = np.asarray(values, dtype=float)  # many ties
+    key = np.random.default_rng(seed).permutation(s.size) if with_key else None
+    expect = set(removal_order(s, key)[:count].tolist())
+    assert set(lowest(s, count, key).tolist()) == expect

@@ -212,3 +212,17 @@ def test_census_regimes_records_and_warm_start():
         census(model, layers=["zz"])
     with pytest.raises(ValueError, match="scores"):
         census(model, scores={"0": scores["0"]})
+
+
+def test_fully_pruned_layer_edges():
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Linear(6, 5), nn.ReLU(), nn.Linear(5, 3))
+    assert prune_step(model, "magnitude", 1.0, exclude=["2"]).removed == {"0": 30, "2": 0}
+    c = census(model)
+    lc = c["0"]
+    assert lc.density == 0.0 and lc.mask.verdict_s.value == "undefined" and not lc.is_ramanujan
+    assert c.regime == "partially"
+    json.dumps(c.to_records(), allow_nan=False)
+    res = prune_step(model, "magnitude", 0.5, bound=True)
+    assert res.decisions["0"]["reason"] == "nothing_to_prune"
+    assert not prune_step(model, "magnitude", 0.5, exclude=["0", "2"]).changed

@@ -22,7 +22,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from bipartite_expanders import bounded_sparsify, removal_count, removal_order
+from bipartite_expanders import bounded_sparsify, lowest, removal_count
 
 from .layers import fold, layer_graph, layer_roles, prunable_layers, unfold
 from .masks import apply_masks, ensure_masks, get_masks
@@ -162,7 +162,7 @@ def _check_scores(scores: Mapping[str, torch.Tensor], masks: Mapping[str, torch.
         s = scores[n]
         if tuple(s.shape) != tuple(m.shape):
             raise ValueError(f"scores[{n!r}] must have shape {tuple(m.shape)}; got {tuple(s.shape)}")
-        if not bool(torch.isfinite(s[m != 0]).all()):
+        if not bool(torch.isfinite(s).all()) and not bool(torch.isfinite(s[m != 0]).all()):
             raise ValueError(f"scores[{n!r}] has non-finite values on unpruned weights")
 
 
@@ -186,7 +186,7 @@ def select_masks(
             c = int(counts.get(n, 0))
             if not 0 <= c <= idx.size:
                 raise ValueError(f"counts[{n!r}] must be in [0, {idx.size}]; got {c}")
-            drop = idx[removal_order(s)[:c]]
+            drop = idx[lowest(s, c)]
             out[n].reshape(-1)[torch.from_numpy(drop).to(out[n].device)] = 0
         return out
     total = int(counts)
@@ -194,12 +194,13 @@ def select_masks(
     if not 0 <= total <= sum(sizes):
         raise ValueError(f"counts must be in [0, {sum(sizes)}]; got {total}")
     s_all = np.concatenate(flat_s) if flat_s else np.zeros(0)
-    owner = np.repeat(np.arange(len(names)), sizes)
-    pos = np.concatenate(flat_idx) if flat_idx else np.zeros(0, dtype=np.int64)
-    # ties: earlier layer first, then lower flat index
-    drop = np.lexsort((pos, owner, s_all))[:total]
-    for li, n in enumerate(names):
-        d = pos[drop[owner[drop] == li]]
+    # ties: earlier layer first, then lower flat index, which is the concatenation's order
+    dropped = np.zeros(s_all.size, dtype=bool)
+    dropped[lowest(s_all, total)] = True
+    start = 0
+    for n, idx in zip(names, flat_idx):
+        d = idx[dropped[start:start + idx.size]]
+        start += idx.size
         out[n].reshape(-1)[torch.from_numpy(d).to(out[n].device)] = 0
     return out
 

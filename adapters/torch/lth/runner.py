@@ -320,6 +320,8 @@ def run_lottery(hparams: Hparams, out: str | os.PathLike = "runs", *, data_dir: 
             prev_decisions = record["prune"]["decisions"]
             rounds_bar.set_postfix(density=f"{density['total']:.4f}", acc=f"{record['accuracy']['clean']:.4f}")
             if stop is not None or (stop_after is not None and rnd >= stop_after):
+                rounds_bar.update(1)  # a break skips the bar's own count of this round
+            if stop is not None or (stop_after is not None and rnd >= stop_after):
                 break
         rounds_bar.close()
         return result
