@@ -378,7 +378,8 @@ def aggregate_sections(runs: Sequence[RunData], out: str | os.PathLike, alphas: 
     sp = spearman_check(runs, bands=bands, kind=kind)
     write_json_atomic(out / "spearman.json", {"kind": kind, "accuracy": "clean", "bands": list(bands), "rows": sp})
     parts += ["## Counter-check: Spearman rank correlation with clean accuracy", "",
-              f"Over all {sp[0]['n']} rounds of all {len(runs)} runs pooled, per density band: Spearman's rho "
+              f"Over all {sp[0]['n']} rounds of {len(runs)} run{'s' if len(runs) != 1 else ''} pooled, per density "
+              "band: Spearman's rho "
               f"(p-value, rounds) of each metric with clean test accuracy; margins of the {kind} graphs, layers "
               "averaged. Inside a band density barely varies, so a spectral metric that predicts accuracy "
               "beyond density shows up there.", "", spearman_markdown(sp), ""]
