@@ -392,3 +392,17 @@ def test_lth_docstring_examples(name):
     torch.set_num_threads(1)
     res = doctest.testmod(importlib.import_module(f"adapters.torch.lth.{name}"), optionflags=doctest.NORMALIZE_WHITESPACE)
     assert res.attempted > 0 and res.failed == 0
+
+
+def test_layer_metric_reads_infinite_margins():
+    """The core writes a t2 = 0 margin as the string "inf": the report must read it as +inf
+    (drawn as a triangle), not drop it as NaN."""
+    from pathlib import Path
+
+    from adapters.torch.lth.report import RunData, layer_metric
+
+    recs = [{"census": [{"name": "fc1", "mask": {"delta_s": "inf"}}]},
+            {"census": [{"name": "fc1", "mask": {"delta_s": -0.5}}]},
+            {"census": [{"name": "fc1", "mask": {"delta_s": "nan"}}]}]
+    vals = layer_metric(RunData(Path("x"), {}, recs), "mask.delta_s")["fc1"]
+    assert vals[0] == float("inf") and vals[1] == -0.5 and vals[2] != vals[2]

@@ -95,6 +95,20 @@ def _is_number(v: Any) -> bool:
     return isinstance(v, (int, float)) and not isinstance(v, bool)
 
 
+def _num(v: Any) -> float:
+    """A report field as a float: the core's JSON-safe ``"inf"``, ``"-inf"``, ``"nan"`` strings
+    included (a margin is ``"inf"`` when t2 = 0); anything else (None, a verdict) is NaN.
+
+    >>> _num("inf"), _num(2), _num(None), _num("ramanujan")
+    (inf, 2.0, nan, nan)
+    """
+    if _is_number(v):
+        return float(v)
+    if isinstance(v, str) and v in ("inf", "-inf", "nan"):
+        return float(v)
+    return math.nan
+
+
 def metric_keys(runs: Sequence[RunData], metric: str) -> list[str]:
     """The census keys ``metric`` names: itself if present, else every numeric key whose last
     dotted component equals it (``rho_uc`` -> ``mask.rho_uc``, ``weight.rho_uc``)."""
@@ -103,7 +117,7 @@ def metric_keys(runs: Sequence[RunData], metric: str) -> list[str]:
         for rec in run.records:
             for layer in rec.get("census", []):
                 for k, v in flatten(layer).items():
-                    if _is_number(v) or v is None:
+                    if _is_number(v) or v is None or v in ("inf", "-inf", "nan"):
                         keys[k] = None
     if metric in keys:
         return [metric]
@@ -121,7 +135,7 @@ def layer_metric(run: RunData, key: str) -> dict[str, list[float]]:
         for layer in rec.get("census", []):
             v = flatten(layer).get(key)
             vals = series.setdefault(layer["name"], [math.nan] * len(run.records))
-            vals[i] = float(v) if _is_number(v) else math.nan
+            vals[i] = _num(v)
     return series
 
 

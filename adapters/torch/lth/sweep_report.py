@@ -34,7 +34,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .report import RunData, _density_axis, _pct, _shade_regimes, table2
+from .report import RunData, _density_axis, _num, _pct, _shade_regimes, table2
 
 __all__ = ["RunGroup", "group_runs", "mean_sd", "table2_aggregate", "table2_aggregate_markdown", "figure4_aggregate",
            "record_metrics", "spearman_check", "spearman_markdown", "aggregate_sections", "DEFAULT_BANDS",
@@ -174,22 +174,6 @@ def _by_round(g: RunGroup, fn: Any) -> list[dict[str, float]]:
     """Round r -> mean_sd over the seeds that reached round r of ``fn(record)``."""
     n = max(len(r.records) for r in g.runs)
     return [mean_sd(fn(run.records[i]) for run in g.runs if i < len(run.records)) for i in range(n)]
-
-
-def _num(v: Any) -> float:
-    """A report field as a float: the core's JSON-safe ``"inf"``, ``"-inf"``, ``"nan"`` strings
-    included; anything else (None, a verdict) is NaN.
-
-    >>> _num("inf"), _num(2), _num(None), _num("ramanujan")
-    (inf, 2.0, nan, nan)
-    """
-    if isinstance(v, bool):
-        return math.nan
-    if isinstance(v, (int, float)):
-        return float(v)
-    if isinstance(v, str) and v in ("inf", "-inf", "nan"):
-        return float(v)
-    return math.nan
 
 
 def _layer_value(rec: dict[str, Any], layer: str, kind: str, name: str) -> float | None:
