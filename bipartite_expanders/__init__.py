@@ -13,7 +13,16 @@ from .bounds import HooryBounds, RamanujanReport, Regime, Verdict, hoory_bounds,
 from .components import SCOPES, Components, SideDegrees, connected_components, restrict_to_scope, scope_vertices, side_degrees
 from .graph import BipartiteGraph, as_graph
 from .io import GraphFileError, example_path, load_graph, save_graph
-from .spectrum import SOLVERS, SpectralPair, SpectrumResult, choose_solver, register_solver, spectral_pair, top_singular_values
+from .spectrum import (
+    SOLVERS,
+    SpectralPair,
+    SpectrumAccuracyError,
+    SpectrumResult,
+    choose_solver,
+    register_solver,
+    spectral_pair,
+    top_singular_values,
+)
 
 __version__ = "0.1.0"
 
@@ -30,6 +39,7 @@ __all__ = [
     "SOLVERS",
     "SpectrumResult",
     "SpectralPair",
+    "SpectrumAccuracyError",
     "register_solver",
     "choose_solver",
     "top_singular_values",
