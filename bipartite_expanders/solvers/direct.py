@@ -68,5 +68,5 @@ def solve_gram(op: MatrixOperator, k: int, tol: float, start: np.ndarray | None)
     kk = min(k + 1, size)  # one extra vector: it sharpens the Ritz values of the k wanted ones
     _, Q = sla.eigh(G, lower=False, subset_by_index=[size - kk, size - 1], check_finite=False, driver="evr")
     op.count += 2 * size  # what forming G costs in products with B and B^T
-    s, U, V = ritz(op, Q, left, k)
+    s, U, V = ritz(op, Q, left, k + 1)
     return finish(op, "gram", k, tol, s, U, V)

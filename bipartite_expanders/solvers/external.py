@@ -17,8 +17,30 @@ def primme_available() -> bool:
     return importlib.util.find_spec("primme") is not None
 
 
-def _as_linear_operator(op: MatrixOperator) -> spla.LinearOperator:
-    return spla.LinearOperator(op.shape, matvec=op.mv, rmatvec=op.rmv, matmat=op.mv, rmatmat=op.rmv, dtype=np.float64)
+class _Counted(spla.LinearOperator):
+    """``B`` for PRIMME, which calls ``matmat`` / ``rmatmat`` on blocks (products counted by ``op``)."""
+
+    def __init__(self, op: MatrixOperator):
+        self.op = op
+        super().__init__(dtype=np.float64, shape=op.shape)
+
+    def _matvec(self, x: np.ndarray) -> np.ndarray:
+        return self.op.mv(np.ravel(x))
+
+    def _rmatvec(self, x: np.ndarray) -> np.ndarray:
+        return self.op.rmv(np.ravel(x))
+
+    def _matmat(self, X: np.ndarray) -> np.ndarray:
+        return self.op.mv(X)
+
+    def _rmatmat(self, X: np.ndarray) -> np.ndarray:
+        return self.op.rmv(X)
+
+    def matmult(self, X: np.ndarray) -> np.ndarray:  # primme's name for the block product
+        return self.op.mv(np.asarray(X).reshape(self.shape[1], -1))
+
+    def rmatmult(self, X: np.ndarray) -> np.ndarray:
+        return self.op.rmv(np.asarray(X).reshape(self.shape[0], -1))
 
 
 @register_solver("primme")
@@ -36,7 +58,7 @@ def solve_primme(op: MatrixOperator, k: int, tol: float, start: np.ndarray | Non
         return solve_lanczos(op, k, tol, start)
     kk = min(k + 1, min(m, n) - 1)
     # PRIMME's tol is relative to ||B||: residual <= tol * ||B||. Aim at the smallest wanted value.
-    u, s, vt = primme.svds(_as_linear_operator(op), kk, which="LM", tol=max(tol / 4, 1e-15),
+    u, s, vt = primme.svds(_Counted(op), kk, which="LM", tol=max(tol / 4, 1e-15),
                            v0=None if start is None else start[:, :kk], return_singular_vectors=True)
-    order = np.argsort(-s)[:k]
+    order = np.argsort(-s)
     return finish(op, "primme", k, tol, s[order], u[:, order], vt[order].T)

@@ -12,7 +12,7 @@ import numpy as np
 import scipy.linalg as sla
 import scipy.sparse.linalg as spla
 
-from ._common import MatrixOperator, SpectrumResult, finish, register_solver, ritz
+from ._common import MatrixOperator, SpectrumResult, error_bounds, finish, register_solver, ritz
 
 __all__ = ["lanczos_svd", "LANCZOS_MEMORY_BYTES"]
 
@@ -22,21 +22,44 @@ _SQRT2 = np.sqrt(2.0)
 
 
 def _orth_against(x: np.ndarray, basis: np.ndarray) -> np.ndarray:
-    """Classical Gram-Schmidt twice ("twice is enough"): x minus its projection on the basis."""
-    if basis.shape[1]:
-        x = x - basis @ (basis.T @ x)
-        x = x - basis @ (basis.T @ x)
+    """Classical Gram-Schmidt twice ("twice is enough"): x minus its projection on the rows
+    of ``basis`` (vectors are stored as rows, so the active part is one contiguous slice)."""
+    if basis.shape[0]:
+        before = np.linalg.norm(x)
+        x = x - (basis @ x) @ basis
+        if np.linalg.norm(x) < 0.7 * before:  # Kahan-Parlett: a second pass only after cancellation
+            x = x - (basis @ x) @ basis
     return x
 
 
-def _fresh_direction(rng: np.random.Generator, basis: np.ndarray) -> np.ndarray:
+def _fresh_direction(rng: np.random.Generator, basis: np.ndarray, n: int) -> np.ndarray:
     """A random unit vector orthogonal to the basis (restarts Lanczos after an invariant subspace)."""
     for _ in range(3):
-        x = _orth_against(rng.standard_normal(basis.shape[0]), basis)
+        x = _orth_against(rng.standard_normal(n), basis)
         nx = np.linalg.norm(x)
         if nx > 1e-8:
             return x / nx
-    return np.zeros(basis.shape[0])
+    return np.zeros(n)
+
+
+def _bidiagonal_top(alpha: np.ndarray, beta: np.ndarray, count: int) -> tuple[np.ndarray, np.ndarray]:
+    """Top ``count`` singular values of the upper bidiagonal (``alpha`` diagonal, ``beta``
+    superdiagonal) and the last entries of their left vectors over sqrt 2, from the
+    Golub-Kahan tridiagonal (zero diagonal, off-diagonal alpha_1, beta_1, alpha_2, ...):
+    ``O(j)`` per value instead of a dense ``O(j^3)`` SVD."""
+    j = alpha.size
+    e = np.zeros(2 * j - 1)
+    e[0::2] = alpha
+    e[1::2] = beta
+    w, z = sla.eigh_tridiagonal(np.zeros(2 * j), e, select="i", select_range=(2 * j - count, 2 * j - 1))
+    order = np.argsort(-w)
+    return np.abs(w[order]), z[-1, order]
+
+
+def _grow(basis: np.ndarray, rows: int) -> np.ndarray:
+    out = np.zeros((rows, basis.shape[1]))
+    out[: basis.shape[0]] = basis
+    return out
 
 
 def _start_vector(start: np.ndarray | None, n: int, rng: np.random.Generator) -> np.ndarray:
@@ -55,23 +78,25 @@ def lanczos_svd(op: MatrixOperator, k: int, tol: float, start: np.ndarray | None
     Works on ``B`` itself (no squaring, so small singular values keep absolute accuracy
     ``eps * t1``) and keeps the whole basis (no restarts: it needs the fewest products of
     the Krylov methods here). Stops when the ``k`` top Ritz pairs have eigen-residual
-    ``<= tol * s_i + 1e-4 * tol * s_1``, read off the bidiagonal for free. An invariant
+    error bounds (:func:`error_bounds`: residual, or residual squared over the gap) ``<= tol *
+    s_i + 1e-4 * tol * s_1``, the residuals read off the bidiagonal for free. An invariant
     subspace (a component explored, a low rank) restarts with a fresh orthogonal direction,
     so repeated values of other components are still found.
 
-    Returns ``(s, U, V, residual_estimates, converged)``.
+    Returns ``(s, U, V, residual_estimates, converged)`` with ``k + 1`` pairs where possible.
     """
     m, n = op.shape
     size = min(m, n)
     rng = np.random.default_rng(seed)
     cap = max(k + 2, int(LANCZOS_MEMORY_BYTES // (8 * (m + n))))
     steps = min(size, cap if max_steps is None else min(cap, max_steps))
-    Q = np.zeros((n, steps + 1))
-    P = np.zeros((m, steps))
+    chunk = min(steps + 1, max(4 * k + 8, 48))
+    Q = np.zeros((chunk, n))  # rows: right Lanczos vectors; grown geometrically as needed
+    P = np.zeros((chunk, m))
     alpha = np.zeros(steps)
     beta = np.zeros(steps)
     q = _start_vector(start, n, rng)
-    Q[:, 0] = q / np.linalg.norm(q)
+    Q[0] = q / np.linalg.norm(q)
     scale = np.sqrt(op.frob2)  # >= t1: the size below which a vector is rounding noise
     tiny = 1e-13 * scale
     j = 0
@@ -79,39 +104,44 @@ def lanczos_svd(op: MatrixOperator, k: int, tol: float, start: np.ndarray | None
     s = X = Yt = res = None
     converged = False
     while j < steps:
-        p = op.mv(Q[:, j])
+        if j + 2 > Q.shape[0]:
+            rows = min(steps + 1, 2 * Q.shape[0])
+            Q, P = _grow(Q, rows), _grow(P, rows)
+        p = op.mv(Q[j])
         if j:
-            p -= beta[j - 1] * P[:, j - 1]
-        p = _orth_against(p, P[:, :j])
+            p -= beta[j - 1] * P[j - 1]
+        p = _orth_against(p, P[:j])
         a = np.linalg.norm(p)
         if a <= tiny:
-            a, p = 0.0, _fresh_direction(rng, P[:, :j])
+            a, p = 0.0, _fresh_direction(rng, P[:j], m)
         else:
             p /= a
-        P[:, j] = p
-        r = op.rmv(p) - a * Q[:, j]
-        r = _orth_against(r, Q[:, : j + 1])
+        P[j] = p
+        r = op.rmv(p) - a * Q[j]
+        r = _orth_against(r, Q[: j + 1])
         b = np.linalg.norm(r)
         if b <= tiny:
-            b, r = 0.0, _fresh_direction(rng, Q[:, : j + 1])
+            b, r = 0.0, _fresh_direction(rng, Q[: j + 1], n)
         else:
             r /= b
-        Q[:, j + 1] = r
+        Q[j + 1] = r
         alpha[j], beta[j] = a, b
         j += 1
         if j >= next_check or j == steps:
-            Bj = np.diag(alpha[:j]) + np.diag(beta[: j - 1], 1)
-            X, s, Yt = np.linalg.svd(Bj)
-            res = np.abs(beta[j - 1] * X[j - 1, :]) / _SQRT2
+            s_top, z_last = _bidiagonal_top(alpha[:j], beta[: j - 1], min(j, k + 3))
+            res = np.abs(beta[j - 1] * z_last)
             kk = min(k, j)
-            target = tol * s[:kk] + 1e-4 * tol * s[0]
-            if np.all(res[:kk] <= target) and (j >= k or j == size):
+            err = error_bounds(s_top, res)[:kk]
+            target = tol * s_top[:kk] + 1e-4 * tol * s_top[0]
+            if np.all(err <= target) and (j > k or j == size):
                 converged = True
                 break
-            next_check = j + max(1, j // 10)  # an SVD of the bidiagonal costs O(j^3): check sparsely
-    kk = min(k, j)
-    U = P[:, :j] @ X[:, :kk]
-    V = Q[:, :j] @ Yt[:kk].T
+            next_check = j + max(1, j // 8)  # fewer checks as the bases grow
+    X, s, Yt = np.linalg.svd(np.diag(alpha[:j]) + np.diag(beta[: j - 1], 1))
+    res = np.abs(beta[j - 1] * X[j - 1, :]) / _SQRT2
+    kk = min(k + 1, j)  # one extra pair: its gap sharpens the error bound of the k-th
+    U = P[:j].T @ X[:, :kk]
+    V = Q[:j].T @ Yt[:kk].T
     return s[:kk], U, V, res[:kk], converged
 
 
@@ -167,7 +197,7 @@ def solve_arpack(op: MatrixOperator, k: int, tol: float, start: np.ndarray | Non
             raise
         Q = exc.eigenvectors
     Q, _ = np.linalg.qr(Q)
-    s, U, V = ritz(op, Q, left, k)
+    s, U, V = ritz(op, Q, left, k + 1)
     return finish(op, "arpack", k, tol, s, U, V)
 
 
@@ -198,5 +228,5 @@ def solve_lobpcg(op: MatrixOperator, k: int, tol: float, start: np.ndarray | Non
         warnings.simplefilter("ignore")
         _, Q = spla.lobpcg(gram, X, tol=tol * norm1 * norminf, maxiter=200, largest=True)
     Q = sla.qr(Q, mode="economic")[0]
-    s, U, V = ritz(op, Q, left, k)
+    s, U, V = ritz(op, Q, left, k + 1)
     return finish(op, "lobpcg", k, tol, s, U, V)
