@@ -26,7 +26,8 @@ import scipy.sparse as sp
 
 from .components import connected_components
 from .graph import BipartiteGraph
-from .solvers import SOLVERS, MatrixOperator, SpectrumResult, register_solver
+from .solvers import SOLVERS, MatrixOperator, SpectrumResult, lanczos_svd, register_solver
+from .solvers._common import finish
 from .solvers.direct import DENSE_HARD_MAX_ENTRIES
 from .solvers.external import primme_available
 
@@ -54,7 +55,11 @@ DEFAULT_TOL = 1e-9
 
 # Dense LAPACK is exact and, below this many matrix entries, faster than any iterative
 # method here (measured: docs/benchmarks/eigensolvers.md).
-_DENSE_MAX_ENTRIES = 40_000
+_DENSE_MAX_ENTRIES = 2_500
+# "auto" tries a short Lanczos run before a Gram product on matrices this large: it settles
+# low-rank and well-separated cases (a complete bipartite graph, t2 = 0) in a few products.
+_PROBE_FROM_ENTRIES = 100_000
+_PROBE_STEPS = 8
 # A CSR matrix at least this dense is multiplied as a dense array: a dense BLAS gemv moves
 # 8 bytes per entry at full bandwidth, CSR 12 bytes per stored entry with indirection
 # (measured ~0.75 ns per dense entry against ~2.7 ns per CSR entry, one thread).
@@ -161,13 +166,20 @@ def _map_by_ids(V: np.ndarray, old_ids: np.ndarray, new_ids: np.ndarray) -> np.n
 
 
 def choose_solver(shape: tuple[int, int], nnz: int, k: int = 2) -> str:
-    """The backend ``"auto"`` runs first for a matrix of this shape and number of stored entries.
+    """The backend ``"auto"`` runs for a matrix of this shape and number of stored entries.
 
     Measured on this project's 2-core reference machine, one BLAS thread (the benchmark in
-    ``docs/benchmarks/eigensolvers.md``): dense LAPACK wins up to about 40,000 entries; the
-    Gram method wins when the smaller side is small and the matrix dense (forming it is one
-    BLAS product, and Krylov methods struggle with the clustered bulk of a dense random
-    layer); Golub-Kahan-Lanczos (no restarts, full reorthogonalisation) on everything else.
+    ``docs/benchmarks/eigensolvers.md``):
+
+    * dense LAPACK up to 2,500 entries (nothing beats one ``gesdd`` call there);
+    * the Gram method when the smaller side is at most 200, or at most 2048 with density
+      >= 0.25, or at most 700 with density >= 0.05: forming the Gram matrix is one BLAS
+      ``syrk`` and its ``eigh`` is cheap, while Krylov methods need 100-250 products to
+      resolve ``t2`` at the edge of a random layer's dense bulk;
+    * Golub-Kahan-Lanczos when products are expensive (``nnz / (m + n) >= 16``): it needs
+      about half the products of ARPACK;
+    * ARPACK otherwise: with cheap products its compiled loop beats Lanczos' Python one.
+
     Whatever it picks, the answer is checked and refined (see :func:`top_singular_values`).
     """
     m, n = shape
@@ -175,9 +187,9 @@ def choose_solver(shape: tuple[int, int], nnz: int, k: int = 2) -> str:
     if m * n <= _DENSE_MAX_ENTRIES or small <= k + 2:
         return "dense" if m * n <= DENSE_HARD_MAX_ENTRIES else "gram"
     density = nnz / (m * n)
-    if (small <= 2000 and density >= 0.3) or (small <= 600 and density >= 0.05):
+    if small <= 200 or (small <= 2048 and density >= 0.25) or (small <= 700 and density >= 0.05):
         return "gram"
-    return "lanczos"
+    return "lanczos" if nnz >= 16 * (m + n) else "arpack"
 
 
 def _refine(op: MatrixOperator, k: int, tol: float, first: SpectrumResult, start: np.ndarray | None) -> SpectrumResult:
@@ -274,7 +286,13 @@ def top_singular_values(
         return z if full_output else z.values
     start = _warm_block(v0, B, vertex_ids)
     op = MatrixOperator(B)
-    res = SOLVERS[name](op, int(k), float(tol), start)
+    res = None
+    if solver == "auto" and name == "gram" and m * n >= _PROBE_FROM_ENTRIES:
+        s, U, V, _ = lanczos_svd(op, int(k), float(tol), start, max_steps=_PROBE_STEPS)
+        probe = finish(op, "lanczos", int(k), float(tol), s, U, V)
+        res = probe if probe.verified else None
+    if res is None:
+        res = SOLVERS[name](op, int(k), float(tol), start)
     if not res.verified:
         res = _refine(op, int(k), float(tol), res, start)
     if vertex_ids is not None:

@@ -209,10 +209,9 @@ def error_bounds(s: np.ndarray, residuals: np.ndarray) -> np.ndarray:
     s = np.asarray(s, dtype=float)
     r = np.asarray(residuals, dtype=float)
     dist = np.abs(s[:, None] - s[None, :]) - r[None, :]
-    np.fill_diagonal(dist, np.inf)
+    dist[np.diag_indices_from(dist)] = np.inf
     delta = np.minimum(2 * s, dist.min(axis=1, initial=np.inf)) - r  # 2 s_i: the mirror eigenvalue -s_i
-    with np.errstate(divide="ignore", invalid="ignore"):
-        quad = np.where(delta > 0, r**2 / np.where(delta > 0, delta, 1.0), np.inf)
+    quad = np.divide(r * r, delta, out=np.full_like(r, np.inf), where=delta > 0)
     return np.minimum(r, quad)
 
 
