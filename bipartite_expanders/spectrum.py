@@ -58,7 +58,7 @@ DEFAULT_TOL = 1e-9
 _DENSE_MAX_ENTRIES = 2_500
 # "auto" tries a short Lanczos run before a Gram product on matrices this large: it settles
 # low-rank and well-separated cases (a complete bipartite graph, t2 = 0) in a few products.
-_PROBE_FROM_ENTRIES = 100_000
+_PROBE_FROM_ENTRIES = 20_000
 _PROBE_STEPS = 8
 # A CSR matrix at least this dense is multiplied as a dense array: a dense BLAS gemv moves
 # 8 bytes per entry at full bandwidth, CSR 12 bytes per stored entry with indirection
@@ -173,7 +173,7 @@ def choose_solver(shape: tuple[int, int], nnz: int, k: int = 2) -> str:
 
     * dense LAPACK up to 2,500 entries (nothing beats one ``gesdd`` call there);
     * the Gram method when the smaller side is at most 200, or at most 2048 with density
-      >= 0.25, or at most 700 with density >= 0.05: forming the Gram matrix is one BLAS
+      >= 0.25, or at most 350 with density >= 0.05: forming the Gram matrix is one BLAS
       ``syrk`` and its ``eigh`` is cheap, while Krylov methods need 100-250 products to
       resolve ``t2`` at the edge of a random layer's dense bulk;
     * Golub-Kahan-Lanczos when products are expensive (``nnz / (m + n) >= 16``): it needs
@@ -187,7 +187,7 @@ def choose_solver(shape: tuple[int, int], nnz: int, k: int = 2) -> str:
     if m * n <= _DENSE_MAX_ENTRIES or small <= k + 2:
         return "dense" if m * n <= DENSE_HARD_MAX_ENTRIES else "gram"
     density = nnz / (m * n)
-    if small <= 200 or (small <= 2048 and density >= 0.25) or (small <= 700 and density >= 0.05):
+    if small <= 200 or (small <= 2048 and density >= 0.25) or (small <= 350 and density >= 0.05):
         return "gram"
     return "lanczos" if nnz >= 16 * (m + n) else "arpack"
 
@@ -285,6 +285,8 @@ def top_singular_values(
         z = SpectrumResult(np.zeros(k), name, residuals=np.zeros(k))
         return z if full_output else z.values
     start = _warm_block(v0, B, vertex_ids)
+    if solver == "auto" and name == "arpack" and start is not None:
+        name = "lanczos"  # ARPACK's restarts throw a warm start's advantage away; Lanczos keeps it
     op = MatrixOperator(B)
     res = None
     if solver == "auto" and name == "gram" and m * n >= _PROBE_FROM_ENTRIES:

@@ -46,7 +46,8 @@ class SpectrumResult:
     it (0 for exact dense factorisations); ``residual`` is their maximum. ``verified`` says the
     residuals meet the accuracy contract and the Frobenius check found no missed value.
     ``fallback_from`` names the backend whose answer failed the check and was refined.
-    ``left_vectors`` (m x k) and ``right_vectors`` (n x k) are the singular vectors;
+    ``left_vectors`` (m x k) and ``right_vectors`` (n x k) are the singular vectors (iterative
+    backends add the next Ritz vector as a ``k + 1``-th column: a richer warm start);
     ``left_ids`` / ``right_ids``, when set, are the original vertex indices of the rows and
     columns (so a later call on a different scope can map the vectors by vertex).
     """
@@ -229,10 +230,10 @@ def finish(op: MatrixOperator, name: str, k: int, tol: float, s: np.ndarray, U: 
         residuals = pair_residuals(op, s, U, V)
     bounds = error_bounds(s, residuals)
     kk = min(k, s.size)
-    s, bounds = s[:kk], bounds[:kk]
-    thr = accuracy_threshold(s, tol)
-    ok = bool(np.all(bounds <= thr)) and frobenius_ok(op, s)
+    thr = accuracy_threshold(s[:kk], tol)
+    ok = bool(np.all(bounds[:kk] <= thr)) and frobenius_ok(op, s[:kk])
+    # vectors: the k wanted and the extra one, if any (a richer warm start for the next call)
     return SpectrumResult(
-        pad(s, k), name, op.count, float(bounds.max()) if bounds.size else 0.0,
-        U[:, :kk], V[:, :kk], _pad_positional(bounds, k), ok,
+        pad(s[:kk], k), name, op.count, float(bounds[:kk].max()) if kk else 0.0,
+        U[:, : kk + 1], V[:, : kk + 1], _pad_positional(bounds[:kk], k), ok,
     )

@@ -68,11 +68,11 @@ def _grow(basis: np.ndarray, rows: int) -> np.ndarray:
 
 def _start_vector(start: np.ndarray | None, n: int, rng: np.random.Generator) -> np.ndarray:
     """One start vector from a warm block: the sum of its columns (each a unit vector), so that
-    every previous direction is present; a small random part keeps the rest of the space reachable."""
-    noise = rng.standard_normal(n) / np.sqrt(n)
+    every previous direction is present. No random part is mixed in: it would have to be
+    converged away like a cold start; an exhausted subspace restarts with a fresh direction."""
     if start is None:
-        return noise
-    return start.sum(axis=1) + 1e-3 * noise
+        return rng.standard_normal(n) / np.sqrt(n)
+    return start.sum(axis=1)
 
 
 def lanczos_svd(op: MatrixOperator, k: int, tol: float, start: np.ndarray | None = None, *,
