@@ -413,7 +413,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--threads", type=int, default=1, help="BLAS threads (threadpoolctl); default 1")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--no-warm", action="store_true", help="skip the warm-start rows")
-    parser.add_argument("--json", metavar="FILE", help="write all measurements as JSON")
+    parser.add_argument("--json", metavar="FILE", help="write all measurements as JSON (after every cell)")
+    parser.add_argument("--resume", action="store_true", help="keep the cells already in --json FILE")
     parser.add_argument("--markdown", metavar="FILE", help="write the tables as Markdown")
 
 
@@ -437,6 +438,25 @@ def run(args: argparse.Namespace) -> int:
             raise ValueError(f"--methods: unknown {bad}; valid: {methods}")
         methods = asked
     log = lambda s: print(s, file=sys.stderr, flush=True)  # noqa: E731
+    import platform
+
+    done: dict[str, dict[str, Any]] = {}
+    if args.resume and args.json and os.path.exists(args.json):
+        with open(args.json) as fh:
+            done = {c["label"]: c for c in json.load(fh).get("cells", [])}
+        log(f"resuming: {len(done)} cells already in {args.json}")
+
+    def results_of(cells: list[dict[str, Any]], warm: list[dict[str, Any]], bw: float) -> dict[str, Any]:
+        return {
+            "meta": {"machine": f"{platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()}",
+                     "threads": args.threads, "bandwidth_gbs": bw / 1e9, "repeats": args.repeats,
+                     "slow_s": args.slow, "seed": args.seed, "argv": sys.argv[1:]},
+            "methods": methods,
+            "cells": cells,
+            "summary": summarise(cells),
+            "warm": warm,
+        }
+
     with threadpool_limits(args.threads):
         bw = memory_bandwidth()
         log(f"copy bandwidth {bw / 1e9:.1f} GB/s")
@@ -444,14 +464,19 @@ def run(args: argparse.Namespace) -> int:
         for (m, n) in shapes:
             for d in densities:
                 for w in weights:
-                    B = make_layer(m, n, d, w, args.seed)
                     label = f"{m}x{n}, {d:g}, {w}"
+                    if label in done:
+                        cells.append(done[label])
+                        continue
+                    B = make_layer(m, n, d, w, args.seed)
                     log(f"{label} (nnz {B.nnz})")
                     c = run_cell(B, methods, args.repeats, bw, args.slow, args.quick, log)
                     c["label"] = label
                     c["weights"] = w
                     cells.append(c)
                     del B
+                    if args.json:  # one record per finished cell: an interrupted run resumes
+                        _atomic_write(args.json, json.dumps(results_of(cells, [], bw), indent=1))
         warm = []
         if not args.no_warm:
             rows = [((784, 300), 0.1, "absw"), ((3000, 2000), 0.01, "mask")] if args.quick else \
@@ -462,17 +487,7 @@ def run(args: argparse.Namespace) -> int:
                 log(f"warm start {shape} {d} {w}: cold {r['cold_s'] * 1e3:.1f} ms warm {r['warm_s'] * 1e3:.1f} ms "
                     f"({r['cold_matvec']} / {r['warm_matvec']} mat-vecs)")
                 warm.append(r)
-    import platform
-
-    results = {
-        "meta": {"machine": f"{platform.machine()}, {os.cpu_count()} CPUs, {platform.python_version()}",
-                 "threads": args.threads, "bandwidth_gbs": bw / 1e9, "repeats": args.repeats,
-                 "slow_s": args.slow, "seed": args.seed, "argv": sys.argv[1:]},
-        "methods": methods,
-        "cells": cells,
-        "summary": summarise(cells),
-        "warm": warm,
-    }
+    results = results_of(cells, warm, bw)
     text = markdown(results)
     print(text)
     if args.json:
