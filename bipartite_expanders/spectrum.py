@@ -59,6 +59,7 @@ _DENSE_MAX_ENTRIES = 2_500
 # "auto" tries a short Lanczos run before a Gram product on matrices this large: it settles
 # low-rank and well-separated cases (a complete bipartite graph, t2 = 0) in a few products.
 _PROBE_FROM_ENTRIES = 20_000
+_PROBE_FROM_DENSITY = 0.25  # sparser Gram picks are cheap already: the probe would only add its cost
 _PROBE_STEPS = 8
 # A CSR matrix at least this dense is multiplied as a dense array: a dense BLAS gemv moves
 # 8 bytes per entry at full bandwidth, CSR 12 bytes per stored entry with indirection
@@ -289,7 +290,7 @@ def top_singular_values(
         name = "lanczos"  # ARPACK's restarts throw a warm start's advantage away; Lanczos keeps it
     op = MatrixOperator(B)
     res = None
-    if solver == "auto" and name == "gram" and m * n >= _PROBE_FROM_ENTRIES:
+    if solver == "auto" and name == "gram" and m * n >= _PROBE_FROM_ENTRIES and nnz >= _PROBE_FROM_DENSITY * m * n:
         s, U, V, _ = lanczos_svd(op, int(k), float(tol), start, max_steps=_PROBE_STEPS)
         probe = finish(op, "lanczos", int(k), float(tol), s, U, V)
         res = probe if probe.verified else None

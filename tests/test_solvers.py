@@ -264,3 +264,30 @@ def test_bench_eigensolvers_smoke(tmp_path, capsys):
         assert r["time_s"] > 0 and max(r["err_t1"], r["err_t2"]) < 1e-8
     assert "study (ARPACK on BᵀB) ÷ auto" in capsys.readouterr().out
     assert main(["bench", "eigensolvers", "--methods", "nope", "--shape", "5x5"]) == 1
+
+
+# ------------------------------------------------------------------ auto
+def test_auto_rule_and_probe():
+    from bipartite_expanders import choose_solver
+
+    assert choose_solver((40, 50), 2000) == "dense"
+    assert choose_solver((784, 150), 5000) == "gram"               # one side <= 200
+    assert choose_solver((4608, 512), 4608 * 512) == "gram"         # dense, side <= 2048
+    assert choose_solver((4096, 11008), 450_888) == "lanczos"       # expensive products
+    assert choose_solver((4608, 512), 23_593) == "arpack"           # cheap products
+    # an all-ones layer (t2 = 0): the Lanczos probe settles it before any Gram product
+    res = top_singular_values(np.ones((800, 300)), 2, full_output=True)
+    assert res.solver == "lanczos" and res.n_matvec < 60
+    assert res.values[0] == pytest.approx(math.sqrt(800 * 300), rel=1e-12) and res.values[1] < 1e-9
+    # a dense random layer: the probe fails its check and the Gram method answers
+    A = np.abs(np.random.default_rng(3).standard_normal((800, 300)))
+    res = top_singular_values(A, 2, full_output=True)
+    assert res.solver == "gram" and within_contract(res.values, sla.svdvals(A)[:2])
+
+
+def test_auto_switches_to_lanczos_for_a_warm_start(rng):
+    M = random_sparse(rng, 3000, 700, 0.002, weighted=True)   # cheap products: arpack when cold
+    cold = top_singular_values(M, 2, full_output=True)
+    assert cold.solver == "arpack"
+    warm = top_singular_values(M, 2, v0=cold, full_output=True)
+    assert warm.solver == "lanczos" and within_contract(warm.values, cold.values)
