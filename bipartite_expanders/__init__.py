@@ -17,7 +17,16 @@ from .components import SCOPES, Components, SideDegrees, connected_components, r
 from .graph import BipartiteGraph, as_graph
 from .io import GraphFileError, example_path, load_graph, save_graph
 from .sparsify import DEFAULT_LEVELS, Candidate, SparsifyDecision, SparsifyReason, SparsifyResult, bounded_sparsify, lowest, removal_count, removal_order
-from .spectrum import SOLVERS, SpectralPair, SpectrumResult, choose_solver, register_solver, spectral_pair, top_singular_values
+from .spectrum import (
+    SOLVERS,
+    SpectralPair,
+    SpectrumAccuracyError,
+    SpectrumResult,
+    choose_solver,
+    register_solver,
+    spectral_pair,
+    top_singular_values,
+)
 
 __version__ = "0.1.0"
 
@@ -34,6 +43,7 @@ __all__ = [
     "SOLVERS",
     "SpectrumResult",
     "SpectralPair",
+    "SpectrumAccuracyError",
     "register_solver",
     "choose_solver",
     "top_singular_values",

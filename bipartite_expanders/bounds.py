@@ -21,7 +21,7 @@ import numpy as np
 
 from .components import SCOPES, connected_components, restrict_to_scope, side_degrees
 from .graph import BipartiteGraph, as_graph
-from .spectrum import SpectrumResult, spectral_pair
+from .spectrum import DEFAULT_TOL, SpectrumResult, spectral_pair
 
 __all__ = [
     "Verdict",
@@ -228,7 +228,7 @@ def ramanujan_report(
     weighted: bool | None = None,
     solver: str = "auto",
     *,
-    tol: float = 1e-10,
+    tol: float = DEFAULT_TOL,
     v0: Any = None,
     universal_cover: bool = True,
 ) -> RamanujanReport:
@@ -264,10 +264,11 @@ def ramanujan_report(
     if not use_weights:
         g = g.pattern()
     comp = connected_components(g)
-    sub, _, _ = restrict_to_scope(g, scope, comp)
+    sub, rows, cols = restrict_to_scope(g, scope, comp)
     left, right = side_degrees(sub, use_weights)
     if sub.shape[0] and sub.shape[1]:
-        pair = spectral_pair(BipartiteGraph._trusted(sp_copy(sub), use_weights), solver=solver, tol=tol, v0=v0)
+        pair = spectral_pair(BipartiteGraph._trusted(sp_copy(sub), use_weights), solver=solver, tol=tol, v0=v0,
+                             vertex_ids=(rows, cols))
         t1, t2, used, mult, state = pair.t1, pair.t2, pair.solver, pair.multiplicity, pair.result
     else:  # an edgeless graph's largest / nonisolated scope is empty
         t1, t2, used, mult, state = 0.0, 0.0, solver, 0, None

@@ -97,7 +97,7 @@ def _commands() -> dict[str, tuple[str, str]]:
         try:
             if importlib.util.find_spec(module) is None:
                 continue
-        except ModuleNotFoundError:  # a parent package is absent
+        except ImportError:  # a parent package is absent or does not import here: skip the command
             continue
         cmds[name] = (module, help_)
     return cmds

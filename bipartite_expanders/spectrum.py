@@ -18,242 +18,202 @@ through ``v0``.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
-import scipy.linalg as sla
 import scipy.sparse as sp
-import scipy.sparse.linalg as spla
 
 from .components import connected_components
 from .graph import BipartiteGraph
+from .solvers import SOLVERS, MatrixOperator, SpectrumResult, lanczos_svd, register_solver
+from .solvers._common import finish
+from .solvers.direct import DENSE_HARD_MAX_ENTRIES
+from .solvers.external import primme_available
 
 __all__ = [
     "SOLVERS",
     "SpectrumResult",
     "SpectralPair",
+    "SpectrumAccuracyError",
     "register_solver",
     "choose_solver",
     "top_singular_values",
     "spectral_pair",
     "ZERO_RTOL",
     "DISTINCT_RTOL",
+    "DEFAULT_TOL",
 ]
 
 #: a singular value below ``ZERO_RTOL * t1`` is a numerical zero (DESIGN.md)
 ZERO_RTOL = 1e-10
 #: ``t2`` must lie below ``(1 - DISTINCT_RTOL) * t1`` to count as distinct from ``t1``
 DISTINCT_RTOL = 1e-9
+#: iterative backends stop at eigen-residual ``tol * s_i + 1e-4 tol * s_1``; results are
+#: then checked against the contract ``1e-8 s_i + 1e-12 s_1`` (see docs/spectrum.md)
+DEFAULT_TOL = 1e-9
 
 # Dense LAPACK is exact and, below this many matrix entries, faster than any iterative
-# method here (see the closing note of the core issue for the timings that set it).
-_DENSE_MAX_ENTRIES = 40_000
-# Above this many entries a dense copy is too costly even for tiny matrices.
-_DENSE_HARD_MAX_ENTRIES = 40_000_000
+# method here (measured: docs/benchmarks/eigensolvers.md).
+_DENSE_MAX_ENTRIES = 2_500
+# "auto" tries a short Lanczos run before a Gram product on matrices this large: it settles
+# low-rank and well-separated cases (a complete bipartite graph, t2 = 0) in a few products.
+_PROBE_FROM_ENTRIES = 20_000
+_PROBE_FROM_DENSITY = 0.25  # sparser Gram picks are cheap already: the probe would only add its cost
+_PROBE_STEPS = 8
+# A CSR matrix at least this dense is multiplied as a dense array: a dense BLAS gemv moves
+# 8 bytes per entry at full bandwidth, CSR 12 bytes per stored entry with indirection
+# (measured ~0.75 ns per dense entry against ~2.7 ns per CSR entry, one thread).
+_DENSE_OPERATOR_FROM = 0.3
+_DENSE_OPERATOR_MAX_BYTES = 2_000_000_000
 
 
-@dataclass(frozen=True)
-class SpectrumResult:
-    """What a solver returns.
-
-    ``values`` are the ``k`` largest singular values, descending (padded with zeros when
-    the matrix has fewer). ``residual`` bounds ``max_i max(||B v_i - s_i u_i||, ||B^T u_i - s_i v_i||)``
-    (0 for exact dense factorisations). ``left_vectors`` (m x k) and ``right_vectors`` (n x k)
-    are present when vectors were asked for or came for free.
-    """
-
-    values: np.ndarray
-    solver: str
-    n_matvec: int = 0
-    residual: float = 0.0
-    left_vectors: np.ndarray | None = field(default=None, repr=False)
-    right_vectors: np.ndarray | None = field(default=None, repr=False)
+class SpectrumAccuracyError(ArithmeticError):
+    """No backend, fallbacks included, could prove the accuracy contract for this input."""
 
 
-SolverFunc = Callable[..., SpectrumResult]
-#: name -> solver function ``f(B: csr_array, k: int, tol: float, v0: ndarray | None, want_vectors: bool)``
-SOLVERS: dict[str, SolverFunc] = {}
-
-
-def register_solver(name: str, func: SolverFunc | None = None) -> Any:
-    """Register a solver under ``name`` (usable as a decorator)."""
-
-    def deco(f: SolverFunc) -> SolverFunc:
-        SOLVERS[name] = f
-        return f
-
-    return deco(func) if func is not None else deco
-
-
-# ------------------------------------------------------------------ helpers
-def _as_matrix(x: Any) -> sp.csr_array:
+def _as_matrix(x: Any) -> sp.csr_array | np.ndarray:
+    """A CSR float64 array, or a dense C-ordered float64 array when the input is dense
+    enough that BLAS products beat CSR ones."""
     if isinstance(x, BipartiteGraph):
-        return x.matrix
-    if sp.issparse(x):
+        B = x.matrix
+    elif sp.issparse(x):
         if x.ndim != 2:
             raise ValueError(f"x must be 2-D; got {x.ndim}-D")
         if x.dtype.kind not in "biuf":
             raise TypeError(f"x must be a real matrix; got dtype {x.dtype}")
-        csr = sp.csr_array(x, dtype=np.float64)
+        B = sp.csr_array(x, dtype=np.float64)
+        if B.nnz and not np.all(np.isfinite(B.data)):
+            raise ValueError("x has non-finite entries (NaN or inf)")
     else:
         arr = np.asarray(x)
         if arr.ndim != 2:
             raise ValueError(f"x must be 2-D; got shape {arr.shape}")
         if arr.dtype == object or arr.dtype.kind not in "biuf":
             raise TypeError(f"x must be a real matrix; got dtype {arr.dtype}")
-        csr = sp.csr_array(arr.astype(np.float64, copy=False))
-    if csr.nnz and not np.all(np.isfinite(csr.data)):
-        raise ValueError("x has non-finite entries (NaN or inf)")
-    return csr
+        arr = np.ascontiguousarray(arr, dtype=np.float64)
+        if not np.all(np.isfinite(arr)):
+            raise ValueError("x has non-finite entries (NaN or inf)")
+        m, n = arr.shape
+        if m * n and np.count_nonzero(arr) >= _DENSE_OPERATOR_FROM * m * n:
+            return arr
+        return sp.csr_array(arr)
+    m, n = B.shape
+    if m * n and B.nnz >= _DENSE_OPERATOR_FROM * m * n and 8 * m * n <= _DENSE_OPERATOR_MAX_BYTES and min(m, n) > 1:
+        return B.toarray()
+    return B
 
 
-def _pad(values: np.ndarray, k: int) -> np.ndarray:
-    out = np.zeros(k)
-    v = np.sort(np.abs(values))[::-1][:k]
-    out[: v.size] = v
+def _nnz(B: sp.csr_array | np.ndarray) -> int:
+    return int(np.count_nonzero(B)) if isinstance(B, np.ndarray) else int(B.nnz)
+
+
+def _warm_block(v0: Any, B: sp.csr_array | np.ndarray, ids: tuple[np.ndarray, np.ndarray] | None) -> np.ndarray | None:
+    """A warm start as an orthonormal block of right vectors of ``B`` (n x p), or None.
+
+    A :class:`SpectrumResult` gives its right vectors; when both it and this call know the
+    original vertex ids (``spectral_pair`` sets them), vectors are mapped vertex by vertex,
+    so a warm start survives a changed scope or component. Otherwise a result whose vectors
+    do not fit is dropped. An array is a vector or block of either side (left ones are
+    mapped through ``B^T``).
+    """
+    m, n = B.shape
+    if v0 is None:
+        return None
+    if isinstance(v0, SpectrumResult):
+        V, U = v0.right_vectors, v0.left_vectors
+        if V is None:
+            return None
+        if ids is not None and v0.right_ids is not None:
+            block = _map_by_ids(V, v0.right_ids, ids[1])
+        elif V.shape[0] == n:
+            block = V
+        elif U is not None and U.shape[0] == m:
+            block = B.T @ U
+        else:
+            return None
+    else:
+        arr = np.asarray(v0, dtype=np.float64)
+        if arr.ndim not in (1, 2) or not np.all(np.isfinite(arr)):
+            raise ValueError(f"v0 must be a finite vector or block of length {m} (left) or {n} (right)")
+        block = arr.reshape(arr.shape[0], -1)
+        if block.shape[0] == n:
+            pass
+        elif block.shape[0] == m:
+            block = B.T @ block
+        else:
+            raise ValueError(f"v0 must have length {m} (left) or {n} (right); got {block.shape[0]}")
+    norms = np.linalg.norm(block, axis=0)
+    block = block[:, norms > 1e-12 * max(float(norms.max(initial=0.0)), 1e-300)]
+    if block.shape[1] == 0:
+        return None
+    Q, R = np.linalg.qr(block)
+    keep = np.abs(np.diag(R)) > 1e-8 * np.abs(R).max()
+    return Q[:, keep] if keep.any() else None
+
+
+def _map_by_ids(V: np.ndarray, old_ids: np.ndarray, new_ids: np.ndarray) -> np.ndarray:
+    """Rows of V (indexed by ``old_ids``) placed at the positions of ``new_ids``; zeros for new vertices."""
+    out = np.zeros((new_ids.size, V.shape[1]))
+    order = np.argsort(old_ids, kind="stable")
+    sorted_ids = old_ids[order]
+    pos = np.searchsorted(sorted_ids, new_ids)
+    pos = np.minimum(pos, max(sorted_ids.size - 1, 0))
+    hit = sorted_ids.size > 0
+    if hit:
+        found = sorted_ids[pos] == new_ids
+        out[found] = V[order[pos[found]]]
     return out
 
 
-def _residual(B: sp.csr_array, s: np.ndarray, U: np.ndarray, V: np.ndarray) -> float:
-    if s.size == 0:
-        return 0.0
-    r1 = np.linalg.norm(B @ V - U * s, axis=0)
-    r2 = np.linalg.norm(B.T @ U - V * s, axis=0)
-    return float(np.max(np.maximum(r1, r2)))
-
-
-# ------------------------------------------------------------------ solvers
-@register_solver("dense")
-def _solve_dense(B: sp.csr_array, k: int, tol: float, v0: np.ndarray | None, want_vectors: bool) -> SpectrumResult:
-    """LAPACK SVD of the dense matrix (gesdd): exact to rounding; O(m n min(m, n))."""
-    m, n = B.shape
-    if m * n > _DENSE_HARD_MAX_ENTRIES:
-        raise ValueError(f"solver='dense' refuses a {m} x {n} matrix (over {_DENSE_HARD_MAX_ENTRIES} entries); use 'auto'")
-    A = B.toarray()
-    if want_vectors:
-        U, s, Vt = sla.svd(A, full_matrices=False, check_finite=False)
-        kk = min(k, s.size)
-        return SpectrumResult(_pad(s, k), "dense", 0, 0.0, U[:, :kk].copy(), Vt[:kk].T.copy())
-    s = sla.svdvals(A, check_finite=False)
-    return SpectrumResult(_pad(s, k), "dense")
-
-
-def _ritz(B: sp.csr_array, Q: np.ndarray, left: bool, k: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Rayleigh-Ritz on the subspace spanned by the orthonormal columns of Q.
-
-    ``left`` says Q spans left vectors (length m). The singular values of B^T Q (or B Q)
-    are computed directly, not as square roots of Gram eigenvalues, so small ones keep
-    their relative accuracy.
-    """
-    W = (B.T @ Q) if left else (B @ Q)
-    X, s, Yt = np.linalg.svd(W, full_matrices=False)
-    order = slice(0, min(k, s.size))
-    if left:  # B^T Q = X S Y^T  ->  right vectors X, left vectors Q Y
-        return s[order], Q @ Yt.T[:, order], X[:, order]
-    return s[order], X[:, order], Q @ Yt.T[:, order]
-
-
-@register_solver("gram")
-def _solve_gram(B: sp.csr_array, k: int, tol: float, v0: np.ndarray | None, want_vectors: bool) -> SpectrumResult:
-    """Dense ``eigh`` of the smaller Gram matrix, then a Rayleigh-Ritz pass on B itself.
-
-    Fast when one side is small; the Ritz pass restores the accuracy of small singular
-    values that squaring loses (it is exact up to the angle error of the eigenvectors).
-    """
-    m, n = B.shape
-    left = m <= n
-    if B.nnz >= 0.02 * m * n:  # dense enough that BLAS (syrk-like) beats a sparse product
-        A = B.toarray()
-        G = A @ A.T if left else A.T @ A
-    else:
-        G = (B @ B.T) if left else (B.T @ B)
-        G = G.toarray()
-    size = G.shape[0]
-    kk = min(k + 1, size)  # one extra vector: it sharpens the Ritz values of the k wanted ones
-    _, Q = sla.eigh(G, subset_by_index=[size - kk, size - 1], check_finite=False, driver="evr")
-    s, U, V = _ritz(B, Q, left, k)
-    return SpectrumResult(_pad(s, k), "gram", 2 * size, _residual(B, s, U, V), U, V)
-
-
-class _CountingGram(spla.LinearOperator):
-    """The Gram operator of the smaller side, counting products with B."""
-
-    def __init__(self, B: sp.csr_array, left: bool):
-        self.B, self.BT, self.left = B, sp.csr_array(B.T), left
-        size = B.shape[0] if left else B.shape[1]
-        super().__init__(dtype=np.float64, shape=(size, size))
-        self.count = 0
-
-    def _matvec(self, x: np.ndarray) -> np.ndarray:
-        self.count += 2
-        x = np.ravel(x)
-        return self.B @ (self.BT @ x) if self.left else self.BT @ (self.B @ x)
-
-
-def _start_vector(B: sp.csr_array, v0: np.ndarray | None, left: bool) -> np.ndarray | None:
-    """Map a warm-start vector of either side onto the side the solver iterates."""
-    if v0 is None:
-        return None
-    m, n = B.shape
-    v = np.asarray(v0, dtype=np.float64).ravel()
-    if v.size == n and not (left and v.size == m):
-        v = B @ v if left else v
-    elif v.size == m:
-        v = v if left else B.T @ v
-    else:
-        raise ValueError(f"v0 must have length {m} (left) or {n} (right); got {v.size}")
-    return v if np.linalg.norm(v) > 0 else None
-
-
-@register_solver("arpack")
-def _solve_arpack(B: sp.csr_array, k: int, tol: float, v0: np.ndarray | None, want_vectors: bool) -> SpectrumResult:
-    """ARPACK (implicitly restarted Lanczos) on the smaller Gram operator, then Rayleigh-Ritz on B."""
-    m, n = B.shape
-    left = m <= n
-    size = min(m, n)
-    if size <= k + 2:  # ARPACK needs k < size (and some room); tiny sides are exact and cheap densely
-        return _solve_small(B, k, tol, v0, want_vectors)
-    op = _CountingGram(B, left)
-    kk = min(k + 1, size - 2)
-    ncv = min(size, max(2 * kk + 1, 24))
-    start = _start_vector(B, v0, left)
-    try:
-        _, Q = spla.eigsh(op, k=kk, which="LA", tol=min(tol, 1e-10), v0=start, ncv=ncv, maxiter=max(1000, 10 * size))
-    except spla.ArpackNoConvergence as exc:
-        if exc.eigenvectors is None or exc.eigenvectors.shape[1] < k:
-            raise
-        Q = exc.eigenvectors
-    Q, _ = np.linalg.qr(Q)
-    s, U, V = _ritz(B, Q, left, k)
-    return SpectrumResult(_pad(s, k), "arpack", op.count + kk, _residual(B, s, U, V), U, V)
-
-
-def _solve_small(B: sp.csr_array, k: int, tol: float, v0: np.ndarray | None, want_vectors: bool) -> SpectrumResult:
-    m, n = B.shape
-    if m * n <= _DENSE_HARD_MAX_ENTRIES:
-        return _solve_dense(B, k, tol, v0, want_vectors)
-    return _solve_gram(B, k, tol, v0, want_vectors)
-
-
 def choose_solver(shape: tuple[int, int], nnz: int, k: int = 2) -> str:
-    """The solver ``"auto"`` picks for a matrix of this shape and number of stored entries.
+    """The backend ``"auto"`` runs for a matrix of this shape and number of stored entries.
 
-    Measured on this project's 2-core reference machine, one BLAS thread (see
-    ``docs/spectrum.md``): dense LAPACK wins up to about 40,000 entries; the Gram method wins
-    when the smaller side is small and the matrix dense (forming it is one BLAS product, and
-    Lanczos struggles with the clustered bulk of a dense random layer); ARPACK wins on
-    everything sparse.
+    Measured on this project's 2-core reference machine, one BLAS thread (the benchmark in
+    ``docs/benchmarks/eigensolvers.md``):
+
+    * dense LAPACK up to 2,500 entries (nothing beats one ``gesdd`` call there);
+    * the Gram method when the smaller side is at most 200, or at most 2048 with density
+      >= 0.25, or at most 350 with density >= 0.05: forming the Gram matrix is one BLAS
+      ``syrk`` and its ``eigh`` is cheap, while Krylov methods need 100-250 products to
+      resolve ``t2`` at the edge of a random layer's dense bulk;
+    * Golub-Kahan-Lanczos when products are expensive (``nnz / (m + n) >= 16``): it needs
+      about half the products of ARPACK;
+    * ARPACK otherwise: with cheap products its compiled loop beats Lanczos' Python one.
+
+    Whatever it picks, the answer is checked and refined (see :func:`top_singular_values`).
     """
     m, n = shape
     small = min(m, n)
     if m * n <= _DENSE_MAX_ENTRIES or small <= k + 2:
-        return "dense" if m * n <= _DENSE_HARD_MAX_ENTRIES else "gram"
+        return "dense" if m * n <= DENSE_HARD_MAX_ENTRIES else "gram"
     density = nnz / (m * n)
-    if (small <= 2000 and density >= 0.3) or (small <= 600 and density >= 0.05):
+    if small <= 200 or (small <= 2048 and density >= 0.25) or (small <= 350 and density >= 0.05):
         return "gram"
-    return "arpack"
+    return "lanczos" if nnz >= 16 * (m + n) else "arpack"
+
+
+def _refine(op: MatrixOperator, k: int, tol: float, first: SpectrumResult, start: np.ndarray | None) -> SpectrumResult:
+    """Fallback chain for an answer that failed its check: Lanczos on B warm-started from the
+    failed answer's vectors (it converges in few steps from them, and does not square), then
+    ARPACK, then dense LAPACK where it fits. Raises :class:`SpectrumAccuracyError` otherwise."""
+    tried = [first.solver]
+    warm = first.right_vectors if first.right_vectors is not None and first.right_vectors.size else start
+    if warm is not None:
+        warm = np.linalg.qr(warm)[0]
+    chain = [c for c in ("lanczos", "arpack") if c != first.solver]
+    for name in chain:
+        res = SOLVERS[name](op, k, tol / 10, warm)
+        if res.verified:
+            return replace(res, fallback_from="+".join(tried), n_matvec=op.count)
+        tried.append(name)
+    m, n = op.shape
+    if m * n <= DENSE_HARD_MAX_ENTRIES:
+        res = SOLVERS["dense"](op, k, tol, None)
+        return replace(res, fallback_from="+".join(tried), n_matvec=op.count)
+    raise SpectrumAccuracyError(
+        f"no backend could verify the top {k} singular values of a {m} x {n} matrix to tol={tol} (tried {tried})"
+    )
 
 
 def top_singular_values(
@@ -261,11 +221,17 @@ def top_singular_values(
     k: int = 2,
     *,
     solver: str = "auto",
-    tol: float = 1e-10,
+    tol: float = DEFAULT_TOL,
     v0: Any = None,
     full_output: bool = False,
+    vertex_ids: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> np.ndarray | SpectrumResult:
     """The ``k`` largest singular values of a graph or matrix, descending.
+
+    Every answer is checked before it is returned: each value's eigen-residual must prove it
+    lies within ``max(tol, 1e-8) s + max(1e-4 tol, 1e-12) s1`` of a true singular value, and
+    the Frobenius norm must leave no room for a missed larger one. An answer that fails is
+    refined (Lanczos warm-started from it, then ARPACK, then dense LAPACK), never returned.
 
     Parameters
     ----------
@@ -273,15 +239,21 @@ def top_singular_values(
         A :class:`BipartiteGraph`, a scipy sparse matrix, or a dense 2-D array (any real signs).
     k
         How many values; a matrix with fewer than ``k`` singular values is padded with zeros.
+        Krylov backends see a repeated value once per invariant subspace they meet; use
+        :func:`spectral_pair` (which splits components) for ``t1`` and ``t2``.
     solver
-        ``"auto"`` or a name in :data:`SOLVERS` (``"dense"``, ``"gram"``, ``"arpack"``, ...).
+        ``"auto"`` or a name in :data:`SOLVERS`: ``"dense"``, ``"gram"``, ``"lanczos"``,
+        ``"arpack"``, ``"lobpcg"``, ``"primme"`` (optional package).
     tol
-        Requested relative accuracy for iterative solvers.
+        Relative accuracy iterative backends aim at (residual ``<= tol * s_i``).
     v0
-        Warm start: a vector on either side (e.g. a previous result's top right singular
-        vector) or a previous :class:`SpectrumResult`.
+        Warm start: a previous :class:`SpectrumResult` (its singular vectors, mapped by vertex
+        when ``vertex_ids`` and the result's ids are known), or a vector / block of either side.
     full_output
-        Return the whole :class:`SpectrumResult` (vectors, mat-vec count, residual).
+        Return the whole :class:`SpectrumResult` (vectors, mat-vec count, residuals).
+    vertex_ids
+        Original indices ``(rows, cols)`` of this matrix's vertices; stored on the result and
+        used to map a warm start from a different scope.
 
     Examples
     --------
@@ -291,24 +263,43 @@ def top_singular_values(
     """
     if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 1:
         raise ValueError(f"k must be a positive integer; got {k!r}")
-    if not (isinstance(tol, (int, float)) and 0 < tol < 1):
+    if isinstance(tol, bool) or not (isinstance(tol, (int, float)) and 0 < tol < 1):
         raise ValueError(f"tol must be a float in (0, 1); got {tol!r}")
+    if not isinstance(solver, str):
+        raise TypeError(f"solver must be a string; got {type(solver).__name__}")
     B = _as_matrix(x)
     m, n = B.shape
+    nnz = _nnz(B)
     if solver == "auto":
-        name = choose_solver((m, n), B.nnz, k)
+        name = choose_solver((m, n), nnz, k)
     elif solver in SOLVERS:
         name = solver
+        if name == "primme" and not primme_available():
+            raise ValueError("solver='primme' needs the optional package primme (pip install 'bipartite-expanders[primme]')")
     else:
         raise ValueError(f"solver must be 'auto' or one of {sorted(SOLVERS)}; got {solver!r}")
-    if isinstance(v0, SpectrumResult):
-        # A previous result warm-starts only when its vectors still fit this matrix.
-        rv = v0.right_vectors
-        v0 = rv[:, 0] if rv is not None and rv.shape[0] == n else None
-    if m == 0 or n == 0 or B.nnz == 0:
-        z = SpectrumResult(np.zeros(k), name)
+    if vertex_ids is not None:
+        vertex_ids = (np.asarray(vertex_ids[0]), np.asarray(vertex_ids[1]))
+        if vertex_ids[0].shape != (m,) or vertex_ids[1].shape != (n,):
+            raise ValueError(f"vertex_ids must be two index arrays of lengths {m} and {n}")
+    if m == 0 or n == 0 or nnz == 0:
+        z = SpectrumResult(np.zeros(k), name, residuals=np.zeros(k))
         return z if full_output else z.values
-    res = SOLVERS[name](B, int(k), float(tol), v0, full_output)
+    start = _warm_block(v0, B, vertex_ids)
+    if solver == "auto" and name == "arpack" and start is not None:
+        name = "lanczos"  # ARPACK's restarts throw a warm start's advantage away; Lanczos keeps it
+    op = MatrixOperator(B)
+    res = None
+    if solver == "auto" and name == "gram" and m * n >= _PROBE_FROM_ENTRIES and nnz >= _PROBE_FROM_DENSITY * m * n:
+        s, U, V, _ = lanczos_svd(op, int(k), float(tol), start, max_steps=_PROBE_STEPS)
+        probe = finish(op, "lanczos", int(k), float(tol), s, U, V)
+        res = probe if probe.verified else None
+    if res is None:
+        res = SOLVERS[name](op, int(k), float(tol), start)
+    if not res.verified:
+        res = _refine(op, int(k), float(tol), res, start)
+    if vertex_ids is not None:
+        res = replace(res, left_ids=vertex_ids[0], right_ids=vertex_ids[1])
     return res if full_output else res.values
 
 
@@ -337,13 +328,14 @@ def _clean_pair(t1: float, below: np.ndarray) -> float:
     return 0.0 if t2 < ZERO_RTOL * t1 else t2
 
 
-def _component_pair(B: sp.csr_array, solver: str, tol: float, v0: Any) -> tuple[float, np.ndarray, SpectrumResult]:
+def _component_pair(B: sp.csr_array, solver: str, tol: float, v0: Any,
+                    ids: tuple[np.ndarray, np.ndarray] | None) -> tuple[float, np.ndarray, SpectrumResult]:
     """t1 and the values below it for one connected component (t1 is simple there by
     Perron-Frobenius; the loop only guards numerically equal values)."""
     k = 2
     small = min(B.shape)
     while True:
-        res = top_singular_values(B, k, solver=solver, tol=tol, v0=v0, full_output=True)
+        res = top_singular_values(B, k, solver=solver, tol=tol, v0=v0, full_output=True, vertex_ids=ids)
         vals = res.values
         t1 = float(vals[0])
         if k >= small or vals[-1] < t1 * (1.0 - DISTINCT_RTOL):
@@ -351,11 +343,17 @@ def _component_pair(B: sp.csr_array, solver: str, tol: float, v0: Any) -> tuple[
         k = min(2 * k, small)
 
 
-def spectral_pair(x: Any, *, solver: str = "auto", tol: float = 1e-10, v0: Any = None) -> SpectralPair:
+def spectral_pair(x: Any, *, solver: str = "auto", tol: float = DEFAULT_TOL, v0: Any = None,
+                  vertex_ids: tuple[np.ndarray, np.ndarray] | None = None) -> SpectralPair:
     """``(t1, t2)`` of a bipartite graph or non-negative matrix, per DESIGN.md.
 
     ``t1`` is the largest singular value; ``t2`` the largest one strictly below it, so that
     a disconnected graph with two equal components still has ``t2 < t1``.
+
+    ``v0`` warm-starts every component from a previous result (``SpectralPair.result`` or
+    ``RamanujanReport.state``); its vectors are mapped by vertex, so a changed scope or a
+    pruned graph still benefits. ``vertex_ids`` are the original indices ``(rows, cols)`` of
+    ``x``'s vertices (default ``arange``), recorded on the result for that mapping.
 
     >>> import numpy as np
     >>> from bipartite_expanders import BipartiteGraph
@@ -370,6 +368,12 @@ def spectral_pair(x: Any, *, solver: str = "auto", tol: float = 1e-10, v0: Any =
         return SpectralPair(0.0, 0.0, solver if solver != "auto" else "none", 0)
     comp = connected_components(g)
     B = g.matrix
+    if vertex_ids is None:
+        row_ids, col_ids = np.arange(B.shape[0]), np.arange(B.shape[1])
+    else:
+        row_ids, col_ids = np.asarray(vertex_ids[0]), np.asarray(vertex_ids[1])
+        if row_ids.shape != (B.shape[0],) or col_ids.shape != (B.shape[1],):
+            raise ValueError(f"vertex_ids must be two index arrays of lengths {B.shape[0]} and {B.shape[1]}")
     nontrivial = np.flatnonzero(comp.edges)
     order = nontrivial[np.argsort(-comp.edges[nontrivial], kind="stable")]
     t1s: list[float] = []
@@ -393,10 +397,11 @@ def spectral_pair(x: Any, *, solver: str = "auto", tol: float = 1e-10, v0: Any =
         rows = lgroup[lstart[c]:lstart[c + 1]]
         cols = rgroup[rstart[c]:rstart[c + 1]]
         sub = B if (rows.size == B.shape[0] and cols.size == B.shape[1]) else sp.csr_array(B[rows][:, cols])
-        start = v0 if main is None else None
+        # a warm start pays only on large components (mapping costs O(m + n) per component)
+        start = v0 if min(sub.shape) >= 32 else None
         if start is not None and not isinstance(start, SpectrumResult) and sub.shape != B.shape:
-            start = None  # a whole-graph warm start does not fit a component
-        t1c, rest, res = _component_pair(sub, solver, tol, start)
+            start = None  # a whole-graph vector does not fit a component (a result is mapped by vertex)
+        t1c, rest, res = _component_pair(sub, solver, tol, start, (row_ids[rows], col_ids[cols]))
         if main is None:
             main = res
         t1s.append(t1c)

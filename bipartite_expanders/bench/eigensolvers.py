@@ -1,0 +1,522 @@
+"""The eigensolver benchmark: every backend, ``"auto"`` and two baselines on a grid of layers.
+
+Run it as ``bipartite-expanders bench eigensolvers`` (or ``python benchmarks/eigensolvers.py``):
+
+* grid: shapes 300x100, 784x300, 4608x512, 4096x11008, 25088x4096 (``--shape`` replaces
+  them), densities 1, 0.1, 0.01, 0.001, 0/1 masks and ``|N(0,1)|`` weights, one seed;
+* methods: every registered backend, ``auto``, the study's method (ARPACK ``eigsh`` on
+  ``B^T B`` as an operator, then ``sqrt``) and ``eigsh(k=3)`` on the ``(m + n)`` adjacency;
+* per cell and method: median wall time, mat-vecs, relative errors of ``t1`` and ``t2`` (the
+  two largest singular values) against a reference, peak traced memory; the machine's
+  memory bandwidth (a large copy) and each method's time per mat-vec as a multiple of the
+  bandwidth floor (the bytes one product must read);
+* summary: ratios auto/study, auto/adjacency, auto/best backend, and a warm-start row
+  (re-analysis of a layer after pruning 20% of it, cold against warm).
+
+The reference is LAPACK ``gesdd`` up to :data:`REFERENCE_SVD_MAX` entries, else LAPACK
+``syevr`` on the float64 Gram matrix of the smaller side: its absolute error in ``sigma^2``
+is about ``n eps t1^2``, so its relative error in ``t2`` is about ``n eps (t1 / t2)^2 / 2``,
+printed per cell (far below the 1e-8 contract on this grid).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import statistics
+import sys
+import tempfile
+import time
+import tracemalloc
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import numpy as np
+import scipy.linalg as sla
+import scipy.sparse as sp
+import scipy.sparse.linalg as spla
+
+__all__ = ["configure", "run", "make_layer", "run_cell", "memory_bandwidth", "DEFAULT_SHAPES", "DENSITIES"]
+
+DEFAULT_SHAPES = [(300, 100), (784, 300), (4608, 512), (4096, 11008), (25088, 4096)]
+QUICK_SHAPES = [(300, 100), (784, 300), (4608, 512)]
+DENSITIES = [1.0, 0.1, 0.01, 0.001]
+QUICK_DENSITIES = [1.0, 0.1, 0.01]
+WEIGHTS = ["mask", "absw"]
+REFERENCE_SVD_MAX = 3_000_000
+BASELINES = ["study", "adjacency"]
+
+
+# ------------------------------------------------------------------ inputs
+def make_layer(m: int, n: int, density: float, weights: str, seed: int = 0) -> sp.csr_array:
+    """A random layer: a uniform random 0/1 mask of the given density, optionally times |N(0,1)|."""
+    rng = np.random.default_rng(seed)
+    if density >= 1.0:
+        data = np.abs(rng.standard_normal(m * n)) if weights == "absw" else np.ones(m * n)
+        indptr = np.arange(0, m * n + 1, n, dtype=np.int64)
+        indices = np.tile(np.arange(n, dtype=np.int32), m)
+        return sp.csr_array((data, indices, indptr), shape=(m, n))
+    B = sp.random_array((m, n), density=density, rng=rng, format="csr", dtype=np.float64)
+    B.data = np.abs(rng.standard_normal(B.nnz)) if weights == "absw" else np.ones(B.nnz)
+    return B
+
+
+def memory_bandwidth(nbytes: int = 400_000_000, repeats: int = 5) -> float:
+    """Copy bandwidth in bytes per second (read + write counted), median of ``repeats``."""
+    src = np.ones(nbytes // 8)
+    dst = np.empty_like(src)
+    times = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        np.copyto(dst, src)
+        times.append(time.perf_counter() - t0)
+    return 2 * nbytes / statistics.median(times)
+
+
+def operator_bytes(B: sp.csr_array, dense: bool) -> int:
+    """Bytes one product with B must move: the matrix once, plus the input and output vectors."""
+    m, n = B.shape
+    matrix = 8 * m * n if dense else 12 * B.nnz + 4 * (m + 1)
+    return matrix + 8 * (m + n)
+
+
+# ------------------------------------------------------------------ methods
+def _study(B: sp.csr_array) -> tuple[np.ndarray, int]:
+    """The study's method: ARPACK eigsh on B^T B as an operator (default tol), then sqrt."""
+    m, n = B.shape
+    calls = [0]
+
+    def mv(x: np.ndarray) -> np.ndarray:
+        calls[0] += 1
+        return B.T @ (B @ x)
+
+    op = spla.LinearOperator((n, n), matvec=mv, dtype=np.float64)
+    w = spla.eigsh(op, k=2, which="LM", return_eigenvectors=False)
+    return np.sqrt(np.clip(np.sort(w)[::-1], 0, None)), 2 * calls[0]
+
+
+def _adjacency(B: sp.csr_array) -> tuple[np.ndarray, int]:
+    """eigsh(k=3) on the (m + n) symmetric adjacency; t1, t2 from the sorted |eigenvalues|
+    (they come in pairs +-sigma, so the third largest |lambda| is sigma_2)."""
+    A = sp.block_array([[None, B], [B.T, None]], format="csr")
+    calls = [0]
+
+    def mv(x: np.ndarray) -> np.ndarray:
+        calls[0] += 1
+        return A @ x
+
+    op = spla.LinearOperator(A.shape, matvec=mv, dtype=np.float64)
+    w = np.sort(np.abs(spla.eigsh(op, k=3, which="LM", return_eigenvectors=False)))[::-1]
+    return np.array([w[0], w[2]]), 2 * calls[0]  # one adjacency product touches B twice
+
+
+def _backend(name: str) -> Callable[[sp.csr_array], tuple[np.ndarray, int, str]]:
+    from ..spectrum import top_singular_values
+
+    def f(B: sp.csr_array) -> tuple[np.ndarray, int, str]:
+        r = top_singular_values(B, 2, solver=name, full_output=True)
+        used = r.solver if r.fallback_from is None else f"{r.fallback_from}>{r.solver}"
+        return r.values, r.n_matvec, used
+
+    return f
+
+
+def available_methods() -> list[str]:
+    from ..solvers import SOLVERS, primme_available
+
+    names = [n for n in SOLVERS if n != "primme" or primme_available()]
+    return names + ["auto"] + BASELINES
+
+
+def _reference(B: sp.csr_array) -> tuple[np.ndarray, str, float] | None:
+    """(t1, t2) reference, its method, and its estimated relative error in t2; None when the
+    matrix is too large for LAPACK here (the caller then uses the study's ARPACK run)."""
+    m, n = B.shape
+    if B.nnz == m * n and np.all(B.data == B.data[0]):  # a constant matrix: c K_{m,n}, exact
+        return np.array([B.data[0] * math.sqrt(m * n), 0.0]), "exact (c·K_m,n)", 0.0
+    if m * n <= REFERENCE_SVD_MAX:
+        s = sla.svdvals(B.toarray(), check_finite=False)
+        return np.pad(s, (0, 2))[:2], "gesdd", 0.0
+    return None
+
+
+def _gram_error(s: np.ndarray, size: int) -> float:
+    """Relative error in t2 of a method that squares (eigenvalues of B^T B): ~ size eps (t1/t2)^2 / 2."""
+    return float(size * np.finfo(float).eps * (s[0] / s[1]) ** 2 / 2) if s[1] > 0 else math.inf
+
+
+# ------------------------------------------------------------------ one cell
+@dataclass
+class MethodResult:
+    method: str
+    time_s: float | None = None
+    times_s: list[float] = field(default_factory=list)
+    n_matvec: int | None = None
+    err_t1: float | None = None
+    err_t2: float | None = None
+    peak_mb: float | None = None
+    per_matvec_vs_floor: float | None = None
+    used: str | None = None
+    skipped: str | None = None
+
+
+def _skip_reason(method: str, m: int, n: int, nnz: int, quick: bool) -> str | None:
+    from ..solvers.direct import DENSE_HARD_MAX_ENTRIES
+
+    if method == "dense" and m * n > DENSE_HARD_MAX_ENTRIES:
+        return "refused (m n > 4e7)"
+    if method == "dense" and m * n > 5_000_000:
+        return "slow (minutes of gesdd)"
+    if method == "lobpcg" and nnz > 20_000_000:
+        return "slow (> 60 s)"
+    if method == "adjacency" and nnz > 20_000_000:
+        return "slow (> 100 s, 2.4 GB)"
+    if method == "gram" and min(m, n) > 2048:
+        return "slow (Gram of a 4096 side: 30-110 s measured)"
+    return None
+
+
+def run_cell(B: sp.csr_array, methods: list[str], repeats: int, bandwidth: float,
+             slow_s: float = 3.0, quick: bool = False, log: Callable[[str], None] = print) -> dict[str, Any]:
+    """Time every method on one matrix; returns a JSON-safe dict."""
+    m, n = B.shape
+    found = _reference(B)
+    if found is None:
+        # Too large for LAPACK on this machine (gesdd: hours; syevr on a 4096 Gram: minutes):
+        # the study's own ARPACK run at machine-precision tolerance is the reference, an
+        # implementation independent of this package's; it squares, hence the error estimate.
+        methods = ["study"] + [x for x in methods if x != "study"]
+    out: dict[str, Any] = {"shape": [m, n], "nnz": int(B.nnz), "density": B.nnz / (m * n), "methods": {}}
+    ref = None
+    if found is not None:
+        ref, out["reference_method"], out["reference_rel_err_t2"] = found
+        out["reference"] = ref.tolist()
+    from ..spectrum import _DENSE_OPERATOR_FROM
+
+    dense_op = B.nnz >= _DENSE_OPERATOR_FROM * m * n
+    for method in methods:
+        res = MethodResult(method)
+        reason = _skip_reason(method, m, n, B.nnz, quick)
+        if reason:
+            res.skipped = reason
+            out["methods"][method] = asdict(res)
+            continue
+        f: Callable[..., Any]
+        if method == "study":
+            f = _study
+        elif method == "adjacency":
+            f = _adjacency
+        else:
+            f = _backend(method)
+        # first run traced for peak memory (tracemalloc sees numpy's allocations)
+        tracemalloc.start()
+        t0 = time.perf_counter()
+        out_f = f(B)
+        first = time.perf_counter() - t0
+        _, peak = tracemalloc.get_traced_memory()
+        tracemalloc.stop()
+        times = [first] if first > slow_s else []
+        while len(times) < (1 if first > slow_s else repeats):
+            t0 = time.perf_counter()
+            out_f = f(B)
+            times.append(time.perf_counter() - t0)
+        vals, nmv = out_f[0], out_f[1]
+        if ref is None:  # the first method run is the study: its values are the reference
+            ref = np.asarray(vals, dtype=float)
+            out["reference"], out["reference_method"] = ref.tolist(), "study ARPACK (tol = eps)"
+            out["reference_rel_err_t2"] = _gram_error(ref, min(m, n)) if method == "study" else math.nan
+        res.used = out_f[2] if len(out_f) > 2 else method
+        res.times_s = times
+        res.time_s = statistics.median(times)
+        res.n_matvec = int(nmv)
+        vals = np.asarray(vals, dtype=float)
+        res.err_t1 = float(abs(vals[0] - ref[0]) / ref[0]) if ref[0] > 0 else float(abs(vals[0]))
+        res.err_t2 = float(abs(vals[1] - ref[1]) / ref[1]) if ref[1] > 1e-10 * ref[0] else float(abs(vals[1]) / ref[0])
+        res.peak_mb = peak / 1e6
+        if nmv:
+            uses_dense = dense_op and method not in BASELINES
+            floor = operator_bytes(B, uses_dense) / bandwidth
+            res.per_matvec_vs_floor = res.time_s / nmv / floor
+        out["methods"][method] = asdict(res)
+        log(f"  {method:9s} {res.time_s * 1e3:10.1f} ms  mv={nmv:6d}  err t1={res.err_t1:.1e} t2={res.err_t2:.1e}  "
+            f"peak={res.peak_mb:8.1f} MB  {res.used}")
+    return out
+
+
+# ------------------------------------------------------------------ warm start row
+def warm_start_row(shape: tuple[int, int], density: float, weights: str, prune: float, repeats: int,
+                   seed: int = 0) -> dict[str, Any]:
+    """Cold against warm re-analysis (``ramanujan_report``) of a layer after pruning a fraction
+    ``prune`` of its edges: by magnitude for weighted layers, at random for masks."""
+    from ..bounds import ramanujan_report
+    from ..graph import BipartiteGraph
+
+    m, n = shape
+    B = make_layer(m, n, density, weights, seed)
+    rng = np.random.default_rng(seed + 1)
+    if weights == "absw":
+        drop = np.argsort(B.data, kind="stable")[: int(prune * B.nnz)]
+    else:
+        drop = rng.choice(B.nnz, int(prune * B.nnz), replace=False)
+    data = B.data.copy()
+    data[drop] = 0.0
+    B2 = sp.csr_array((data, B.indices.copy(), B.indptr.copy()), shape=B.shape)
+    B2.eliminate_zeros()
+    g1 = BipartiteGraph.from_sparse(B)
+    g2 = BipartiteGraph.from_sparse(B2)
+    before = ramanujan_report(g1)
+    cold_t, warm_t = [], []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        cold = ramanujan_report(g2)
+        cold_t.append(time.perf_counter() - t0)
+        t0 = time.perf_counter()
+        warm = ramanujan_report(g2, v0=before.state)
+        warm_t.append(time.perf_counter() - t0)
+    return {
+        "shape": [m, n], "density": density, "weights": weights, "prune": prune,
+        "cold_s": statistics.median(cold_t), "warm_s": statistics.median(warm_t),
+        "cold_matvec": cold.state.n_matvec if cold.state else 0,
+        "warm_matvec": warm.state.n_matvec if warm.state else 0,
+        "solver": cold.solver, "t2_cold": cold.t2, "t2_warm": warm.t2,
+        "speedup": statistics.median(cold_t) / statistics.median(warm_t),
+    }
+
+
+# ------------------------------------------------------------------ report
+def _fmt_ms(x: float | None) -> str:
+    if x is None:
+        return "—"
+    return f"{x * 1e3:.3g}" if x < 10 else f"{x:.3g} s"
+
+
+def _table(cells: list[dict[str, Any]], methods: list[str], lead_head: list[str], lead: Callable[[dict[str, Any]], list[str]],
+           fmt: Callable[[dict[str, Any]], str], tail_head: list[str], tail: Callable[[dict[str, Any]], list[str]]) -> list[str]:
+    """Markdown rows: leading columns, one column per method, trailing columns."""
+    out = ["| " + " | ".join(lead_head + methods + tail_head) + " |",
+           "|" + "---|" * (len(lead_head) + len(methods) + len(tail_head))]
+    for c in cells:
+        row = lead(c) + [fmt(c["methods"].get(m, {})) for m in methods] + tail(c)
+        out.append("| " + " | ".join(row) + " |")
+    return out
+
+
+def markdown(results: dict[str, Any]) -> str:
+    """The benchmark's tables and ratios as Markdown."""
+    methods = results["methods"]
+    lines = []
+    meta = results["meta"]
+    lines.append(f"Machine: {meta['machine']}; BLAS threads: {meta['threads']}; copy bandwidth "
+                 f"{meta['bandwidth_gbs']:.1f} GB/s; repeats: median of {meta['repeats']} (1 when a run takes > "
+                 f"{meta['slow_s']} s); seed {meta['seed']}.")
+    lines.append("")
+    lines.append("Time in ms (s where marked) / mat-vecs (products with B or B^T). `—`: skipped (reason in the JSON).")
+    lines.append("")
+    def timing(r: dict[str, Any]) -> str:
+        return "—" if r.get("time_s") is None else f"{_fmt_ms(r['time_s'])} / {r['n_matvec']}"
+
+    def error(r: dict[str, Any]) -> str:
+        return "—" if r.get("err_t1") is None else f"{max(r['err_t1'], r['err_t2']):.0e}"
+
+    def auto_tail(c: dict[str, Any]) -> list[str]:
+        a = c["methods"].get("auto", {})
+        return [f"{a['peak_mb']:.1f}" if a.get("peak_mb") is not None else "—",
+                f"{a['per_matvec_vs_floor']:.1f}" if a.get("per_matvec_vs_floor") is not None else "—"]
+
+    cells = results["cells"]
+    lines += _table(cells, methods, ["cell", "nnz"], lambda c: [c["label"], f"{c['nnz']:.3g}"], timing,
+                    ["auto picked"], lambda c: [str(c["methods"].get("auto", {}).get("used", "—"))])
+    lines.append("")
+    lines.append("Largest relative error of t1, t2 against the reference (t2 = 0 cells: absolute error / t1); "
+                 "peak traced memory of auto; auto's time per mat-vec as a multiple of the bandwidth floor.")
+    lines.append("")
+    lines += _table(cells, methods, ["cell", "reference (est. rel. err.)"],
+                    lambda c: [c["label"], f"{c['reference_method']} ({c['reference_rel_err_t2']:.0e})"], error,
+                    ["auto peak MB", "auto time/mv ÷ floor"], auto_tail)
+    s = results["summary"]
+    lines.append("")
+    lines.append("Ratios (time of the baseline ÷ time of auto; > 1 means auto is faster):")
+    lines.append("")
+    for key, label in [("study_over_auto", "study (ARPACK on BᵀB) ÷ auto"),
+                       ("adjacency_over_auto", "adjacency eigsh(k=3) ÷ auto")]:
+        d = s.get(key)
+        if d:
+            lines.append(f"- {label}: median {d['median']:.2f}x, min {d['min']:.2f}x over {d['cells']} cells; "
+                         f"on cells with nnz >= 1e5: min {d['min_big']:.2f}x over {d['cells_big']} cells")
+    d = s.get("auto_over_best")
+    if d:
+        lines.append(f"- auto ÷ best backend of the cell: median {d['median']:.2f}, worst {d['max']:.2f} ({d['worst_cell']})")
+    if results.get("warm"):
+        lines.append("")
+        lines.append("Warm start: `ramanujan_report` of a layer after pruning 20% of its edges, cold vs `v0=previous.state`.")
+        lines.append("")
+        lines.append("| layer | prune | solver | cold | warm | mat-vecs cold / warm | speedup |")
+        lines.append("|---|---|---|---|---|---|---|")
+        for w in results["warm"]:
+            lines.append(f"| {w['shape'][0]}x{w['shape'][1]}, {w['density']:g}, {w['weights']} | {w['prune']:.0%} "
+                         f"({'magnitude' if w['weights'] == 'absw' else 'random'}) | {w['solver']} | {_fmt_ms(w['cold_s'])} | "
+                         f"{_fmt_ms(w['warm_s'])} | {w['cold_matvec']} / {w['warm_matvec']} | {w['speedup']:.2f}x |")
+        sp_ = [w["speedup"] for w in results["warm"]]
+        lines.append("")
+        lines.append(f"- warm ÷ cold speedup: median {statistics.median(sp_):.2f}x")
+    return "\n".join(lines) + "\n"
+
+
+def summarise(cells: list[dict[str, Any]]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for base in BASELINES:
+        ratios, big = [], []
+        for c in cells:
+            a, b = c["methods"].get("auto", {}), c["methods"].get(base, {})
+            if a.get("time_s") and b.get("time_s"):
+                r = b["time_s"] / a["time_s"]
+                ratios.append(r)
+                if c["nnz"] >= 1e5:
+                    big.append(r)
+        if ratios:
+            out[f"{base}_over_auto"] = {"median": statistics.median(ratios), "min": min(ratios), "cells": len(ratios),
+                                        "min_big": min(big) if big else math.nan, "cells_big": len(big)}
+    worst, label, rs = 0.0, "", []
+    for c in cells:
+        a = c["methods"].get("auto", {})
+        best = [r["time_s"] for k, r in c["methods"].items() if k not in BASELINES + ["auto"] and r.get("time_s")]
+        if a.get("time_s") and best:
+            r = a["time_s"] / min(best)
+            rs.append(r)
+            if r > worst:
+                worst, label = r, c["label"]
+    if rs:
+        out["auto_over_best"] = {"median": statistics.median(rs), "max": worst, "worst_cell": label}
+    return out
+
+
+def _atomic_write(path: str, text: str) -> None:
+    d = os.path.dirname(os.path.abspath(path))
+    fd, tmp = tempfile.mkstemp(dir=d, prefix=".tmp-", suffix=os.path.basename(path))
+    with os.fdopen(fd, "w") as fh:
+        fh.write(text)
+    os.replace(tmp, path)
+
+
+# ------------------------------------------------------------------ CLI
+def _shape(text: str) -> tuple[int, int]:
+    try:
+        a, b = text.lower().split("x")
+        m, n = int(a), int(b)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"--shape must look like 784x300; got {text!r}") from None
+    if m < 1 or n < 1:
+        raise argparse.ArgumentTypeError(f"--shape sides must be positive; got {text!r}")
+    return m, n
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    """Options of ``bench eigensolvers`` (cheap: imports nothing heavy)."""
+    parser.add_argument("--quick", action="store_true", help="small grid, about a minute")
+    parser.add_argument("--shape", type=_shape, action="append", help="MxN (repeatable); replaces the grid's shapes")
+    parser.add_argument("--density", type=float, action="append", help="density (repeatable); replaces the grid's")
+    parser.add_argument("--weights", choices=WEIGHTS, action="append", help="mask or absw (repeatable)")
+    parser.add_argument("--methods", help="comma-separated subset of backends, auto, study, adjacency")
+    parser.add_argument("--repeats", type=int, default=3, help="timed runs per method (median); default 3")
+    parser.add_argument("--slow", type=float, default=3.0, help="a method whose first run takes longer is run once")
+    parser.add_argument("--threads", type=int, default=1, help="BLAS threads (threadpoolctl); default 1")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--no-warm", action="store_true", help="skip the warm-start rows")
+    parser.add_argument("--json", metavar="FILE", help="write all measurements as JSON (after every cell)")
+    parser.add_argument("--resume", action="store_true",
+                        help="keep the cells already in --json FILE (also those outside this run's grid)")
+    parser.add_argument("--markdown", metavar="FILE", help="write the tables as Markdown")
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run the grid and print the Markdown tables."""
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:  # an optional dependency (the "all" extra): run with the BLAS defaults
+        import contextlib
+
+        def threadpool_limits(_: int) -> Any:
+            print("threadpoolctl is not installed: --threads is ignored", file=sys.stderr)
+            return contextlib.nullcontext()
+
+    if args.repeats < 1:
+        raise ValueError(f"--repeats must be >= 1; got {args.repeats}")
+    shapes = args.shape or (QUICK_SHAPES if args.quick else DEFAULT_SHAPES)
+    densities = args.density or (QUICK_DENSITIES if args.quick else DENSITIES)
+    for d in densities:
+        if not 0 < d <= 1:
+            raise ValueError(f"--density must be in (0, 1]; got {d}")
+    weights = args.weights or WEIGHTS
+    methods = available_methods()
+    if args.methods:
+        asked = [x.strip() for x in args.methods.split(",") if x.strip()]
+        bad = [x for x in asked if x not in methods]
+        if bad:
+            raise ValueError(f"--methods: unknown {bad}; valid: {methods}")
+        methods = asked
+    log = lambda s: print(s, file=sys.stderr, flush=True)  # noqa: E731
+    import platform
+
+    done: dict[str, dict[str, Any]] = {}
+    old_warm: list[dict[str, Any]] = []
+    if args.resume and args.json and os.path.exists(args.json):
+        with open(args.json) as fh:
+            previous = json.load(fh)
+        done = {c["label"]: c for c in previous.get("cells", [])}
+        old_warm = previous.get("warm", [])
+        log(f"resuming: {len(done)} cells already in {args.json}")
+
+    def results_of(cells: list[dict[str, Any]], warm: list[dict[str, Any]], bw: float) -> dict[str, Any]:
+        return {
+            "meta": {"machine": f"{platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()}",
+                     "threads": args.threads, "bandwidth_gbs": bw / 1e9, "repeats": args.repeats,
+                     "slow_s": args.slow, "seed": args.seed, "argv": sys.argv[1:]},
+            "methods": methods,
+            "cells": cells,
+            "summary": summarise(cells),
+            "warm": warm,
+        }
+
+    with threadpool_limits(args.threads):
+        bw = memory_bandwidth()
+        log(f"copy bandwidth {bw / 1e9:.1f} GB/s")
+        grid = {f"{m}x{n}, {d:g}, {w}" for (m, n) in shapes for d in densities for w in weights}
+        cells = [c for label, c in done.items() if label not in grid]  # kept from earlier runs
+        for (m, n) in shapes:
+            for d in densities:
+                for w in weights:
+                    label = f"{m}x{n}, {d:g}, {w}"
+                    if label in done:
+                        cells.append(done[label])
+                        continue
+                    B = make_layer(m, n, d, w, args.seed)
+                    log(f"{label} (nnz {B.nnz})")
+                    c = run_cell(B, methods, args.repeats, bw, args.slow, args.quick, log)
+                    c["label"] = label
+                    c["weights"] = w
+                    cells.append(c)
+                    del B
+                    if args.json:  # one record per finished cell: an interrupted run resumes
+                        _atomic_write(args.json, json.dumps(results_of(cells, old_warm, bw), indent=1))
+        warm = old_warm
+        if not args.no_warm:
+            warm = []
+            rows = [((784, 300), 0.1, "absw"), ((3000, 2000), 0.01, "mask")] if args.quick else \
+                [((784, 300), 0.1, "absw"), ((3000, 2000), 0.01, "mask"), ((3000, 2000), 0.01, "absw"),
+                 ((4096, 11008), 0.01, "absw"), ((4608, 512), 0.1, "absw")]
+            for shape, d, w in rows:
+                r = warm_start_row(shape, d, w, 0.2, args.repeats, args.seed)
+                log(f"warm start {shape} {d} {w}: cold {r['cold_s'] * 1e3:.1f} ms warm {r['warm_s'] * 1e3:.1f} ms "
+                    f"({r['cold_matvec']} / {r['warm_matvec']} mat-vecs)")
+                warm.append(r)
+    results = results_of(cells, warm, bw)
+    text = markdown(results)
+    print(text)
+    if args.json:
+        _atomic_write(args.json, json.dumps(results, indent=1))
+    if args.markdown:
+        _atomic_write(args.markdown, text)
+    return 0
