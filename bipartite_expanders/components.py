@@ -156,8 +156,38 @@ def scope_vertices(graph: Any, scope: str = "largest", components: Components | 
     if g.n_edges == 0:
         return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
     comp = components if components is not None else connected_components(g)
-    c = comp.largest()
+    c = _largest_invariant(g, comp)
     return np.flatnonzero(comp.left_labels == c), np.flatnonzero(comp.right_labels == c)
+
+
+def _largest_invariant(g: BipartiteGraph, comp: Components) -> int:
+    """The largest component, with ties broken by properties that do not depend on vertex order.
+
+    Most edges, then most vertices (``Components.largest``). Components still tied are compared by
+    total weight, left-side size, t1, t2 and min/max degrees (rounded to 10 significant digits, so
+    rounding noise cannot decide), and only components equal in all of these, whose reports are
+    then identical, fall back to the lowest label. Without this a permutation of the vertices could
+    change which of two tied components a report describes.
+    """
+    first = comp.largest()
+    tied = np.flatnonzero((comp.edges == comp.edges[first]) & (comp.n_vertices == comp.n_vertices[first]))
+    if tied.size == 1:
+        return first
+    from .spectrum import top_singular_values  # spectrum imports this module
+
+    def key(c: int) -> tuple[float, ...]:
+        rows = np.flatnonzero(comp.left_labels == c)
+        cols = np.flatnonzero(comp.right_labels == c)
+        sub = g.matrix[rows][:, cols]
+        s = top_singular_values(sub, 2)
+        deg_l, deg_r = np.diff(sp.csr_array(sub).indptr), np.bincount(sp.csr_array(sub).indices, minlength=cols.size)
+        vals = (float(sub.sum()), float(rows.size), float(s[0]), float(s[1]),
+                float(deg_l.min()), float(deg_r.min()), float(deg_l.max()), float(deg_r.max()))
+        return tuple(float(f"{v:.10g}") for v in vals)
+
+    keys = {int(c): key(int(c)) for c in tied}
+    best = max(keys.values())
+    return min(c for c, k in keys.items() if k == best)
 
 
 def restrict_to_scope(graph: Any, scope: str = "largest", components: Components | None = None) -> tuple[sp.csr_array, np.ndarray, np.ndarray]:

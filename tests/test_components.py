@@ -49,3 +49,22 @@ def test_side_degrees():
     left_w, right_w = side_degrees(g.matrix, weighted=True)
     assert left_w.average == 3.0 and right_w.average == 2.0
     assert left_w.minimum == 1  # minimum degree is an edge count even when weighted
+
+
+def test_largest_tie_break_does_not_depend_on_vertex_order():
+    # Two components with equal edges and vertices but different weights: the heavier one is the
+    # largest whichever comes first (found by hypothesis on a 3 x 11 graph with two edges).
+    a = BipartiteGraph.from_edges([(0, 0), (2, 5)], (3, 11), weights=[1.0, 2.5])
+    b = BipartiteGraph.from_edges([(2, 0), (0, 5)], (3, 11), weights=[1.0, 2.5])
+    for g in (a, b):
+        rows, cols = scope_vertices(g, "largest")
+        assert g.matrix[rows][:, cols].toarray().tolist() == [[2.5]]
+    # Tied in size and weight but not in structure: path P6 (3+3 vertices, 5 edges) vs a spider
+    path = BipartiteGraph.from_edges([(0, 0), (1, 0), (1, 1), (2, 1), (2, 2)], (3, 3))
+    spider = BipartiteGraph.from_edges([(0, 0), (0, 1), (0, 2), (1, 0), (2, 1)], (3, 3))
+    for first, second in ((path, spider), (spider, path)):
+        g = generators.disjoint_union(first, second)
+        rows, cols = scope_vertices(g, "largest")
+        got = g.matrix[rows][:, cols]
+        assert np.isclose(np.linalg.svd(got.toarray(), compute_uv=False)[0],
+                          np.linalg.svd(spider.toarray(), compute_uv=False)[0])  # the spider has the larger t1
