@@ -246,7 +246,6 @@ def figure4(runs: Sequence[RunData], path: str | os.PathLike, kind: str = "mask"
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
-    from matplotlib.patches import Patch
 
     n = len(runs)
     fig, axes = plt.subplots(3, n, figsize=(5.2 * n, 11), squeeze=False)
@@ -267,22 +266,36 @@ def figure4(runs: Sequence[RunData], path: str | os.PathLike, kind: str = "mask"
             for layer, ys in layer_metric(run, f"{kind}.{name}").items():
                 xx, yy = _finite(x, ys)
                 ax.plot(xx, yy, "o-", ms=3, label=layer)
-                inf = [xv for xv, yv in zip(x, ys) if yv == math.inf]
-                if inf:  # t2 = 0: the margin is +inf; drawn as triangles on the top edge
-                    ax.plot(inf, [1.0] * len(inf), "^", ms=5, transform=ax.get_xaxis_transform(), clip_on=False,
-                            color=ax.lines[-1].get_color())
-            ax.axhline(0.0, color="black", lw=0.8)
-            ax.set_yscale("symlog", linthresh=1.0)
-            ax.set_ylabel(f"{sym} ({kind} graph)")
-            _density_axis(ax)
-            ax.legend(fontsize=7, loc="best")
+                _mark_infinite(ax, [xv for xv, yv in zip(x, ys) if yv == math.inf], ax.lines[-1].get_color())
+            _finish_margin_axis(ax, f"{sym} ({kind} graph)")
+    return _save_with_regime_legend(fig, path)
+
+
+def _mark_infinite(ax: Any, xs: list[float], color: Any) -> None:
+    """t2 = 0 makes a margin +inf: drawn as triangles on the axis's top edge."""
+    if xs:
+        ax.plot(xs, [1.0] * len(xs), "^", ms=5, transform=ax.get_xaxis_transform(), clip_on=False, color=color)
+
+
+def _finish_margin_axis(ax: Any, ylabel: str) -> None:
+    ax.axhline(0.0, color="black", lw=0.8)
+    ax.set_yscale("symlog", linthresh=1.0)
+    ax.set_ylabel(ylabel)
+    _density_axis(ax)
+    ax.legend(fontsize=7, loc="best")
+
+
+def _save_with_regime_legend(fig: Any, path: str | os.PathLike) -> Path:
+    import matplotlib.pyplot as plt
+    from matplotlib.patches import Patch
+
     handles = [Patch(color=c, alpha=0.3, label=f"{k} Ramanujan") for k, c in REGIME_COLORS.items()]
     fig.legend(handles=handles, loc="upper center", ncol=3, fontsize=9)
     fig.tight_layout(rect=(0, 0, 1, 0.97))
-    path = Path(path)
-    fig.savefig(path, dpi=110)
+    out = Path(path)
+    fig.savefig(out, dpi=110)
     plt.close(fig)
-    return path
+    return out
 
 
 def metric_figure(runs: Sequence[RunData], metric: str, path: str | os.PathLike) -> tuple[Path, list[str]]:

@@ -34,7 +34,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .report import RunData, _density_axis, _num, _pct, _shade_regimes, table2
+from .report import RunData, _density_axis, _finish_margin_axis, _mark_infinite, _num, _save_with_regime_legend, _shade_regimes, table2
 
 __all__ = ["RunGroup", "group_runs", "mean_sd", "table2_aggregate", "table2_aggregate_markdown", "figure4_aggregate",
            "record_metrics", "spearman_check", "spearman_markdown", "aggregate_sections", "DEFAULT_BANDS",
@@ -204,9 +204,6 @@ def figure4_aggregate(groups: Sequence[RunGroup], path: str | os.PathLike, kind:
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
-    from matplotlib.patches import Patch
-
-    from .report import REGIME_COLORS
 
     n = max(len(groups), 1)
     fig, axes = plt.subplots(3, n, figsize=(5.2 * n, 11), squeeze=False)
@@ -239,21 +236,9 @@ def figure4_aggregate(groups: Sequence[RunGroup], path: str | os.PathLike, kind:
                 all_inf = [xv for k, xv in enumerate(x) if all(
                     _layer_value(run.records[k], layer, kind, name) == math.inf for run in g.runs if k < len(run.records))
                     and ms[k]["n"] == 0]
-                if all_inf:
-                    ax.plot(all_inf, [1.0] * len(all_inf), "^", ms=5, transform=ax.get_xaxis_transform(),
-                            clip_on=False, color=line.lines[0].get_color())
-            ax.axhline(0.0, color="black", lw=0.8)
-            ax.set_yscale("symlog", linthresh=1.0)
-            ax.set_ylabel(f"{sym} ({kind} graph), mean ± sd")
-            _density_axis(ax)
-            ax.legend(fontsize=7, loc="best")
-    handles = [Patch(color=c, alpha=0.3, label=f"{k} Ramanujan") for k, c in REGIME_COLORS.items()]
-    fig.legend(handles=handles, loc="upper center", ncol=3, fontsize=9)
-    fig.tight_layout(rect=(0, 0, 1, 0.97))
-    path = Path(path)
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+                _mark_infinite(ax, all_inf, line.lines[0].get_color())
+            _finish_margin_axis(ax, f"{sym} ({kind} graph), mean ± sd")
+    return _save_with_regime_legend(fig, path)
 
 
 # ------------------------------------------------------------------ Spearman counter-check
