@@ -50,13 +50,15 @@ def _mean_sd(values: Sequence[float]) -> tuple[float, float, int]:
 
 
 def group_runs(runs: Sequence[Any]) -> dict[str, list[Any]]:
-    """Runs by label (``IMP``, ``IMP-Bound``, ...) in first-seen order, each group by seed."""
+    """Runs by label, each pruner's plain run before its -Bound run (``IMP``, ``IMP-Bound``,
+    ``SNIP``, ...), each group sorted by seed."""
     groups: dict[str, list[Any]] = {}
     for r in runs:
         groups.setdefault(r.label, []).append(r)
     for g in groups.values():
         g.sort(key=lambda r: r.hparams.get("seed", 0))
-    return groups
+    order = sorted(groups, key=lambda lab: (lab.removesuffix("-Bound").lower(), lab.endswith("-Bound")))
+    return {lab: groups[lab] for lab in order}
 
 
 def _layer_stats(rec: dict[str, Any]) -> tuple[float, float, float]:
