@@ -132,7 +132,7 @@ def _rank_partial(x, y, z):
 def test_spearman_bands_match_independent_computation(pts):
     rng = np.random.default_rng(len(pts))
     rows = [{"density": d, "accuracy": a, "frac_ramanujan": f, "mean_delta_s": s, "mean_delta_r": s + rng.normal(),
-             "noisy": {"0.3": a / 2}} for d, a, f, s in [(p[0], p[1], p[2] > 1, p[3]) for p in pts]]
+             "noisy": {"0.3": 2 * a}} for d, a, f, s in [(p[0], p[1], p[2] > 1, p[3]) for p in pts]]
     (b,) = spearman_bands(rows, bands=[(0.3, 1.0)])
     x = np.array([r["mean_delta_s"] for r in rows])
     y = np.array([r["accuracy"] for r in rows])
@@ -145,7 +145,7 @@ def test_spearman_bands_match_independent_computation(pts):
     assert e["rho"] == pytest.approx(ref, abs=1e-9)
     if abs(np.corrcoef(rankdata(x), rankdata(z))[0, 1]) < 0.999 and abs(np.corrcoef(rankdata(y), rankdata(z))[0, 1]) < 0.999:
         assert e["partial"] == pytest.approx(_rank_partial(x, y, z), abs=1e-7)
-    # the noisy target is accuracy / 2: the same ranks
+    # the noisy target is 2 * accuracy: the same ranks
     (bn,) = spearman_bands(rows, bands=[(0.3, 1.0)], target="0.3")
     assert bn["metrics"]["mean_delta_s"]["rho"] == pytest.approx(e["rho"])
 
@@ -180,3 +180,31 @@ def test_render_and_collect_from_run_directories(tmp_path):
     for f in ("figure4.png", "table2.json", "spearman.json", "rounds.json"):
         assert (tmp_path / "agg" / f).stat().st_size > 0
     assert list(group_runs([]).keys()) == []
+
+
+def test_bound_row_compares_with_plain_at_its_stop_density():
+    dens = [1.0, 0.5, 0.1, 0.0316]
+    plain = _run("IMP", 0, [0.90, 0.90, 0.85, 0.80], dens)
+    bound = _run("IMP-Bound", 0, [0.90, 0.90, 0.88], [1.0, 0.6, 0.11], stop="bound_no_change")
+    _, b = table2_aggregate([plain, bound])
+    assert b["plain_at_stop"]["density"][0] == pytest.approx(0.1)
+    assert b["plain_at_stop"]["gain"][0] == pytest.approx(0.03)
+    assert "| 3.00 |" in table2_aggregate_markdown([b])
+
+
+def test_compare_lengths_round_by_round():
+    from adapters.torch.lth.aggregate import compare_lengths, compare_lengths_markdown
+
+    dens = [1.0, 0.8, 0.64, 0.51]
+    short = _run("IMP", 0, [0.80, 0.81, 0.82, 0.83], dens)
+    long_ = _run("IMP", 0, [0.90, 0.89, 0.88], dens[:3])
+    short.hparams = {"seed": 0, "training": {"iterations": 300}}
+    long_.hparams = {"seed": 0, "training": {"iterations": 20000}}
+    cmp = compare_lengths([long_, short])
+    assert cmp["iterations"] == [300, 20000]
+    (pair,) = cmp["pairs"]
+    assert pair["rounds"] == 3 and pair["spearman"] == pytest.approx(-1.0)  # opposite orderings
+    assert pair["best_round"] == [2, 0] and pair["mean_gap"] == pytest.approx(0.08)
+    assert "20000" not in cmp["rounds"][3] and "| 3 | 51.00 | 83.00 |  |" in compare_lengths_markdown(cmp)
+    with pytest.raises(ValueError, match="iterations"):
+        compare_lengths([short, short])

@@ -30,7 +30,7 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
-__all__ = ["group_runs", "round_table", "spearman_bands", "table2_aggregate", "table2_aggregate_markdown",
+__all__ = ["compare_lengths", "compare_lengths_markdown", "group_runs", "round_table", "spearman_bands", "table2_aggregate", "table2_aggregate_markdown",
            "spearman_markdown", "figure4_aggregate", "render_aggregate", "DENSITY_BANDS", "STUDY_DENSITIES"]
 
 #: (low, high] total-density bands of the counter-check
@@ -149,7 +149,8 @@ def table2_aggregate(runs: Sequence[Any], alphas: Iterable[float] = (1.5, 2.0),
 
     alphas, densities = list(alphas), list(densities)
     rows = []
-    for label, group in group_runs(runs).items():
+    groups_all = group_runs(runs)
+    for label, group in groups_all.items():
         row: dict[str, Any] = {"label": label, "seeds": [r.hparams.get("seed") for r in group],
                                "rounds": [len(r.records) - 1 for r in group],
                                "finished": [r.records[-1].get("stop") is not None for r in group]}
@@ -166,6 +167,14 @@ def table2_aggregate(runs: Sequence[Any], alphas: Iterable[float] = (1.5, 2.0),
                        "accuracy": _mean_sd([x["accuracy"]["clean"] for x in last]),
                        "noisy": {s: _mean_sd([x["accuracy"]["noisy"][s] for x in last]) for s in sigmas},
                        "reasons": [x.get("stop") for x in last]}
+        if label.endswith("-Bound"):
+            # the plain run of the same pruner and seed, at its round nearest the bound's stop density
+            plain = {r.hparams.get("seed"): r for r in groups_all.get(label.removesuffix("-Bound"), [])}
+            pairs = [(plain[r.hparams.get("seed")], x) for r, x in zip(group, last) if r.hparams.get("seed") in plain]
+            near = [(_nearest(p, x["density"]["total"]), x) for p, x in pairs]
+            row["plain_at_stop"] = {"density": _mean_sd([n["density"]["total"] for n, _ in near]),
+                                    "accuracy": _mean_sd([n["accuracy"]["clean"] for n, _ in near]),
+                                    "gain": _mean_sd([x["accuracy"]["clean"] - n["accuracy"]["clean"] for n, x in near])}
         for a in alphas:
             hits = [_at_alpha(r, a) for r in group]
             hits = [h for h in hits if h is not None]
@@ -189,7 +198,7 @@ def table2_aggregate_markdown(rows: Sequence[dict[str, Any]], alphas: Iterable[f
     head = ["pruner", "seeds", "dense acc %"]
     for d in densities:
         head += [f"density % (near {100 * d:g})", "acc %"]
-    head += ["stop density %", "stop acc %", "stop noisy acc %"]
+    head += ["stop density %", "stop acc %", "stop noisy acc %", "plain acc % near stop density", "Bound − plain (points)"]
     for a in alphas:
         head += [f"density % @ α={a:g}"]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
@@ -203,6 +212,8 @@ def table2_aggregate_markdown(rows: Sequence[dict[str, Any]], alphas: Iterable[f
         s = r["stop"]
         cells += [_ms(s["density"], digits=2), _ms(s["accuracy"]),
                   ", ".join(f"σ={k}: {_ms(v)}" for k, v in s["noisy"].items())]
+        p = r.get("plain_at_stop")
+        cells += ["", ""] if p is None else [f"{_ms(p['accuracy'])} (at {_ms(p['density'])} %)", _ms(p["gain"])]
         for a in alphas:
             cells += [_ms(r[f"alpha={a:g}"]["density"])]
         lines.append("| " + " | ".join(cells) + " |")
@@ -279,6 +290,59 @@ def figure4_aggregate(runs: Sequence[Any], path: str | os.PathLike, title: str =
     fig.savefig(path, dpi=110)
     plt.close(fig)
     return path
+
+
+def compare_lengths(runs: Sequence[Any]) -> dict[str, Any]:
+    """The shortening check: runs that differ only in ``training.iterations`` (same pruner, seed and
+    masks rule), round by round. Returns, per round present in at least two runs, the density and
+    clean accuracy of each, and per pair of lengths the Spearman correlation of clean accuracy over
+    their common rounds (does a shorter training rank the density points as a longer one does?)."""
+    from scipy.stats import spearmanr
+
+    runs = sorted(runs, key=lambda r: r.hparams["training"]["iterations"])
+    its = [int(r.hparams["training"]["iterations"]) for r in runs]
+    if len(set(its)) != len(its):
+        raise ValueError(f"runs must differ in iterations, got {its}")
+    n = max(len(r.records) for r in runs)
+    table = []
+    for i in range(n):
+        row = {"round": i}
+        for it, r in zip(its, runs):
+            if i < len(r.records):
+                rec = r.records[i]
+                row[str(it)] = {"density": rec["density"]["total"], "accuracy": rec["accuracy"]["clean"],
+                                "noisy": rec["accuracy"]["noisy"]}
+        table.append(row)
+    pairs = []
+    for a in range(len(runs)):
+        for b in range(a + 1, len(runs)):
+            m = min(len(runs[a].records), len(runs[b].records))
+            xa = [runs[a].records[i]["accuracy"]["clean"] for i in range(m)]
+            xb = [runs[b].records[i]["accuracy"]["clean"] for i in range(m)]
+            rho = float(spearmanr(xa, xb)[0]) if m >= 3 else math.nan
+            best_a, best_b = max(range(m), key=lambda i: xa[i]), max(range(m), key=lambda i: xb[i])
+            pairs.append({"iterations": [its[a], its[b]], "rounds": m, "spearman": rho,
+                          "best_round": [best_a, best_b],
+                          "mean_gap": float(sum(y - x for x, y in zip(xa, xb)) / m) if m else math.nan})
+    return {"iterations": its, "rounds": table, "pairs": pairs}
+
+
+def compare_lengths_markdown(cmp: dict[str, Any]) -> str:
+    """:func:`compare_lengths` as markdown: one row per round, then the pairwise summary."""
+    its = [str(i) for i in cmp["iterations"]]
+    head = ["round", "density %"] + [f"acc % ({i} it)" for i in its]
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for row in cmp["rounds"]:
+        dens = next(row[i]["density"] for i in its if i in row)
+        cells = [str(row["round"]), f"{100 * dens:.2f}"] + [f"{100 * row[i]['accuracy']:.2f}" if i in row else "" for i in its]
+        lines.append("| " + " | ".join(cells) + " |")
+    lines += ["", "| lengths | common rounds | Spearman of accuracy over rounds | best round | mean gain of the longer (points) |",
+              "|---|---|---|---|---|"]
+    for p in cmp["pairs"]:
+        a, b = p["iterations"]
+        lines.append(f"| {a} vs {b} | {p['rounds']} | {p['spearman']:+.2f} | {p['best_round'][0]} vs {p['best_round'][1]} | "
+                     f"{100 * p['mean_gap']:+.2f} |")
+    return "\n".join(lines)
 
 
 def _json_safe(obj: Any) -> Any:
