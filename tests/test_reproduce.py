@@ -208,3 +208,23 @@ def test_compare_lengths_round_by_round():
     assert "20000" not in cmp["rounds"][3] and "| 3 | 51.00 | 83.00 |  |" in compare_lengths_markdown(cmp)
     with pytest.raises(ValueError, match="iterations"):
         compare_lengths([short, short])
+
+
+def test_half_rate_control_is_its_own_group_and_column():
+    from adapters.torch.lth.aggregate import run_label
+
+    dens = [1.0, 0.5, 0.1]
+    plain = _run("IMP", 0, [0.90, 0.88, 0.80], dens)
+    half = _run("IMP", 0, [0.90, 0.89, 0.86], dens)
+    bound = _run("IMP-Bound", 0, [0.90, 0.89, 0.87], [1.0, 0.6, 0.1], stop="bound_no_change")
+    for r, pfc, pout in ((plain, 0.2, 0.1), (half, 0.1, 0.05), (bound, 0.2, 0.1)):
+        r.hparams = {"seed": 0, "model": {"name": "lenet300"}, "pruning": {"p_fc": pfc, "p_out": pout}}
+    assert [run_label(r) for r in (plain, half, bound)] == ["IMP", "IMP (p/2)", "IMP-Bound"]
+    odd = _run("IMP", 0, [0.9], [1.0])
+    odd.hparams = {"seed": 0, "model": {"name": "lenet300"}, "pruning": {"p_fc": 0.3, "p_out": 0.1}}
+    assert run_label(odd) == "IMP (p_fc=0.3, p_out=0.1)"
+    rows = table2_aggregate([bound, half, plain])
+    assert [r["label"] for r in rows] == ["IMP", "IMP (p/2)", "IMP-Bound"]
+    b = rows[2]
+    assert b["plain_at_stop"]["gain"][0] == pytest.approx(0.07)
+    assert b["half_at_stop"]["gain"][0] == pytest.approx(0.01)

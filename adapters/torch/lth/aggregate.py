@@ -10,7 +10,8 @@
   correlation with clean accuracy of (a) the fraction of Ramanujan layers, (b) mean ``Delta_S``,
   (c) mean ``Delta_R``, (d) density, and for (a)-(c) the partial rank correlation given density.
 - :func:`figure4_aggregate`: accuracy (clean and the noisiest test set) and the fraction of
-  Ramanujan layers against density, mean ± sd over seeds per round, plain solid and -Bound dashed.
+  Ramanujan layers against density, mean ± sd over seeds per round, plain solid, -Bound dashed,
+  plain at half rate (the control) dotted.
 
 Reads records only (JSON); nothing here imports torch.
 
@@ -30,7 +31,7 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
-__all__ = ["compare_lengths", "compare_lengths_markdown", "group_runs", "round_table", "spearman_bands", "table2_aggregate", "table2_aggregate_markdown",
+__all__ = ["run_label", "compare_lengths", "compare_lengths_markdown", "group_runs", "round_table", "spearman_bands", "table2_aggregate", "table2_aggregate_markdown",
            "spearman_markdown", "figure4_aggregate", "render_aggregate", "DENSITY_BANDS", "STUDY_DENSITIES"]
 
 #: (low, high] total-density bands of the counter-check
@@ -49,15 +50,34 @@ def _mean_sd(values: Sequence[float]) -> tuple[float, float, int]:
     return float(v.mean()), float(v.std(ddof=1)) if v.size > 1 else 0.0, int(v.size)
 
 
+def run_label(run: Any) -> str:
+    """The run's label, with ``(p/2)`` (or the rates) appended when it prunes at other rates than the
+    model's defaults: ``IMP``, ``IMP-Bound``, ``IMP (p/2)``."""
+    from .hparams import MODEL_DEFAULTS
+
+    pr = run.hparams.get("pruning", {})
+    model = run.hparams.get("model", {}).get("name")
+    if not pr or model not in MODEL_DEFAULTS:
+        return run.label
+    default = MODEL_DEFAULTS[model][1]
+    keys = [k for k in ("p_conv", "p_fc", "p_out") if k in default]
+    if all(math.isclose(pr.get(k, default[k]), default[k]) for k in keys):
+        return run.label
+    if all(math.isclose(pr.get(k, default[k]), default[k] / 2) for k in keys):
+        return f"{run.label} (p/2)"
+    return run.label + " (" + ", ".join(f"{k}={pr[k]:g}" for k in keys) + ")"
+
+
 def group_runs(runs: Sequence[Any]) -> dict[str, list[Any]]:
-    """Runs by label, each pruner's plain run before its -Bound run (``IMP``, ``IMP-Bound``,
-    ``SNIP``, ...), each group sorted by seed."""
+    """Runs by :func:`run_label`, each pruner's plain run, then at half rate, then its -Bound run
+    (``IMP``, ``IMP (p/2)``, ``IMP-Bound``, ``SNIP``, ...), each group sorted by seed."""
     groups: dict[str, list[Any]] = {}
     for r in runs:
-        groups.setdefault(r.label, []).append(r)
+        groups.setdefault(run_label(r), []).append(r)
     for g in groups.values():
         g.sort(key=lambda r: r.hparams.get("seed", 0))
-    order = sorted(groups, key=lambda lab: (lab.removesuffix("-Bound").lower(), lab.endswith("-Bound")))
+    order = sorted(groups, key=lambda lab: (lab.split(" ")[0].removesuffix("-Bound").lower(),
+                                            "-Bound" in lab, lab))
     return {lab: groups[lab] for lab in order}
 
 
@@ -84,7 +104,7 @@ def round_table(runs: Sequence[Any]) -> list[dict[str, Any]]:
     for run in runs:
         for rec in run.records:
             frac, ds, dr = _layer_stats(rec)
-            rows.append({"run": run.path.name, "label": run.label, "seed": run.hparams.get("seed"),
+            rows.append({"run": run.path.name, "label": run_label(run), "seed": run.hparams.get("seed"),
                          "round": rec["round"], "density": float(rec["density"]["total"]),
                          "accuracy": float(rec["accuracy"]["clean"]),
                          "noisy": {k: float(v) for k, v in rec["accuracy"]["noisy"].items()},
@@ -169,12 +189,16 @@ def table2_aggregate(runs: Sequence[Any], alphas: Iterable[float] = (1.5, 2.0),
                        "reasons": [x.get("stop") for x in last]}
         if label.endswith("-Bound"):
             # the plain run of the same pruner and seed, at its round nearest the bound's stop density
-            plain = {r.hparams.get("seed"): r for r in groups_all.get(label.removesuffix("-Bound"), [])}
-            pairs = [(plain[r.hparams.get("seed")], x) for r, x in zip(group, last) if r.hparams.get("seed") in plain]
-            near = [(_nearest(p, x["density"]["total"]), x) for p, x in pairs]
-            row["plain_at_stop"] = {"density": _mean_sd([n["density"]["total"] for n, _ in near]),
-                                    "accuracy": _mean_sd([n["accuracy"]["clean"] for n, _ in near]),
-                                    "gain": _mean_sd([x["accuracy"]["clean"] - n["accuracy"]["clean"] for n, x in near])}
+            base = label.removesuffix("-Bound")
+            for key, other in (("plain_at_stop", base), ("half_at_stop", f"{base} (p/2)")):
+                plain = {r.hparams.get("seed"): r for r in groups_all.get(other, [])}
+                pairs = [(plain[r.hparams.get("seed")], x) for r, x in zip(group, last) if r.hparams.get("seed") in plain]
+                if not pairs:
+                    continue
+                near = [(_nearest(p, x["density"]["total"]), x) for p, x in pairs]
+                row[key] = {"density": _mean_sd([n["density"]["total"] for n, _ in near]),
+                            "accuracy": _mean_sd([n["accuracy"]["clean"] for n, _ in near]),
+                            "gain": _mean_sd([x["accuracy"]["clean"] - n["accuracy"]["clean"] for n, x in near])}
         for a in alphas:
             hits = [_at_alpha(r, a) for r in group]
             hits = [h for h in hits if h is not None]
@@ -198,7 +222,8 @@ def table2_aggregate_markdown(rows: Sequence[dict[str, Any]], alphas: Iterable[f
     head = ["pruner", "seeds", "dense acc %"]
     for d in densities:
         head += [f"density % (near {100 * d:g})", "acc %"]
-    head += ["stop density %", "stop acc %", "stop noisy acc %", "plain acc % near stop density", "Bound − plain (points)"]
+    head += ["stop density %", "stop acc %", "stop noisy acc %", "plain acc % near stop density", "Bound − plain (points)",
+             "plain p/2 acc % near stop density", "Bound − plain p/2 (points)"]
     for a in alphas:
         head += [f"density % @ α={a:g}"]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
@@ -212,8 +237,9 @@ def table2_aggregate_markdown(rows: Sequence[dict[str, Any]], alphas: Iterable[f
         s = r["stop"]
         cells += [_ms(s["density"], digits=2), _ms(s["accuracy"]),
                   ", ".join(f"σ={k}: {_ms(v)}" for k, v in s["noisy"].items())]
-        p = r.get("plain_at_stop")
-        cells += ["", ""] if p is None else [f"{_ms(p['accuracy'])} (at {_ms(p['density'])} %)", _ms(p["gain"])]
+        for key in ("plain_at_stop", "half_at_stop"):
+            p = r.get(key)
+            cells += ["", ""] if p is None else [f"{_ms(p['accuracy'])} (at {_ms(p['density'])} %)", _ms(p["gain"])]
         for a in alphas:
             cells += [_ms(r[f"alpha={a:g}"]["density"])]
         lines.append("| " + " | ".join(cells) + " |")
@@ -260,7 +286,7 @@ def figure4_aggregate(runs: Sequence[Any], path: str | os.PathLike, title: str =
     colors = plt.rcParams["axes.prop_cycle"].by_key()["color"]
     base_of = {}
     for label, group in groups.items():
-        base = label.removesuffix("-Bound")
+        base = label.split(" ")[0].removesuffix("-Bound")
         color = colors[base_of.setdefault(base, len(base_of)) % len(colors)]
         n = max(len(r.records) for r in group)
         for ax, (ylabel, f) in zip(axes, panels):
@@ -272,8 +298,8 @@ def figure4_aggregate(runs: Sequence[Any], path: str | os.PathLike, title: str =
                 ms.append(np.mean(vals))
                 ss.append(np.std(vals, ddof=1) if len(vals) > 1 else 0.0)
             xs, ms, ss = map(np.asarray, (xs, ms, ss))
-            ls = "--" if label.endswith("-Bound") else "-"
-            ax.plot(xs, ms, ls, color=color, marker="." if ls == "-" else "x", ms=4,
+            ls = "--" if "-Bound" in label else (":" if "(" in label else "-")
+            ax.plot(xs, ms, ls, color=color, marker={"-": ".", "--": "x", ":": "+"}[ls], ms=4,
                     label=f"{label} (n={len(group)})")
             ax.fill_between(xs, ms - ss, ms + ss, color=color, alpha=0.15, lw=0)
             ax.set_ylabel(ylabel)

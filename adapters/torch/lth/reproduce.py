@@ -41,6 +41,8 @@ class Suite:
     bounds: tuple[bool, ...] = (False, True)
     target_density: float | None = 0.01
     noise: tuple[float, ...] = (0.1, 0.3)
+    #: (p_fc, p_out) instead of the model's (the study's 0.2, 0.1)
+    rates: tuple[float, float] | None = None
     rounds_plain: int = 30
     rounds_bound: int = 40
 
@@ -60,6 +62,14 @@ SUITES: dict[str, Suite] = {
     "fmnist-long": Suite("lenet300", "fashion-mnist", 20000,
                          "IMP, seed 0, 20,000 iterations per round, 20 rounds: the reference for the shortening",
                          pruners=("imp",), seeds=(0,), bounds=(False,), target_density=None, rounds_plain=20),
+    # The control the study lacks: a -Bound step that is accepted at k = 1 prunes p/2, so a -Bound run
+    # that stays Ramanujan is plain pruning at half the rate. These plain runs at p/2 separate the
+    # effect of the bound from the effect of the gentler schedule.
+    "digits-halfrate": Suite("lenet300", "digits", 100, "plain IMP / SNIP / SynFlow at half the rates "
+                             "(p_fc = 0.1, p_out = 0.05), the -Bound runs' schedule without the bound",
+                             bounds=(False,), rates=(0.1, 0.05), rounds_plain=45),
+    "fmnist-halfrate": Suite("lenet300", "fashion-mnist", 300, "plain pruning at half the rates on Fashion-MNIST",
+                             bounds=(False,), rates=(0.1, 0.05), rounds_plain=45, noise=(0.3,)),
     "conv2-digits": Suite("conv2", "digits", 300, "Conv-2 on digits (8x8), 300 iterations per round"),
 }
 
@@ -80,9 +90,10 @@ def suite_grid(name: str, *, seeds: Sequence[int] | None = None, pruners: Sequen
     for seed in (s.seeds if seeds is None else tuple(seeds)):
         for pruner in (s.pruners if pruners is None else tuple(pruners)):
             for bound in s.bounds:
+                rates = {} if s.rates is None else {"p_fc": s.rates[0], "p_out": s.rates[1]}
                 h = default_hparams(s.model, s.dataset, pruner=pruner, bound=bound,
                                     rounds=s.rounds_bound if bound else s.rounds_plain,
-                                    target_density=s.target_density)
+                                    target_density=s.target_density, **rates)
                 out.append(h.replace(training={"iterations": its}, dataset={"noise": s.noise}, seed=int(seed)))
     return out
 
