@@ -13,7 +13,7 @@ from .bounds import HooryBounds, RamanujanReport, Regime, Verdict, hoory_bounds,
 from .components import SCOPES, Components, SideDegrees, connected_components, restrict_to_scope, scope_vertices, side_degrees
 from .graph import BipartiteGraph, as_graph
 from .io import GraphFileError, example_path, load_graph, save_graph
-from .sparsify import DEFAULT_LEVELS, Candidate, SparsifyDecision, SparsifyResult, bounded_sparsify, removal_count, removal_order
+from .sparsify import DEFAULT_LEVELS, Candidate, SparsifyDecision, SparsifyReason, SparsifyResult, bounded_sparsify, removal_count, removal_order
 from .spectrum import SOLVERS, SpectralPair, SpectrumResult, choose_solver, register_solver, spectral_pair, top_singular_values
 
 __version__ = "0.1.0"
@@ -51,6 +51,7 @@ __all__ = [
     "DEFAULT_LEVELS",
     "Candidate",
     "SparsifyDecision",
+    "SparsifyReason",
     "SparsifyResult",
     "bounded_sparsify",
     "removal_count",

@@ -34,6 +34,7 @@ __all__ = [
     "DEFAULT_LEVELS",
     "COLLAPSE_RULES",
     "Candidate",
+    "SparsifyReason",
     "SparsifyDecision",
     "SparsifyResult",
     "bounded_sparsify",
@@ -50,7 +51,7 @@ DEFAULT_LEVELS = 5
 COLLAPSE_RULES = ("average", "minimum")
 
 
-class Reason(str, Enum):
+class SparsifyReason(str, Enum):
     """Why :func:`bounded_sparsify` ended where it did."""
 
     ACCEPTED = "accepted"
@@ -136,7 +137,7 @@ class SparsifyDecision:
     rate too small to remove one edge). ``candidates`` records every candidate tried.
     """
 
-    reason: Reason
+    reason: SparsifyReason
     k: int | None
     rule: str | None
     rate: float
@@ -150,7 +151,7 @@ class SparsifyDecision:
 
     @property
     def accepted(self) -> bool:
-        return self.reason == Reason.ACCEPTED
+        return self.reason == SparsifyReason.ACCEPTED
 
     @property
     def n_removed(self) -> int:
@@ -237,7 +238,7 @@ def bounded_sparsify(
     *,
     tiebreak: Any = None,
     v0: Any = None,
-    tol: float = 1e-10,
+    tol: float | None = None,
 ) -> SparsifyResult:
     """Algorithm 1 of the seed study on one bipartite graph.
 
@@ -259,7 +260,8 @@ def bounded_sparsify(
         ``"average"`` (default, the pseudo-code: an average degree of the candidate's scope
         below 2) or ``"minimum"`` (the text: a minimum degree below 2).
     scope, solver, tol
-        Passed to :func:`~bipartite_expanders.ramanujan_report` for every candidate.
+        Passed to :func:`~bipartite_expanders.ramanujan_report` for every candidate
+        (``tol=None``: the report's default).
     tiebreak
         Optional array of the graph's shape: among equal scores the lower ``tiebreak`` value
         is removed first (default: the row-major position ``i * n_right + j``).
@@ -302,9 +304,10 @@ def bounded_sparsify(
     key = rows * n + B.indices if tiebreak is None else _edge_values(tiebreak, g, rows, "tiebreak", "biuf")
     order = removal_order(s, key)
     n_edges = g.n_edges
+    extra = {} if tol is None else {"tol": tol}
 
-    def decide(reason: Reason, k: int | None, rule: str | None, kept: BipartiteGraph, cands: list[Candidate], state: Any) -> SparsifyResult:
-        applied = rate / 2**k if reason == Reason.ACCEPTED and k is not None else 0.0
+    def decide(reason: SparsifyReason, k: int | None, rule: str | None, kept: BipartiteGraph, cands: list[Candidate], state: Any) -> SparsifyResult:
+        applied = rate / 2**k if reason == SparsifyReason.ACCEPTED and k is not None else 0.0
         dec = SparsifyDecision(reason, k, rule, rate, applied, int(levels), collapse, scope,
                                n_edges, kept.n_edges, tuple(cands))
         return SparsifyResult(kept, dec, state)
@@ -321,20 +324,20 @@ def bounded_sparsify(
         counts = np.bincount(rows[keep], minlength=m)
         indptr = np.concatenate([[0], np.cumsum(counts)])
         cand = BipartiteGraph(sp.csr_array((np.ones(int(keep.sum())), B.indices[keep], indptr), shape=(m, n)))
-        rep = ramanujan_report(cand, scope=scope, weighted=False, solver=solver, tol=tol, v0=state)
+        rep = ramanujan_report(cand, scope=scope, weighted=False, solver=solver, v0=state, **extra)
         state = rep.state if rep.state is not None else state
         if _collapsed(rep, collapse):
             candidates.append(Candidate(k, r_k, n_rm, cand.n_edges, rep, None, True, None))
-            return decide(Reason.COLLAPSE, k, None, pattern, candidates, state)
+            return decide(SparsifyReason.COLLAPSE, k, None, pattern, candidates, state)
         if _margins_hold(rep):
             candidates.append(Candidate(k, r_k, n_rm, cand.n_edges, rep, None, False, "unweighted"))
-            return decide(Reason.ACCEPTED, k, "unweighted", cand, candidates, state)
+            return decide(SparsifyReason.ACCEPTED, k, "unweighted", cand, candidates, state)
         weights = np.abs(s[keep])
         wcand = BipartiteGraph(sp.csr_array((weights, B.indices[keep], indptr), shape=(m, n)))
-        wrep = ramanujan_report(wcand, scope=scope, weighted=True, solver=solver, tol=tol)
+        wrep = ramanujan_report(wcand, scope=scope, weighted=True, solver=solver, **extra)
         if _weighted_holds(wrep):
             candidates.append(Candidate(k, r_k, n_rm, cand.n_edges, rep, wrep, False, "weighted"))
-            return decide(Reason.ACCEPTED, k, "weighted", cand, candidates, state)
+            return decide(SparsifyReason.ACCEPTED, k, "weighted", cand, candidates, state)
         candidates.append(Candidate(k, r_k, n_rm, cand.n_edges, rep, wrep, False, None))
-    reason = Reason.NO_K_ACCEPTED if candidates else Reason.NOTHING_TO_PRUNE
+    reason = SparsifyReason.NO_K_ACCEPTED if candidates else SparsifyReason.NOTHING_TO_PRUNE
     return decide(reason, None, None, pattern, candidates, state)

@@ -83,6 +83,9 @@ def test_model_bad_input():
     with pytest.raises(ValueError, match="num_classes"):
         build_model("lenet300", num_classes=0)
     assert set(model_names()) == {"lenet300", "conv2", "conv4", "conv6", "vgg19", "resnet20"}
+    from adapters.torch.lth.hparams import DATASET_NAMES, MODEL_NAMES
+
+    assert tuple(model_names()) == MODEL_NAMES and tuple(lthdata.dataset_names()) == DATASET_NAMES
 
 
 # ------------------------------------------------------------------ data
@@ -223,6 +226,31 @@ def test_batch_order_depends_only_on_seed_and_iteration():
     assert not torch.equal(batch_indices(100, 30, 0, seed=3), full[0])
 
 
+def test_rewind_point_is_the_state_at_iteration_k():
+    from adapters.torch.lth.training import train
+    from adapters.torch.masks import capture_state, ensure_masks
+
+    ds = lthdata.load_dataset("digits")
+    x, y = torch.from_numpy(ds.normalize(ds.x_train)), torch.from_numpy(ds.y_train)
+    a = build_model("lenet300", (1, 8, 8), seed=2)
+    ensure_masks(a)
+    got = train(a, x, y, TrainingHparams(iterations=30, batch_size=60), seed=4, capture_at=10, capture=capture_state,
+                progress=False).rewind_state
+    b = build_model("lenet300", (1, 8, 8), seed=2)
+    ensure_masks(b)
+    train(b, x, y, TrainingHparams(iterations=10, batch_size=60), seed=4, progress=False)
+    want = capture_state(b)
+    assert set(got) == set(want) and all(torch.equal(got[k], want[k]) for k in want)
+    init = build_model("lenet300", (1, 8, 8), seed=2)
+    assert not torch.equal(got["fc1.weight"], init.fc1.weight)  # training moved it
+
+
+def test_rewind_iter_run(tmp_path):
+    h = _tiny(rounds=1).replace(training={"rewind_iter": 15})
+    recs = run_lottery(h, tmp_path, progress=False).records
+    assert len(recs) == 2 and recs[1]["density"]["total"] < 1
+
+
 # ------------------------------------------------------------------ runs
 def _tiny(bound=False, rounds=2, iterations=40, pruner="imp"):
     h = default_hparams("lenet300", "digits", pruner=pruner, rounds=rounds, bound=bound)
@@ -264,6 +292,16 @@ def test_bounded_run_records_decisions(tmp_path):
     assert recs[1]["decisions"] == recs[0]["prune"]["decisions"]
     # Algorithm 1 removes at most p/2 of a layer per step
     assert recs[1]["density"]["layers"]["fc1"] >= 0.9 - 1e-4
+
+
+@pytest.mark.parametrize("pruner,bound", [("snip", False), ("grasp", False), ("random", False), ("synflow", True)])
+def test_every_pruner_runs_a_round(tmp_path, pruner, bound):
+    h = _tiny(pruner=pruner, bound=bound, rounds=1, iterations=20)
+    a = run_lottery(h, tmp_path / "a", progress=False).records
+    assert a[1]["prune"]["method"] == pruner and a[1]["density"]["total"] < 1.0
+    assert all(c["score"] is not None for c in a[0]["census"])  # the census carries the pruner's scores
+    b = run_lottery(h, tmp_path / "b", progress=False).records
+    assert _strip(a) == _strip(b)  # seeded: data-dependent and random scores repeat
 
 
 def test_injected_interrupt_then_resume_equals_uninterrupted(tmp_path):
@@ -344,3 +382,13 @@ def test_table2_alpha_points_on_known_records():
     assert row["alpha=2"]["round"] == 3    # 0.883 >= 0.88
     assert row["stop"]["round"] == 4 and row["stop"]["reason"] == "rounds"
     assert row["dense_accuracy"] == 0.90
+
+
+@pytest.mark.parametrize("name", ["models", "data", "hparams", "training", "runner", "report"])
+def test_lth_docstring_examples(name):
+    import doctest
+    import importlib
+
+    torch.set_num_threads(1)
+    res = doctest.testmod(importlib.import_module(f"adapters.torch.lth.{name}"), optionflags=doctest.NORMALIZE_WHITESPACE)
+    assert res.attempted > 0 and res.failed == 0

@@ -10,7 +10,6 @@ weighted rule ``delta_s >= 0`` on ``|W|`` (:attr:`Census.regime_weighted`).
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -184,9 +183,10 @@ def census(
         if scores is not None:
             r_score = ramanujan_report(layer_graph(mod, "score", scores[name]), scope=scope, weighted=True, solver=solver,
                                        v0=(p.score.state if p and p.score else None) or r_mask.state)
-        n_w = math.prod(g_mask.shape) if getattr(mod, "groups", 1) == 1 else int(getattr(mod, "weight_orig", mod.weight).numel())
+        weight = getattr(mod, "weight_orig", mod.weight)
+        n_w = int(weight.numel())  # a grouped conv's graph has zeros outside its blocks: count weights
         out.append(LayerCensus(
-            name=name, role=roles[name], shape=tuple(getattr(mod, "weight_orig", mod.weight).shape),
+            name=name, role=roles[name], shape=tuple(weight.shape),
             graph_shape=g_mask.shape, density=g_mask.n_edges / n_w, n_weights=n_w, n_kept=g_mask.n_edges,
             mask=r_mask, weight=r_weight, score=r_score,
         ))

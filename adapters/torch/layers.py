@@ -143,6 +143,16 @@ def unfold(module: nn.Module, tensor: torch.Tensor | np.ndarray, sparse: bool = 
     groups, out_g, rest, out = _geometry(module)
     W2 = arr.reshape(out, rest)
     m = groups * rest
+    if sparse and groups == 1:
+        # CSR straight from the row-major transpose: no COO sort (a VGG layer has 2.4M entries)
+        B = np.ascontiguousarray(W2.T)
+        nz = B != 0
+        indptr = np.zeros(m + 1, dtype=np.int64)
+        np.cumsum(nz.sum(axis=1), out=indptr[1:])
+        if indptr[-1] == B.size:  # dense: every column in every row
+            return sp.csr_array((B.ravel(), np.tile(np.arange(out, dtype=np.int32), m), indptr), shape=(m, out))
+        flat = np.flatnonzero(nz)
+        return sp.csr_array((B.ravel()[flat], (flat % out).astype(np.int32), indptr), shape=(m, out))
     if sparse:
         o, r = np.nonzero(W2)
         return sp.csr_array((W2[o, r], (_unfolded_coords(module, o, r), o)), shape=(m, out))

@@ -16,13 +16,13 @@ __all__ = ["configure", "run", "hparams_from_args"]
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
-    from .hparams import PRESETS, PRUNERS
+    from .hparams import DATASET_NAMES, MODEL_NAMES, PRESETS, PRUNERS
 
     presets = "; ".join(f"{k}: {v[0]}" for k, v in PRESETS.items())
     parser.add_argument("--preset", choices=list(PRESETS), help=f"a named set of runs ({presets})")
-    parser.add_argument("--model", choices=("lenet300", "conv2", "conv4", "conv6", "vgg19", "resnet20"),
+    parser.add_argument("--model", choices=MODEL_NAMES,
                         help="architecture (default: lenet300, or the preset's)")
-    parser.add_argument("--dataset", choices=("digits", "fashion-mnist", "mnist", "cifar10"),
+    parser.add_argument("--dataset", choices=DATASET_NAMES,
                         help="data set (default: digits, or the preset's)")
     parser.add_argument("--data-dir", help="directory of the data set's files (fashion-mnist defaults to "
                         "/usr/share/datasets/fashion-mnist/; nothing is downloaded)")

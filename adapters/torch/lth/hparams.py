@@ -27,9 +27,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 __all__ = [
-    "ModelHparams", "DatasetHparams", "TrainingHparams", "PruningHparams", "AnalysisHparams", "Hparams",
+    "MODEL_NAMES", "DATASET_NAMES", "ModelHparams", "DatasetHparams", "TrainingHparams", "PruningHparams", "AnalysisHparams", "Hparams",
     "PRUNERS", "PRESETS", "preset", "default_hparams", "MODEL_DEFAULTS",
 ]
+
+#: the names of :data:`adapters.torch.lth.models.MODELS` (kept here so hparams need no torch)
+MODEL_NAMES = ("lenet300", "conv2", "conv4", "conv6", "vgg19", "resnet20")
+DATASET_NAMES = ("digits", "fashion-mnist", "mnist", "cifar10")
 
 #: CLI pruner name -> adapters.torch.pruning.prune_step method
 PRUNERS: dict[str, str] = {
@@ -64,9 +68,7 @@ class ModelHparams:
     name: str = "lenet300"
 
     def __post_init__(self) -> None:
-        from .models import MODELS  # cheap: no data, only the registry
-
-        _check(self.name in MODELS, f"model must be one of {list(MODELS)}, got {self.name!r}")
+        _check(self.name in MODEL_NAMES, f"model must be one of {list(MODEL_NAMES)}, got {self.name!r}")
 
 
 @dataclass(frozen=True)
@@ -77,8 +79,7 @@ class DatasetHparams:
     noise: tuple[float, ...] = (0.1, 0.3)
 
     def __post_init__(self) -> None:
-        _check(self.name in ("digits", "fashion-mnist", "mnist", "cifar10"),
-               f"dataset must be one of digits, fashion-mnist, mnist, cifar10, got {self.name!r}")
+        _check(self.name in DATASET_NAMES, f"dataset must be one of {list(DATASET_NAMES)}, got {self.name!r}")
         noise = tuple(float(s) for s in self.noise)
         _check(all(s > 0 and s < float("inf") for s in noise), f"noise sigmas must be positive and finite, got {self.noise!r}")
         object.__setattr__(self, "noise", noise)

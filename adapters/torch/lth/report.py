@@ -166,7 +166,7 @@ def table2_markdown(rows: Sequence[dict[str, Any]], alphas: Iterable[float] = (1
     alphas = list(alphas)
     head = ["run", "dense acc"]
     for a in alphas:
-        head += [f"density @ a={a:g}", f"acc @ a={a:g}"]
+        head += [f"density @ α={a:g}", f"acc @ α={a:g}"]
     head += ["stop round (reason)", "density @ stop", "acc @ stop", "noisy acc @ stop"]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for r in rows:

@@ -5,8 +5,8 @@ round restarting from the weights at the rewind iteration ``k`` (0 = initialisat
 round's training the network is evaluated on the clean and every noisy test set, scored, censused
 (every layer's Ramanujan report: mask, ``|W|`` and score graphs) and pruned for the next round.
 One JSON record per round, ``round_NN.json``, is written atomically into the run directory, which is
-named by the hash of the hyperparameters. The masks the round produced (``masks_NN.pt``) and the
-rewind point (``rewind.pt``) are saved before the record, so a killed run resumes after its last
+named by the hash of the hyperparameters. The masks the round produced (``masks_NN.pt``, only the
+latest is kept) and the rewind point (``rewind.pt``) are saved before the record, so a killed run resumes after its last
 record and loses at most the round in flight; the same hyperparameters give the same records
 (``timing`` aside).
 
@@ -24,6 +24,7 @@ stopping point.
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import json
 import os
@@ -203,8 +204,15 @@ def run_lottery(hparams: Hparams, out: str | os.PathLike = "runs", *, data_dir: 
     _check_hparams_file(run_dir, hp)
 
     old_threads = torch.get_num_threads()
+    limits = contextlib.ExitStack()
     if threads is not None:
         torch.set_num_threads(int(threads))
+        try:  # the census's LAPACK calls too: same thread count, same floats
+            from threadpoolctl import threadpool_limits
+
+            limits.enter_context(threadpool_limits(int(threads)))
+        except ImportError:
+            pass
     try:
         records = load_records(run_dir)
         result = RunResult(run_dir, hp, records, resumed_from=len(records) if records else None)
@@ -233,7 +241,6 @@ def run_lottery(hparams: Hparams, out: str | os.PathLike = "runs", *, data_dir: 
 
         rounds_bar = tqdm(range(start, hp.pruning.rounds + 1), desc=f"{hp.pruning.label} rounds", disable=not progress,
                           initial=start, total=hp.pruning.rounds + 1, unit="round")
-        prev_census = None
         prev_decisions = None
         if records:
             prev_decisions = records[-1].get("prune", {}).get("decisions")
@@ -271,8 +278,8 @@ def run_lottery(hparams: Hparams, out: str | os.PathLike = "runs", *, data_dir: 
             )
             timing["prune_s"] = time.perf_counter() - t
             t = time.perf_counter()
-            cen = census(trained, scores=pr.scores, scope=hp.analysis.scope, previous=prev_census)
-            prev_census = cen
+            # no warm start from the previous round: a resumed run must reproduce the same floats
+            cen = census(trained, scores=pr.scores, scope=hp.analysis.scope)
             timing["census_s"] = time.perf_counter() - t
             stop = None
             if rnd >= hp.pruning.rounds:
@@ -307,6 +314,8 @@ def run_lottery(hparams: Hparams, out: str | os.PathLike = "runs", *, data_dir: 
                 "timing": timing,
             }
             write_json_atomic(run_dir / f"round_{rnd:02d}.json", record)
+            if rnd > 0:  # resuming needs only the last finished round's masks
+                (run_dir / f"masks_{rnd - 1:02d}.pt").unlink(missing_ok=True)
             records.append(record)
             prev_decisions = record["prune"]["decisions"]
             rounds_bar.set_postfix(density=f"{density['total']:.4f}", acc=f"{record['accuracy']['clean']:.4f}")
@@ -315,5 +324,6 @@ def run_lottery(hparams: Hparams, out: str | os.PathLike = "runs", *, data_dir: 
         rounds_bar.close()
         return result
     finally:
+        limits.close()
         if threads is not None:
             torch.set_num_threads(old_threads)
