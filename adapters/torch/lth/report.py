@@ -323,9 +323,13 @@ def _table_png(rows: Sequence[dict[str, Any]], alphas: Sequence[float], path: Pa
 
 
 def render_report(run_dirs: Sequence[str | os.PathLike], out: str | os.PathLike,
-                  alphas: Sequence[float] = (1.5, 2.0), metrics: Sequence[str] = (), kind: str = "mask") -> Path:
+                  alphas: Sequence[float] = (1.5, 2.0), metrics: Sequence[str] = (), kind: str = "mask",
+                  bands: Sequence[float] | None = None) -> Path:
     """Write ``figure4.png``, ``table2.png``, one ``metric_<name>.png`` per metric and
-    ``report.md`` (which links them) into ``out``; returns the markdown's path."""
+    ``report.md`` (which links them) into ``out``; returns the markdown's path. Runs that differ
+    only in the seed are also aggregated (``figure4_mean.png``, ``table2_mean.json``) and every
+    round of every run enters the Spearman counter-check (``spearman.json``, density ``bands``):
+    see :mod:`adapters.torch.lth.sweep_report`."""
     from .runner import find_run_dirs, write_json_atomic
 
     if kind not in ("mask", "weight", "score"):
@@ -359,6 +363,9 @@ def render_report(run_dirs: Sequence[str | os.PathLike], out: str | os.PathLike,
         _, keys = metric_figure(runs, metric, out / f"metric_{safe}.png")
         parts += [f"## Metric `{metric}`", "", "Fields: " + ", ".join(f"`{k}`" for k in keys), "",
                   f"![{metric}](metric_{safe}.png)", ""]
+    from .sweep_report import DEFAULT_BANDS, aggregate_sections  # across seeds, and the Spearman counter-check
+
+    parts += aggregate_sections(runs, out, alphas, kind=kind, bands=DEFAULT_BANDS if bands is None else bands)
     for run in runs:
         parts += [f"## Rounds of `{run.path.name}` ({run.label})", "", rounds_markdown(run), ""]
     md = out / "report.md"

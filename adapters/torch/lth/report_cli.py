@@ -25,6 +25,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
                              "e.g. mask.t2, weight.delta_s, rho_uc")
     parser.add_argument("--kind", choices=("mask", "weight", "score"), default="mask",
                         help="which graph's margins Figure 4 draws (default: mask)")
+    parser.add_argument("--bands", type=float, nargs="+", metavar="EDGE",
+                        help="density band edges, high to low, of the Spearman counter-check "
+                             "(default: 1 0.5 0.2 0.1 0.05 0.02 0.01 0)")
 
 
 def _default_out(run_dirs: list[str]) -> Path:
@@ -41,6 +44,6 @@ def run(args: argparse.Namespace) -> int:
     from .report import render_report
 
     out = Path(args.out) if args.out else _default_out(args.run_dirs)
-    md = render_report(args.run_dirs, out, alphas=args.alpha, metrics=args.metric, kind=args.kind)
+    md = render_report(args.run_dirs, out, alphas=args.alpha, metrics=args.metric, kind=args.kind, bands=args.bands)
     print(f"report: {md} (figure4.png, table2.png" + "".join(f", metric_{m}.png" for m in args.metric) + ")")
     return 0
