@@ -9,7 +9,8 @@ work on one grid: each claims the next unclaimed run (a claim file, created excl
 the process; a dead process's claim is taken over), and the grid is ordered seed-major, so that a
 partial grid holds whole seeds first. ``--shard i/n`` instead gives a process a fixed share.
 
-The aggregation (:mod:`adapters.torch.lth.aggregate`) needs the records only, not torch.
+``bipartite-expanders report`` renders Table 2 and Figure 4 per run and over seeds, and the Spearman
+counter-check; ``reproduce report`` adds the study's comparisons (:mod:`adapters.torch.lth.aggregate`).
 
 >>> [h.pruning.label for h in suite_grid("digits", seeds=(0,))]
 ['IMP', 'IMP-Bound', 'SNIP', 'SNIP-Bound', 'SynFlow', 'SynFlow-Bound']
@@ -122,7 +123,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
     r.add_argument("--threads", type=int, default=1)
     r.add_argument("--list", action="store_true", help="list the runs (name and done rounds) and exit")
     r.add_argument("--no-progress", action="store_true")
-    a = sub.add_parser("report", help="aggregate run directories: Table 2 (mean ± sd), Figure 4, Spearman")
+    a = sub.add_parser("report", help="the study's comparisons over run directories: study points, the controls, "
+                       "partial Spearman, one overlay figure (the report command gives Table 2 / Figure 4 per run "
+                       "and over seeds)")
     a.add_argument("run_dirs", nargs="+", metavar="RUN_DIR")
     a.add_argument("--out", required=True, help="output directory")
     a.add_argument("--title", default="", help="heading of the markdown")
@@ -246,10 +249,10 @@ def run(args: argparse.Namespace) -> int:
         (out / "lengths.md").write_text(md + "\n")
         print(md)
         return 0
-    from .aggregate import render_aggregate
+    from .aggregate import render_study
 
-    md = render_aggregate(args.run_dirs, args.out, title=args.title)
-    print(f"aggregate report: {md}")
+    md = render_study(args.run_dirs, args.out, title=args.title)
+    print(f"study report: {md}")
     return 0
 
 
