@@ -198,3 +198,22 @@ def test_render_and_collect_from_run_directories(tmp_path):
     assert text.startswith("# T") and "| IMP | 1 (1) |" in text and "| IMP-Bound | 1 (1) |" in text
     for f in ("overlay.png", "study.json", "spearman_partial.json"):
         assert (tmp_path / "study" / f).stat().st_size > 0
+
+
+def test_collect_slims_floats_and_candidates(tmp_path):
+    import json
+
+    rec = _record(0, 1.0, 0.123456789123, [1], [0.5], [0.25], "IMP-Bound")
+    rec["prune"] = {"decisions": {"fc1": {"k": 1, "accepted": True, "candidates": [{"k": 1, "t2": 3.0}]}}}
+    rec["census"][0]["mask"]["delta_s"] = "inf"
+    d = tmp_path / "runs" / "r1"
+    d.mkdir(parents=True)
+    write_json_atomic(d / "hparams.json", {"hash": "h", "hparams": {"seed": 0}})
+    write_json_atomic(d / "round_00.json", rec)
+    collect(str(tmp_path / "runs"), str(tmp_path / "out"))
+    got = json.loads((tmp_path / "out" / "r1" / "round_00.json").read_text())
+    assert got["accuracy"]["clean"] == 0.1234568
+    assert got["prune"]["decisions"]["fc1"] == {"k": 1, "accepted": True}
+    assert got["census"][0]["mask"] == {"delta_s": "inf", "delta_r": 0.25}
+    collect(str(tmp_path / "runs"), str(tmp_path / "full"), slim=False)
+    assert json.loads((tmp_path / "full" / "r1" / "round_00.json").read_text()) == json.loads(json.dumps(rec))

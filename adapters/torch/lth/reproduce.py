@@ -135,6 +135,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
     c = sub.add_parser("collect", help="copy the JSON records of finished rounds (no .pt files) into a directory")
     c.add_argument("src", help="parent of run directories")
     c.add_argument("dest", help="destination (e.g. docs/results/fmnist)")
+    c.add_argument("--full", action="store_true", help="copy the records unchanged (default: slim copies)")
 
 
 def _run_grid(args: argparse.Namespace) -> int:
@@ -208,20 +209,37 @@ def claim_run(out: Any, name: str) -> bool:
     return False
 
 
-def collect(src: str, dest: str) -> list[str]:
+def _slim(obj: Any, digits: int = 7) -> Any:
+    """Floats to ``digits`` significant digits; the bound's per-candidate reports dropped (the
+    decision itself, its ``k``, rule and edge counts stay)."""
+    if isinstance(obj, dict):
+        return {k: _slim(v, digits) for k, v in obj.items() if k != "candidates"}
+    if isinstance(obj, list):
+        return [_slim(v, digits) for v in obj]
+    if isinstance(obj, float) and obj == obj and abs(obj) != float("inf"):
+        return float(f"{obj:.{digits}g}")
+    return obj
+
+
+def collect(src: str, dest: str, slim: bool = True) -> list[str]:
     """Copy ``hparams.json`` and the ``round_NN.json`` records of every run under ``src`` into
-    ``dest/<run>/`` (the masks and rewind point stay behind); returns the run names copied."""
+    ``dest/<run>/`` (the masks and rewind point stay behind); returns the run names copied.
+
+    ``slim`` (default) keeps the committed copies small: floats to 7 significant digits and the
+    -Bound decisions without their per-candidate reports; every field the reports read is kept."""
     import shutil
     from pathlib import Path
 
-    from .runner import find_run_dirs
+    from .runner import find_run_dirs, load_records, write_json_atomic
 
     names = []
     for d in find_run_dirs([src]):
         target = Path(dest) / d.name
         target.mkdir(parents=True, exist_ok=True)
-        for f in sorted(d.glob("*.json")):
-            shutil.copy2(f, target / f.name)
+        shutil.copy2(d / "hparams.json", target / "hparams.json")
+        for rec in load_records(d):
+            path = target / f"round_{rec['round']:02d}.json"
+            write_json_atomic(path, _slim(rec) if slim else rec)
         names.append(d.name)
     return names
 
@@ -230,7 +248,7 @@ def run(args: argparse.Namespace) -> int:
     if args.action == "run":
         return _run_grid(args)
     if args.action == "collect":
-        names = collect(args.src, args.dest)
+        names = collect(args.src, args.dest, slim=not args.full)
         print(f"copied the records of {len(names)} runs into {args.dest}")
         return 0
     if args.action == "compare":
