@@ -76,7 +76,7 @@ def test_claims_exclusive_and_taken_over_from_dead_process(tmp_path):
 def _record(rnd, density, acc, ram, ds, dr, label, stop=None):
     census = [{"name": f"fc{i + 1}", "is_ramanujan": bool(r), "mask": {"delta_s": s, "delta_r": q}}
               for i, (r, s, q) in enumerate(zip(ram, ds, dr))]
-    return {"round": rnd, "label": label, "density": {"total": density, "layers": {}},
+    return {"round": rnd, "label": label, "density": {"total": density, "layers": {}}, "timing": {"total_s": 1.0},
             "accuracy": {"clean": acc, "noisy": {"0.1": acc - 0.01, "0.3": acc - 0.1}},
             "census": census, "regime": "partially", "stop": stop}
 
@@ -118,7 +118,7 @@ def test_study_table_by_hand():
     assert bound["plain_at_stop"]["n"] == 1 and bound["plain_at_stop"]["gain"]["mean"] == pytest.approx(0.005)
     assert bound["half_at_stop"]["gain"]["mean"] == pytest.approx(-0.005)
     md = study_markdown(rows)
-    assert "| IMP | 2 (2) | 91.00 ± 1.41 |" in md and "87.00 ± 1.41" in md and "| -0.50 |" in md
+    assert "| IMP | 2 (2) | 6 ± 0 | 91.00 ± 1.41 |" in md and "87.00 ± 1.41" in md and "| -0.50 |" in md
 
 
 def _rank_partial(x, y, z):
@@ -196,7 +196,7 @@ def test_render_and_collect_from_run_directories(tmp_path):
     assert not list((tmp_path / "results").rglob("*.pt"))
     md = render_study([tmp_path / "results"], tmp_path / "study", title="T")
     text = md.read_text()
-    assert text.startswith("# T") and "| IMP | 1 (1) |" in text and "| IMP-Bound | 1 (1) |" in text
+    assert text.startswith("# T") and "| IMP | 1 (1) | 3 |" in text and "| IMP-Bound | 1 (1) | 2 |" in text
     for f in ("overlay.png", "study.json", "spearman_partial.json"):
         assert (tmp_path / "study" / f).stat().st_size > 0
 

@@ -72,7 +72,10 @@ def study_table(runs: Sequence[Any], densities: Iterable[float] = STUDY_DENSITIE
         sig = g.runs[0].sigmas
         row: dict[str, Any] = {"label": label, "seeds": g.seeds, "rounds": [len(r.records) - 1 for r in g.runs],
                                "finished": [x.get("stop") is not None for x in last],
-                               "dense": mean_sd(r.records[0]["accuracy"]["clean"] for r in g.runs)}
+                               "dense": mean_sd(r.records[0]["accuracy"]["clean"] for r in g.runs),
+                               # wall time of the rounds as recorded (contention included), per run
+                               "seconds": mean_sd(math.fsum(x.get("timing", {}).get("total_s", math.nan)
+                                                            for x in r.records) for r in g.runs)}
         if "-Bound" not in label:
             for d in densities:
                 recs = [_nearest(r, d) for r in g.runs]
@@ -103,14 +106,14 @@ def study_table(runs: Sequence[Any], densities: Iterable[float] = STUDY_DENSITIE
 def study_markdown(rows: Sequence[dict[str, Any]], densities: Iterable[float] = STUDY_DENSITIES) -> str:
     """:func:`study_table` as markdown (percent; mean ± sd over seeds)."""
     densities = list(densities)
-    head = ["configuration", "seeds (finished)", "dense acc %"]
+    head = ["configuration", "seeds (finished)", "wall s per run", "dense acc %"]
     for d in densities:
         head += [f"density % near {100 * d:g}", "acc %"]
     head += ["last round: density %", "acc %", "noisy acc %", "plain at that density: acc %", "Bound − plain",
              "plain p/2 at that density: acc %", "Bound − plain p/2"]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for r in rows:
-        cells = [r["label"], f"{len(r['seeds'])} ({sum(r['finished'])})", _pm(r["dense"])]
+        cells = [r["label"], f"{len(r['seeds'])} ({sum(r['finished'])})", _pm(r["seconds"], 0, 1.0), _pm(r["dense"])]
         for d in densities:
             v = r.get(f"at_{d:g}")
             cells += ["", ""] if v is None else [_pm(v["density"]), _pm(v["accuracy"])]
