@@ -105,6 +105,10 @@ def test_study_table_by_hand():
     b = _run("IMP", 1, [0.92, 0.91, 0.90, 0.86, 0.82, 0.74], dens)
     h = _run("IMP", 0, [0.90, 0.90, 0.90, 0.89, 0.85, 0.80], dens, p_fc=0.1, p_out=0.05)
     c = _run("IMP-Bound", 0, [0.90, 0.90, 0.895], [1.0, 0.9, 0.11], stop="bound_no_change")
+    c.records[0]["prune"] = {"decisions": {"fc1": {"accepted": True, "k": 1, "rule": "unweighted"},
+                                           "fc2": {"accepted": True, "k": 2, "rule": "weighted"}}}
+    c.records[1]["prune"] = {"decisions": {"fc1": {"accepted": True, "k": 1, "rule": "weighted"},
+                                           "fc2": {"accepted": False, "k": None, "rule": None}}}
     rows = study_table([c, b, h, a])
     assert [r["label"] for r in rows] == ["IMP", "IMP (p/2)", "IMP-Bound"]
     imp, half, bound = rows
@@ -117,7 +121,9 @@ def test_study_table_by_hand():
     # only seed 0 has a bound run: plain IMP seed 0 at 10 % (nearest 11 %) had 0.89; the p/2 control 0.90
     assert bound["plain_at_stop"]["n"] == 1 and bound["plain_at_stop"]["gain"]["mean"] == pytest.approx(0.005)
     assert bound["half_at_stop"]["gain"]["mean"] == pytest.approx(-0.005)
+    assert bound["decisions"] == {"accepted": 3, "k1": pytest.approx(2 / 3), "weighted": pytest.approx(2 / 3)}
     md = study_markdown(rows)
+    assert "| 67 / 67 (of 3) |" in md
     assert "| IMP | 2 (2) | 6 ± 0 | 91.00 ± 1.41 |" in md and "87.00 ± 1.41" in md and "| -0.50 |" in md
 
 

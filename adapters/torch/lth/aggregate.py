@@ -87,6 +87,13 @@ def study_table(runs: Sequence[Any], densities: Iterable[float] = STUDY_DENSITIE
                        "noisy": {s: mean_sd(x["accuracy"]["noisy"][s] for x in last) for s in sig},
                        "reasons": [x.get("stop") for x in last]}
         if "-Bound" in label:
+            # how Algorithm 1 decided: the share of accepted layer steps taken at k = 1 (i.e. at p/2,
+            # the half-rate schedule) and the share accepted only by the weighted (|W|) rule
+            steps = [d for r in g.runs for x in r.records for d in ((x.get("prune") or {}).get("decisions") or {}).values()
+                     if d and d.get("accepted")]
+            row["decisions"] = {"accepted": len(steps),
+                                "k1": sum(d.get("k") == 1 for d in steps) / len(steps) if steps else math.nan,
+                                "weighted": sum(d.get("rule") == "weighted" for d in steps) / len(steps) if steps else math.nan}
             base = label.replace("-Bound", "")
             for key, other in (("plain_at_stop", base), ("half_at_stop", f"{base} (p/2)")):
                 if other not in by_label:
@@ -100,6 +107,9 @@ def study_table(runs: Sequence[Any], densities: Iterable[float] = STUDY_DENSITIE
                                 "gain": mean_sd(x["accuracy"]["clean"] - n["accuracy"]["clean"] for n, x in near),
                                 "n": len(near)}
         rows.append(row)
+    # each pruner: plain, its half-rate control, then -Bound
+    rows.sort(key=lambda r: (r["label"].split(" ")[0].replace("-Bound", "").lower(), "-Bound" in r["label"],
+                             r["label"]))
     return rows
 
 
@@ -110,7 +120,7 @@ def study_markdown(rows: Sequence[dict[str, Any]], densities: Iterable[float] = 
     for d in densities:
         head += [f"density % near {100 * d:g}", "acc %"]
     head += ["last round: density %", "acc %", "noisy acc %", "plain at that density: acc %", "Bound − plain",
-             "plain p/2 at that density: acc %", "Bound − plain p/2"]
+             "plain p/2 at that density: acc %", "Bound − plain p/2", "Bound steps: at k=1 % / by the |W| rule %"]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for r in rows:
         cells = [r["label"], f"{len(r['seeds'])} ({sum(r['finished'])})", _pm(r["seconds"], 0, 1.0), _pm(r["dense"])]
@@ -122,6 +132,8 @@ def study_markdown(rows: Sequence[dict[str, Any]], densities: Iterable[float] = 
         for key in ("plain_at_stop", "half_at_stop"):
             p = r.get(key)
             cells += ["", ""] if p is None else [f"{_pm(p['accuracy'])} (at {_pm(p['density'])} %)", _pm(p["gain"])]
+        d = r.get("decisions")
+        cells.append("" if d is None else f"{100 * d['k1']:.0f} / {100 * d['weighted']:.0f} (of {d['accepted']})")
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
