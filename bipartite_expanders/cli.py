@@ -28,6 +28,7 @@ _OPTIONAL_COMMANDS: dict[str, tuple[str, str]] = {
     "lth": ("adapters.torch.lth.cli", "run a lottery-ticket pruning experiment"),
     "report": ("adapters.torch.lth.report_cli", "render figures and tables from run directories"),
     "sweep": ("adapters.torch.lth.sweep_cli", "run a grid of lottery-ticket runs"),
+    "reproduce": ("adapters.torch.lth.reproduce", "the seed study's Table 2 / Figure 4 grids, their aggregate and counter-check"),
 }
 
 
