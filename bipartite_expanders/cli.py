@@ -1,9 +1,9 @@
 """The ``bipartite-expanders`` console script.
 
 Subcommands live in modules that expose ``configure(parser)`` and ``run(args) -> int``; the
-table below names them, so a command whose module needs torch (``lth``, ``report``, ...) is
-only imported when it is the one asked for... except for its ``configure``, which must not
-import torch at module level.
+table below names them. Building the parser imports every command module, so a module whose
+command needs torch (``lth``, ``report``, ...) defers that import to ``run``: the core's
+``analyze`` never loads torch (a test checks).
 """
 
 from __future__ import annotations
