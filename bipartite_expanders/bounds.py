@@ -18,8 +18,9 @@ from enum import Enum
 from typing import Any
 
 import numpy as np
+import scipy.sparse as sp
 
-from .components import SCOPES, connected_components, restrict_to_scope, side_degrees
+from .components import SCOPES, Components, connected_components, degree_counts, restrict_to_scope, side_degrees
 from .graph import BipartiteGraph, as_graph
 from .spectrum import DEFAULT_TOL, SpectrumResult, spectral_pair
 
@@ -265,10 +266,10 @@ def ramanujan_report(
         g = g.pattern()
     comp = connected_components(g)
     sub, rows, cols = restrict_to_scope(g, scope, comp)
-    left, right = side_degrees(sub, use_weights)
+    scope_graph = _scope_graph(g, sub, scope, use_weights)
+    left, right = side_degrees(sub, use_weights, degree_counts(scope_graph))
     if sub.shape[0] and sub.shape[1]:
-        pair = spectral_pair(BipartiteGraph._trusted(sp_copy(sub), use_weights), solver=solver, tol=tol, v0=v0,
-                             vertex_ids=(rows, cols))
+        pair = spectral_pair(scope_graph, solver=solver, tol=tol, v0=v0, vertex_ids=(rows, cols))
         t1, t2, used, mult, state = pair.t1, pair.t2, pair.solver, pair.multiplicity, pair.result
     else:  # an edgeless graph's largest / nonisolated scope is empty
         t1, t2, used, mult, state = 0.0, 0.0, solver, 0, None
@@ -278,11 +279,11 @@ def ramanujan_report(
         b = HooryBounds(math.nan, math.nan, math.nan, math.nan)
     else:
         b = hoory_bounds(t1, t2, d_l, d_r)
-    whole_l, whole_r = side_degrees(g.matrix, use_weights)
+    whole_l, whole_r = side_degrees(g.matrix, use_weights, degree_counts(g))
     n_l, n_r = sub.shape
     if not isinstance(universal_cover, (bool, np.bool_)):
         raise TypeError(f"universal_cover must be True or False; got {universal_cover!r}")
-    uc = _universal_cover_fields(sub, use_weights, t1, t2, bool(universal_cover), tol)
+    uc = _universal_cover_fields(scope_graph, use_weights, t1, t2, bool(universal_cover), tol)
     return RamanujanReport(
         t1=t1, t2=t2, d_left=d_l, d_right=d_r,
         eb=b.eb, db=b.db, delta_s=b.delta_s, delta_r=b.delta_r,
@@ -300,14 +301,29 @@ def ramanujan_report(
     )
 
 
-def _universal_cover_fields(sub: Any, weighted: bool, t1: float, t2: float, exact: bool, tol: float) -> dict[str, Any]:
+def _scope_graph(g: BipartiteGraph, sub: Any, scope: str, weighted: bool) -> BipartiteGraph:
+    """The scope as a graph value: ``g`` itself when the scope is every vertex (sharing its
+    cached degrees and components), else a graph over the freshly sliced matrix; a ``largest``
+    scope is one component by construction, so its components are known without a search."""
+    if sub is g.matrix:
+        return g
+    scope_graph = BipartiteGraph._trusted(sp.csr_array(sub, copy=False), weighted)
+    if scope == "largest" and scope_graph.n_edges:
+        m, n = scope_graph.shape
+        scope_graph._structure["components"] = Components(
+            1, np.zeros(m, dtype=np.int64), np.zeros(n, dtype=np.int64),
+            np.array([scope_graph.n_edges]), np.array([m + n]))
+    return scope_graph
+
+
+def _universal_cover_fields(scope_graph: BipartiteGraph, weighted: bool, t1: float, t2: float, exact: bool,
+                            tol: float) -> dict[str, Any]:
     """rho(T) fields of a report: the free bracket always, the certified value when ``exact``."""
     from .cover import cover_bracket_free, universal_cover_radius
 
     out: dict[str, Any] = {}
-    if not (sub.shape[0] and sub.shape[1]) or sub.nnz == 0:
+    if not (scope_graph.n_left and scope_graph.n_right) or scope_graph.n_edges == 0:
         return out
-    scope_graph = BipartiteGraph._trusted(sp_copy(sub), weighted)
     lo, hi = cover_bracket_free(scope_graph)
     out["uc_free_lower"], out["uc_free_upper"] = lo, min(hi, t1)
     if exact:
@@ -317,13 +333,6 @@ def _universal_cover_fields(sub: Any, weighted: bool, t1: float, t2: float, exac
         # t2 <= rho(T) up to the certified bracket (the bracket's width is below tol * rho)
         out["verdict_uc"] = Verdict.RAMANUJAN if (connected and t2 <= r.upper) else Verdict.NOT_RAMANUJAN
     return out
-
-
-def sp_copy(matrix: Any) -> Any:
-    """A CSR copy (the graph value freezes its arrays; a scope's slice may share them)."""
-    import scipy.sparse as sp
-
-    return sp.csr_array(matrix, copy=True)
 
 
 def network_regime(reports: Iterable[RamanujanReport | bool]) -> Regime:

@@ -36,6 +36,7 @@ __all__ = [
     "scope_vertices",
     "restrict_to_scope",
     "side_degrees",
+    "degree_counts",
 ]
 
 SCOPES = ("largest", "nonisolated", "all")
@@ -77,9 +78,32 @@ def connected_components(graph: Any) -> Components:
     (3, 3)
     """
     g = as_graph(graph)
-    m, n = g.shape
-    B = g.matrix
-    fast = _one_component(B)
+    cached = g._structure.get("components")
+    if cached is None:
+        cached = g._structure["components"] = _components(g.matrix, *degree_counts(g))
+    return cached
+
+
+def degree_counts(graph: Any) -> tuple[np.ndarray, np.ndarray]:
+    """Edge counts of the left and right vertices (read-only arrays, cached on the graph)."""
+    g = as_graph(graph)
+    cached = g._structure.get("degrees")
+    if cached is None:
+        B = g.matrix
+        m, n = B.shape
+        if B.nnz == m * n:  # complete (an unpruned layer): no pass over the edges
+            deg_l, deg_r = np.full(m, n, dtype=np.int64), np.full(n, m, dtype=np.int64)
+        else:
+            deg_l = np.diff(B.indptr)
+            deg_r = np.bincount(B.indices, minlength=n)
+        deg_l.flags.writeable = deg_r.flags.writeable = False
+        cached = g._structure["degrees"] = (deg_l, deg_r)
+    return cached
+
+
+def _components(B: sp.csr_array, deg_l: np.ndarray, deg_r: np.ndarray) -> Components:
+    m, n = B.shape
+    fast = _one_component(B, deg_l, deg_r)
     if fast is not None:
         return fast
     # Directed left->right edges on m+n nodes; weak connectivity = undirected components.
@@ -95,7 +119,24 @@ def connected_components(graph: Any) -> Components:
     return Components(int(k), left, right, edges, n_vertices)
 
 
-def _one_component(B: sp.csr_array, max_hops: int = 8) -> Components | None:
+def _connected_labels(live_l: np.ndarray, live_r: np.ndarray, nnz: int) -> Components:
+    """Components when every non-isolated vertex lies in one component (csgraph's labels)."""
+    m = live_l.size
+    main = np.concatenate([live_l, live_r])
+    start = ~main
+    first = int(np.argmax(main))
+    start[first] = True
+    labels = np.cumsum(start) - 1
+    labels[main] = labels[first]
+    k = int(start.sum())
+    edges = np.zeros(k, dtype=np.int64)
+    edges[labels[first]] = nnz
+    n_vertices = np.bincount(labels, minlength=k)
+    return Components(k, labels[:m], labels[m:], edges, n_vertices)
+
+
+def _one_component(B: sp.csr_array, deg_l: np.ndarray | None = None, deg_r: np.ndarray | None = None,
+                   max_hops: int = 8) -> Components | None:
     """Components of a graph that is connected up to isolated vertices (every network layer
     worth analysing), or None when it is not, or not shown to be within ``max_hops``.
 
@@ -107,10 +148,15 @@ def _one_component(B: sp.csr_array, max_hops: int = 8) -> Components | None:
     m, n = B.shape
     if B.nnz == 0:
         return None
-    deg_l = np.diff(B.indptr)
-    deg_r = np.bincount(B.indices, minlength=n)
+    if deg_l is None or deg_r is None:
+        deg_l, deg_r = np.diff(B.indptr), np.bincount(B.indices, minlength=n)
     live_l, live_r = deg_l > 0, deg_r > 0
     r0 = int(np.argmax(deg_l))
+    n_live_l, n_live_r = int(np.count_nonzero(live_l)), int(np.count_nonzero(live_r))
+    # A vertex adjacent to every live vertex of the other side joins them all, and every
+    # live vertex of its own side has a neighbour among them: one component (dense layers).
+    if int(deg_l[r0]) == n_live_r or int(deg_r.max()) == n_live_l:
+        return _connected_labels(live_l, live_r, int(B.nnz))
     cols = np.zeros(n, dtype=bool)
     cols[B.indices[B.indptr[r0]:B.indptr[r0 + 1]]] = True
     n_cols = int(cols.sum())
@@ -126,18 +172,7 @@ def _one_component(B: sp.csr_array, max_hops: int = 8) -> Components | None:
         return None
     if not (np.array_equal(rows, live_l) and np.array_equal(cols, live_r)):
         return None  # the search closed on a component that misses some edges: several components
-    main = np.concatenate([rows, cols])
-    start = ~main
-    first = int(np.argmax(main))
-    start[first] = True
-    labels = np.cumsum(start) - 1
-    labels[main] = labels[first]
-    k = int(labels[-1]) + 1 if labels.size else 0
-    k = int(start.sum())
-    edges = np.zeros(k, dtype=np.int64)
-    edges[labels[first]] = B.nnz
-    n_vertices = np.bincount(labels, minlength=k)
-    return Components(k, labels[:m], labels[m:], edges, n_vertices)
+    return _connected_labels(live_l, live_r, int(B.nnz))
 
 
 def scope_vertices(graph: Any, scope: str = "largest", components: Components | None = None) -> tuple[np.ndarray, np.ndarray]:
@@ -221,11 +256,17 @@ class SideDegrees:
         return asdict(self)
 
 
-def side_degrees(matrix: sp.csr_array, weighted: bool) -> tuple[SideDegrees, SideDegrees]:
-    """Degree statistics of the left (rows) and right (columns) side of a bi-adjacency matrix."""
+def side_degrees(matrix: sp.csr_array, weighted: bool,
+                 counts: tuple[np.ndarray, np.ndarray] | None = None) -> tuple[SideDegrees, SideDegrees]:
+    """Degree statistics of the left (rows) and right (columns) side of a bi-adjacency matrix.
+
+    ``counts``: the edge counts of both sides when known (:func:`degree_counts`)."""
     m, n = matrix.shape
-    counts_l = np.diff(matrix.indptr)
-    counts_r = np.bincount(matrix.indices, minlength=n)
+    if counts is None:
+        counts_l = np.diff(matrix.indptr)
+        counts_r = np.bincount(matrix.indices, minlength=n)
+    else:
+        counts_l, counts_r = counts
     total = float(matrix.data.sum()) if weighted else float(matrix.nnz)
 
     def stats(counts: np.ndarray, size: int) -> SideDegrees:

@@ -77,13 +77,17 @@ class BipartiteGraph:
     ((2, 3), 6, False)
     """
 
-    __slots__ = ("_matrix", "_weighted")
+    # _structure caches facts that depend only on the edge set (degree counts, components):
+    # the value is immutable, so they are computed once and shared with pattern().
+    __slots__ = ("_matrix", "_weighted", "_structure")
 
     def __init__(self, matrix: Any):
         if isinstance(matrix, BipartiteGraph):
             self._matrix = matrix._matrix
             self._weighted = matrix._weighted
+            self._structure = matrix._structure
             return
+        self._structure: dict[str, Any] = {}
         if sp.issparse(matrix):
             csr = self._canonical_from_sparse(matrix)
         else:
@@ -352,7 +356,12 @@ class BipartiteGraph:
         if not self._weighted:
             return self
         m = self._matrix
-        return BipartiteGraph._trusted(sp.csr_array((np.ones(m.nnz), m.indices.copy(), m.indptr.copy()), shape=m.shape), False)
+        # the index arrays are read-only, so the pattern shares them (and the structure cache)
+        csr = sp.csr_array((np.ones(m.nnz), m.indices, m.indptr), shape=m.shape, copy=False)
+        csr.has_canonical_format = True
+        g = BipartiteGraph._trusted(csr, False, canonical=True)
+        g._structure = self._structure
+        return g
 
     def transpose(self) -> BipartiteGraph:
         """Swap the sides: right vertices become left."""
@@ -395,15 +404,32 @@ class BipartiteGraph:
         return np.where(idx < 0, idx + size, idx)
 
     @classmethod
-    def _trusted(cls, csr: sp.csr_array, weighted: bool) -> BipartiteGraph:
-        """Wrap an already canonical CSR matrix without re-validating (internal)."""
+    def _trusted(cls, csr: sp.csr_array, weighted: bool, *, canonical: bool = False) -> BipartiteGraph:
+        """Wrap a CSR matrix of valid values without re-validating them (internal); takes
+        ownership of its arrays. ``canonical=True``: the caller guarantees sorted indices,
+        no duplicates and no explicit zeros (skips three passes over the edges)."""
         g = cls.__new__(cls)
-        csr.sum_duplicates()
-        csr.eliminate_zeros()
-        csr.sort_indices()
+        if not canonical:
+            csr.sum_duplicates()
+            csr.eliminate_zeros()
+            csr.sort_indices()
         g._matrix = _freeze(csr)
         g._weighted = weighted
+        g._structure = {}
         return g
+
+    @classmethod
+    def _adopt_canonical(cls, csr: sp.csr_array, name: str = "matrix") -> BipartiteGraph:
+        """A graph over a CSR float64 matrix the caller built canonical (sorted indices, no
+        duplicates, no explicit zeros) and hands over: values are validated, nothing is
+        copied (internal: the torch adapter builds layer graphs of millions of edges)."""
+        _check_shape(csr.shape, f"{name}.shape")
+        data = _check_values(csr.data, name)
+        if data is not csr.data:
+            csr = sp.csr_array((data, csr.indices, csr.indptr), shape=csr.shape, copy=False)
+        csr.has_sorted_indices = True
+        csr.has_canonical_format = True
+        return cls._trusted(csr, bool(csr.nnz and np.any(data != 1.0)), canonical=True)
 
     def with_weights(self, weights: Any) -> BipartiteGraph:
         """The same edge set with new weights: a dense (n_left, n_right) array of which only

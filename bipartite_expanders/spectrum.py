@@ -26,8 +26,7 @@ import scipy.sparse as sp
 
 from .components import connected_components
 from .graph import BipartiteGraph
-from .solvers import SOLVERS, MatrixOperator, SpectrumResult, lanczos_svd, register_solver
-from .solvers._common import finish
+from .solvers import SOLVERS, MatrixOperator, SpectrumResult, register_solver
 from .solvers.direct import DENSE_HARD_MAX_ENTRIES
 from .solvers.external import primme_available
 
@@ -56,11 +55,6 @@ DEFAULT_TOL = 1e-9
 # Dense LAPACK is exact and, below this many matrix entries, faster than any iterative
 # method here (measured: docs/benchmarks/eigensolvers.md).
 _DENSE_MAX_ENTRIES = 2_500
-# "auto" tries a short Lanczos run before a Gram product on matrices this large: it settles
-# low-rank and well-separated cases (a complete bipartite graph, t2 = 0) in a few products.
-_PROBE_FROM_ENTRIES = 20_000
-_PROBE_FROM_DENSITY = 0.25  # sparser Gram picks are cheap already: the probe would only add its cost
-_PROBE_STEPS = 8
 # A CSR matrix at least this dense is multiplied as a dense array: a dense BLAS gemv moves
 # 8 bytes per entry at full bandwidth, CSR 12 bytes per stored entry with indirection
 # (measured ~0.75 ns per dense entry against ~2.7 ns per CSR entry, one thread).
@@ -193,6 +187,22 @@ def choose_solver(shape: tuple[int, int], nnz: int, k: int = 2) -> str:
     return "lanczos" if nnz >= 16 * (m + n) else "arpack"
 
 
+def _constant_complete(B: sp.csr_array | np.ndarray, k: int) -> SpectrumResult | None:
+    """The exact answer for a constant matrix without zeros (an unpruned layer's mask):
+    ``c 1 1^T`` has the single singular value ``c sqrt(mn)`` with constant vectors. None for
+    any other matrix (one pass over the entries decides)."""
+    data = B if isinstance(B, np.ndarray) else B.data
+    lo, hi = float(data.min()), float(data.max())
+    if lo != hi or lo == 0.0:
+        return None
+    m, n = B.shape
+    values = np.zeros(k)
+    values[0] = abs(lo) * np.sqrt(m * n)
+    sign = 1.0 if lo > 0 else -1.0
+    return SpectrumResult(values, "exact", 0, 0.0, np.full((m, 1), sign / np.sqrt(m)), np.full((n, 1), 1 / np.sqrt(n)),
+                          np.zeros(k))
+
+
 def _refine(op: MatrixOperator, k: int, tol: float, first: SpectrumResult, start: np.ndarray | None) -> SpectrumResult:
     """Fallback chain for an answer that failed its check: Lanczos on B warm-started from the
     failed answer's vectors (it converges in few steps from them, and does not square), then
@@ -289,11 +299,7 @@ def top_singular_values(
     if solver == "auto" and name == "arpack" and start is not None:
         name = "lanczos"  # ARPACK's restarts throw a warm start's advantage away; Lanczos keeps it
     op = MatrixOperator(B)
-    res = None
-    if solver == "auto" and name == "gram" and m * n >= _PROBE_FROM_ENTRIES and nnz >= _PROBE_FROM_DENSITY * m * n:
-        s, U, V, _ = lanczos_svd(op, int(k), float(tol), start, max_steps=_PROBE_STEPS)
-        probe = finish(op, "lanczos", int(k), float(tol), s, U, V)
-        res = probe if probe.verified else None
+    res = _constant_complete(B, int(k)) if solver == "auto" and nnz == m * n else None
     if res is None:
         res = SOLVERS[name](op, int(k), float(tol), start)
     if not res.verified:

@@ -267,7 +267,7 @@ def test_bench_eigensolvers_smoke(tmp_path, capsys):
 
 
 # ------------------------------------------------------------------ auto
-def test_auto_rule_and_probe():
+def test_auto_rule_and_closed_form():
     from bipartite_expanders import choose_solver
 
     assert choose_solver((40, 50), 2000) == "dense"
@@ -275,11 +275,17 @@ def test_auto_rule_and_probe():
     assert choose_solver((4608, 512), 4608 * 512) == "gram"         # dense, side <= 2048
     assert choose_solver((4096, 11008), 450_888) == "lanczos"       # expensive products
     assert choose_solver((4608, 512), 23_593) == "arpack"           # cheap products
-    # an all-ones layer (t2 = 0): the Lanczos probe settles it before any Gram product
-    res = top_singular_values(np.ones((800, 300)), 2, full_output=True)
-    assert res.solver == "lanczos" and res.n_matvec < 60
-    assert res.values[0] == pytest.approx(math.sqrt(800 * 300), rel=1e-12) and res.values[1] < 1e-9
-    # a dense random layer: the probe fails its check and the Gram method answers
+    # a constant layer without zeros (an unpruned mask, t2 = 0) is answered in closed form
+    res = top_singular_values(np.full((800, 300), 0.5), 2, full_output=True)
+    assert res.solver == "exact" and res.n_matvec == 0
+    assert res.values[0] == pytest.approx(0.5 * math.sqrt(800 * 300), rel=1e-15) and res.values[1] == 0.0
+    assert within_contract(res.values, sla.svdvals(np.full((800, 300), 0.5))[:2])
+    # ... and only then: one entry changed goes to a backend
+    A = np.ones((800, 300))
+    A[3, 7] = 2.0
+    res = top_singular_values(A, 2, full_output=True)
+    assert res.solver == "gram" and within_contract(res.values, sla.svdvals(A)[:2])
+    # a dense random layer: the Gram method answers
     A = np.abs(np.random.default_rng(3).standard_normal((800, 300)))
     res = top_singular_values(A, 2, full_output=True)
     assert res.solver == "gram" and within_contract(res.values, sla.svdvals(A)[:2])

@@ -19,7 +19,7 @@ from torch import nn
 
 from bipartite_expanders import RamanujanReport, Verdict, network_regime, ramanujan_report
 
-from .layers import layer_graph, layer_roles, prunable_layers
+from .layers import layer_graph, layer_mask, layer_roles, prunable_layers
 
 __all__ = ["LayerCensus", "Census", "census", "inner_layers"]
 
@@ -179,10 +179,14 @@ def census(
         if scores is not None and name not in scores:
             raise ValueError(f"scores has no entry for layer {name!r}")
         p = prev.get(name)
-        g_mask = layer_graph(mod, "mask")
+        g_weight = layer_graph(mod, "weight")
+        # the mask graph is the weight graph's pattern (sharing its degrees and components)
+        # unless a kept weight is exactly zero
+        n_mask = int(torch.count_nonzero(layer_mask(mod)))
+        g_mask = g_weight.pattern() if g_weight.n_edges == n_mask else layer_graph(mod, "mask")
         uc = {"universal_cover": universal_cover}
         r_mask = ramanujan_report(g_mask, scope=scope, weighted=False, solver=solver, v0=p.mask.state if p else None, **uc)
-        r_weight = ramanujan_report(layer_graph(mod, "weight"), scope=scope, weighted=True, solver=solver,
+        r_weight = ramanujan_report(g_weight, scope=scope, weighted=True, solver=solver,
                                     v0=(p.weight.state if p else None) or r_mask.state, **uc)
         r_score = None
         if scores is not None:

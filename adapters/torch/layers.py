@@ -218,4 +218,7 @@ def layer_graph(module: nn.Module, kind: str = "mask", scores: torch.Tensor | No
         if tuple(scores.shape) != tuple(mask.shape):
             raise ValueError(f"scores must have the weight's shape {tuple(mask.shape)}; got {tuple(scores.shape)}")
         values = (scores.detach().to(mask.device, torch.float64) * (mask != 0)).abs()
-    return BipartiteGraph(unfold(module, values, sparse=True))
+    B = unfold(module, values, sparse=True)
+    if _geometry(module)[0] == 1:  # built canonical (row-major non-zeros): validate without copying
+        return BipartiteGraph._adopt_canonical(B, f"layer graph ({kind})")
+    return BipartiteGraph(B)
