@@ -70,9 +70,9 @@ class SpectrumAccuracyError(ArithmeticError):
     """No backend, fallbacks included, could prove the accuracy contract for this input."""
 
 
-def _as_matrix(x: Any) -> sp.csr_array | np.ndarray:
+def _as_matrix(x: Any, densify: bool = True) -> sp.csr_array | np.ndarray:
     """A CSR float64 array, or a dense C-ordered float64 array when the input is dense
-    enough that BLAS products beat CSR ones."""
+    enough that BLAS products beat CSR ones (a sparse input only with ``densify``)."""
     if isinstance(x, BipartiteGraph):
         B = x.matrix
     elif sp.issparse(x):
@@ -96,6 +96,13 @@ def _as_matrix(x: Any) -> sp.csr_array | np.ndarray:
         if m * n and np.count_nonzero(arr) >= _DENSE_OPERATOR_FROM * m * n:
             return arr
         return sp.csr_array(arr)
+    return _densified(B) if densify else B
+
+
+def _densified(B: sp.csr_array | np.ndarray) -> sp.csr_array | np.ndarray:
+    """A CSR matrix dense enough for BLAS products as a dense array; anything else as it is."""
+    if isinstance(B, np.ndarray):
+        return B
     m, n = B.shape
     if m * n and B.nnz >= _DENSE_OPERATOR_FROM * m * n and 8 * m * n <= _DENSE_OPERATOR_MAX_BYTES and min(m, n) > 1:
         return B.toarray()
@@ -281,7 +288,7 @@ def top_singular_values(
         raise ValueError(f"tol must be a float in (0, 1); got {tol!r}")
     if not isinstance(solver, str):
         raise TypeError(f"solver must be a string; got {type(solver).__name__}")
-    B = _as_matrix(x)
+    B = _as_matrix(x, densify=False)  # the closed-form check first: no dense copy for it
     m, n = B.shape
     nnz = _nnz(B)
     if solver == "auto":
@@ -300,14 +307,14 @@ def top_singular_values(
         z = SpectrumResult(np.zeros(k), name, residuals=np.zeros(k))
         return z if full_output else z.values
     start = _warm_block(v0, B, vertex_ids)
-    if solver == "auto" and name == "arpack" and start is not None:
-        name = "lanczos"  # ARPACK's restarts throw a warm start's advantage away; Lanczos keeps it
-    op = MatrixOperator(B)
     res = _constant_complete(B, int(k)) if solver == "auto" and nnz == m * n else None
     if res is None:
+        if solver == "auto" and name == "arpack" and start is not None:
+            name = "lanczos"  # ARPACK's restarts throw a warm start's advantage away; Lanczos keeps it
+        op = MatrixOperator(_densified(B))
         res = SOLVERS[name](op, int(k), float(tol), start)
-    if not res.verified:
-        res = _refine(op, int(k), float(tol), res, start)
+        if not res.verified:
+            res = _refine(op, int(k), float(tol), res, start)
     if vertex_ids is not None:
         res = replace(res, left_ids=vertex_ids[0], right_ids=vertex_ids[1])
     return res if full_output else res.values

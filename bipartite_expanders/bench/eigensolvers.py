@@ -179,6 +179,19 @@ def _skip_reason(method: str, m: int, n: int, nnz: int, quick: bool) -> str | No
     return None
 
 
+#: fast runs are repeated until about this much time is spent (at most FAST_MAX_RUNS), since
+#: a 10 ms solve varies by +-30% between runs even on an idle machine
+FAST_BUDGET_S = 0.5
+FAST_MAX_RUNS = 25
+
+
+def _n_runs(first_s: float, repeats: int, slow_s: float) -> int:
+    """How many timed runs a method gets: 1 when slow, ``repeats`` at least, more when fast."""
+    if first_s > slow_s:
+        return 1
+    return max(repeats, min(FAST_MAX_RUNS, int(FAST_BUDGET_S / max(first_s, 1e-4))))
+
+
 def run_cell(B: sp.csr_array, methods: list[str], repeats: int, bandwidth: float,
              slow_s: float = 3.0, quick: bool = False, log: Callable[[str], None] = print) -> dict[str, Any]:
     """Time every method on one matrix; returns a JSON-safe dict."""
@@ -219,7 +232,7 @@ def run_cell(B: sp.csr_array, methods: list[str], repeats: int, bandwidth: float
         _, peak = tracemalloc.get_traced_memory()
         tracemalloc.stop()
         times = [first] if first > slow_s else []
-        while len(times) < (1 if first > slow_s else repeats):
+        while len(times) < _n_runs(first, repeats, slow_s):
             t0 = time.perf_counter()
             out_f = f(B)
             times.append(time.perf_counter() - t0)
@@ -269,7 +282,10 @@ def warm_start_row(shape: tuple[int, int], density: float, weights: str, prune: 
     g2 = BipartiteGraph.from_sparse(B2)
     before = ramanujan_report(g1, universal_cover=False)  # the spectrum is what is timed
     cold_t, warm_t = [], []
-    for _ in range(repeats):
+    t0 = time.perf_counter()
+    ramanujan_report(g2, universal_cover=False)
+    runs = _n_runs(time.perf_counter() - t0, repeats, math.inf)
+    for _ in range(runs):
         t0 = time.perf_counter()
         cold = ramanujan_report(g2, universal_cover=False)
         cold_t.append(time.perf_counter() - t0)
@@ -311,7 +327,8 @@ def markdown(results: dict[str, Any]) -> str:
     meta = results["meta"]
     lines.append(f"Machine: {meta['machine']}; BLAS threads: {meta['threads']}; copy bandwidth "
                  f"{meta['bandwidth_gbs']:.1f} GB/s; repeats: median of {meta['repeats']} (1 when a run takes > "
-                 f"{meta['slow_s']} s); seed {meta['seed']}.")
+                 f"{meta['slow_s']} s; runs under {FAST_BUDGET_S / meta['repeats']:.2g} s repeated for about {FAST_BUDGET_S} s, "
+                 f"at most {FAST_MAX_RUNS} times); seed {meta['seed']}.")
     lines.append("")
     lines.append("Time in ms (s where marked) / mat-vecs (products with B or B^T). `—`: skipped (reason in the JSON).")
     lines.append("")

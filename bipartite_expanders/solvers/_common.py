@@ -99,14 +99,29 @@ def register_solver(name: str, func: SolverFunc | None = None) -> Any:
 class MatrixOperator:
     """``B`` (CSR or dense ndarray) with products counted in single mat-vecs.
 
-    A product with a block of ``p`` columns counts ``p``. ``B^T`` products use a CSR copy of
-    the transpose (a row-wise kernel is about 1.3x faster than scipy's CSC one here).
+    A product with a block of ``p`` columns counts ``p``.
+
+    Which sparse kernel computes each product is chosen by where its random accesses land.
+    scipy's CSR kernel gathers from the input vector, its CSC kernel scatters into the output;
+    either is fastest when that vector is the *short* side's and stays in the L1 cache. So a
+    large matrix (``nnz >= 2e6`` and a side of ``8192`` or more) keeps one copy, the CSR matrix
+    of the long side's rows, and uses it both ways (gather for one product, CSC-view scatter
+    for the other): measured on 25088x4096 at 10%, ``B^T y`` 45 ms as a CSR gather against 18 ms
+    as a scatter, and on 4096x11008 at 10%, ``B x`` 25 ms against 10 ms. Smaller matrices sit in
+    cache either way and use two CSR gathers (``B`` and a CSR copy of ``B^T``), which are
+    slightly faster there.
     """
+
+    #: sparse matrices from this many stored entries and a side this long use one copy and the
+    #: short-side kernels (see the class docstring)
+    SCATTER_FROM_NNZ = 2_000_000
+    SCATTER_FROM_SIDE = 8192
 
     def __init__(self, B: sp.csr_array | np.ndarray):
         self.B = B
         self.dense = isinstance(B, np.ndarray)
         self._BT: Any = None
+        self._fwd: Any = None
         self.shape = B.shape
         self.count = 0
         if self.dense:
@@ -115,17 +130,34 @@ class MatrixOperator:
         else:
             self.nnz = int(B.nnz)
             self.frob2 = float(B.data @ B.data)
+        m, n = B.shape
+        self._short_side_kernels = (not self.dense and self.nnz >= self.SCATTER_FROM_NNZ
+                                    and max(m, n) >= self.SCATTER_FROM_SIDE)
 
     @property
     def BT(self) -> Any:
+        """``B^T`` as the operand of ``rmv``: a transposed view, or a CSR copy of the transpose."""
         if self._BT is None:
-            self._BT = self.B.T if self.dense else sp.csr_array(self.B.T)
+            m, n = self.shape
+            if self.dense or (self._short_side_kernels and m >= n):
+                self._BT = self.B.T  # dense: BLAS; tall: CSC view, scatter into the short output
+            else:
+                self._BT = sp.csr_array(self.B.T)  # gather from the input of length m
         return self._BT
+
+    @property
+    def forward(self) -> Any:
+        """``B`` as the operand of ``mv``: itself, or for a large wide matrix the CSC view of
+        the transpose's CSR copy (scatter into the short output)."""
+        if self._fwd is None:
+            m, n = self.shape
+            self._fwd = self.BT.T if (self._short_side_kernels and m < n) else self.B
+        return self._fwd
 
     def mv(self, x: np.ndarray) -> np.ndarray:
         """``B @ x`` for a vector or a block."""
         self.count += 1 if x.ndim == 1 else x.shape[1]
-        return self.B @ x
+        return self.forward @ x
 
     def rmv(self, y: np.ndarray) -> np.ndarray:
         """``B^T @ y`` for a vector or a block."""
