@@ -310,9 +310,11 @@ def _scope_graph(g: BipartiteGraph, sub: Any, scope: str, weighted: bool) -> Bip
     scope_graph = BipartiteGraph._trusted(sp.csr_array(sub, copy=False), weighted)
     if scope == "largest" and scope_graph.n_edges:
         m, n = scope_graph.shape
-        scope_graph._structure["components"] = Components(
-            1, np.zeros(m, dtype=np.int64), np.zeros(n, dtype=np.int64),
-            np.array([scope_graph.n_edges]), np.array([m + n]))
+        arrays = (np.zeros(m, dtype=np.int64), np.zeros(n, dtype=np.int64),
+                  np.array([scope_graph.n_edges]), np.array([m + n]))
+        for arr in arrays:
+            arr.flags.writeable = False
+        scope_graph._structure["components"] = Components(1, *arrays)
     return scope_graph
 
 

@@ -69,7 +69,8 @@ class Components:
 
 
 def connected_components(graph: Any) -> Components:
-    """Connected components of a bipartite graph.
+    """Connected components of a bipartite graph (computed once per graph value and cached on
+    it, so the arrays are read-only).
 
     >>> import numpy as np
     >>> from bipartite_expanders import BipartiteGraph
@@ -80,7 +81,10 @@ def connected_components(graph: Any) -> Components:
     g = as_graph(graph)
     cached = g._structure.get("components")
     if cached is None:
-        cached = g._structure["components"] = _components(g.matrix, *degree_counts(g))
+        cached = _components(g.matrix, *degree_counts(g))
+        for arr in (cached.left_labels, cached.right_labels, cached.edges, cached.n_vertices):
+            arr.flags.writeable = False  # cached on the graph and shared: read-only
+        g._structure["components"] = cached
     return cached
 
 

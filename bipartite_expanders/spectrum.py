@@ -202,11 +202,20 @@ def _constant_complete(B: sp.csr_array | np.ndarray, k: int) -> SpectrumResult |
     """The exact answer for a constant matrix without zeros (an unpruned layer's mask):
     ``c 1 1^T`` has the single singular value ``c sqrt(mn)`` with constant vectors. None for
     any other matrix (one pass over the entries decides)."""
-    data = B if isinstance(B, np.ndarray) else B.data
+    if not isinstance(B, np.ndarray) and not B.has_canonical_format:
+        B = sp.csr_array(B, copy=True)  # duplicate entries add up: count distinct positions
+        B.sum_duplicates()
+        B.eliminate_zeros()
+    m, n = B.shape
+    if isinstance(B, np.ndarray):
+        data = B
+    elif B.nnz == m * n:
+        data = B.data
+    else:
+        return None
     lo, hi = float(data.min()), float(data.max())
     if lo != hi or lo == 0.0:
         return None
-    m, n = B.shape
     values = np.zeros(k)
     values[0] = abs(lo) * np.sqrt(m * n)
     sign = 1.0 if lo > 0 else -1.0
@@ -307,7 +316,7 @@ def top_singular_values(
         z = SpectrumResult(np.zeros(k), name, residuals=np.zeros(k))
         return z if full_output else z.values
     start = _warm_block(v0, B, vertex_ids)
-    res = _constant_complete(B, int(k)) if solver == "auto" and nnz == m * n else None
+    res = _constant_complete(B, int(k)) if solver == "auto" and nnz >= m * n else None
     if res is None:
         if solver == "auto" and name == "arpack" and start is not None:
             name = "lanczos"  # ARPACK's restarts throw a warm start's advantage away; Lanczos keeps it

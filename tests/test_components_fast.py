@@ -1,13 +1,14 @@
 """The single-component fast path of connected_components agrees with scipy's csgraph exactly."""
 
 import numpy as np
+import pytest
 import scipy.sparse as sp
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy.sparse import csgraph
 
 from bipartite_expanders import BipartiteGraph, connected_components
-from bipartite_expanders.components import _one_component
+from bipartite_expanders.components import _one_component, degree_counts
 
 
 def csgraph_labels(B):
@@ -47,3 +48,21 @@ def test_fast_path_taken_and_declined():
     path[idx[1:], idx[:-1]] = 1
     assert _one_component(BipartiteGraph.from_dense(path).matrix) is None
     assert connected_components(BipartiteGraph.from_dense(path)).n_nontrivial == 1
+
+
+def test_components_and_degrees_are_cached_read_only_and_shared_with_the_pattern():
+    g = BipartiteGraph.from_dense(np.array([[0.5, 2.0, 0.0], [0.0, 0.0, 0.0], [0.0, 0.0, 3.0]]))
+    c = connected_components(g)
+    assert connected_components(g) is c
+    assert connected_components(g.pattern()) is c  # same edge set, same structure
+    for arr in (c.left_labels, c.right_labels, c.edges, c.n_vertices):
+        with pytest.raises(ValueError):
+            arr[0] = 7
+    deg_l, deg_r = degree_counts(g)
+    np.testing.assert_array_equal(deg_l, [2, 0, 1])
+    np.testing.assert_array_equal(deg_r, [1, 1, 1])
+    assert degree_counts(g.pattern())[0] is deg_l
+    # a graph on other edges does not see the cache
+    other = BipartiteGraph.from_dense(np.ones((3, 3)))
+    assert connected_components(other).n_nontrivial == 1
+    np.testing.assert_array_equal(degree_counts(other)[1], [3, 3, 3])

@@ -14,6 +14,7 @@ from bipartite_expanders import (
     BipartiteGraph,
     CoverRadius,
     cover_bracket_free,
+    connected_components,
     cover_radius_of_adjacency,
     generators,
     universal_cover_radius,
@@ -296,3 +297,52 @@ def test_tree_bracket_by_elimination():
         coo = sp.triu(sp.csr_array(A), k=1).tocoo()
         lo, hi = _tree_bracket(_Edges(A.shape[0], coo.row.astype(np.int64), coo.col.astype(np.int64), coo.data, None), t1, 1e-10)
         assert lo < t1 < hi and hi - lo <= 1e-9 * t1
+
+
+def _bracket_per_edge(g):
+    """cover_bracket_free's formulas written edge by edge (the reference for the per-vertex form)."""
+    B = g.matrix.tocoo()
+    dl = np.bincount(B.row, minlength=g.n_left).astype(float)
+    dr = np.bincount(B.col, minlength=g.n_right).astype(float)
+    su, sv = np.sqrt(np.maximum(dl[B.row] - 1, 0)), np.sqrt(np.maximum(dr[B.col] - 1, 0))
+    return float(np.mean(B.data * (su + sv))), float((su + sv).max())
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.integers(1, 9), st.integers(1, 9), st.floats(0.15, 1.0), st.booleans(), st.integers(0, 2**31 - 1))
+def test_free_bracket_per_vertex_matches_per_edge(m, n, density, weighted, seed):
+    # random graphs with isolated vertices, several components, weights or not
+    rng = np.random.default_rng(seed)
+    A = (rng.random((m, n)) < density).astype(float)
+    if weighted:
+        A *= rng.uniform(0.2, 3.0, (m, n))
+    if not A.any():
+        return
+    g = BipartiteGraph.from_dense(A)
+    lo, hi = cover_bracket_free(g)
+    mean_ref, max_ref = _bracket_per_edge(g)
+    comp = connected_components(g)
+    nontrivial = comp.edges > 0
+    if not weighted and np.all(comp.edges[nontrivial] >= comp.n_vertices[nontrivial]):
+        assert hi == pytest.approx(max_ref, rel=1e-12)
+    else:
+        assert hi == math.inf
+    dl, dr = np.diff(g.matrix.indptr), np.bincount(g.matrix.indices, minlength=n)
+    if not weighted and comp.n_nontrivial == 1 and dl[dl > 0].min() >= 2 and dr[dr > 0].min() >= 2:
+        nnz = g.n_edges
+        hoory = math.sqrt(nnz / np.count_nonzero(dl) - 1) + math.sqrt(nnz / np.count_nonzero(dr) - 1)
+        assert lo == pytest.approx(max(mean_ref, hoory), rel=1e-12)
+    else:
+        assert lo == pytest.approx(mean_ref, rel=1e-12)
+
+
+def test_free_bracket_max_edge_when_the_largest_terms_do_not_meet():
+    # the highest-degree left and right vertices are not adjacent: the O(1) shortcut must not fire
+    A = np.zeros((5, 5))
+    A[0, :4] = 1          # left 0: degree 4, not adjacent to right 4
+    A[1:, 4] = 1          # right 4: degree 4
+    A[1, 0] = A[2, 1] = A[3, 2] = A[4, 3] = 1  # close cycles through both hubs
+    g = BipartiteGraph.from_dense(A)
+    lo, hi = cover_bracket_free(g)
+    assert hi == pytest.approx(_bracket_per_edge(g)[1], rel=1e-12)
+    assert hi < 2 * math.sqrt(3)  # sqrt(3) + sqrt(3) would need an edge between the two hubs

@@ -303,6 +303,14 @@ def test_auto_rule_and_closed_form():
     assert res.solver == "exact" and res.n_matvec == 0
     assert res.values[0] == pytest.approx(0.5 * math.sqrt(800 * 300), rel=1e-15) and res.values[1] == 0.0
     assert within_contract(res.values, sla.svdvals(np.full((800, 300), 0.5))[:2])
+    # duplicate stored entries add up: four stored ones on a 2x2 grid are not a constant matrix
+    dup = sp.csr_array((np.ones(4), np.array([0, 0, 0, 1]), np.array([0, 3, 4])), shape=(2, 2))
+    got = top_singular_values(dup, 2, full_output=True)
+    assert got.solver != "exact" and within_contract(got.values, sla.svdvals(dup.toarray())[:2])
+    # a negative constant: |c| sqrt(mn), and left vectors carry the sign
+    neg = top_singular_values(np.full((3, 5), -2.0), 2, full_output=True)
+    assert neg.solver == "exact" and neg.values[0] == pytest.approx(2 * math.sqrt(15))
+    np.testing.assert_allclose(np.full((3, 5), -2.0) @ neg.right_vectors[:, 0], neg.values[0] * neg.left_vectors[:, 0])
     # ... and only then: one entry changed goes to a backend
     A = np.ones((800, 300))
     A[3, 7] = 2.0

@@ -9,6 +9,7 @@ torch = pytest.importorskip("torch")
 from torch import nn  # noqa: E402
 
 from adapters.torch import fold, layer_graph, layer_roles, prunable_layers, unfold, unfolded_shape  # noqa: E402
+from bipartite_expanders import BipartiteGraph  # noqa: E402
 
 torch.set_num_threads(1)
 
@@ -100,6 +101,16 @@ def test_layer_graph_kinds_and_errors():
         layer_graph(nn.ReLU())
     s = -torch.arange(12.0).reshape(3, 4)
     np.testing.assert_array_equal(layer_graph(fc, "score", s).toarray(), np.abs(s.numpy()).T)
+    # built without a validating copy, the graph is still validated and canonical
+    with torch.no_grad():
+        fc.weight[1, 2] = float("nan")
+    with pytest.raises(ValueError, match="non-finite"):
+        layer_graph(fc, "weight")
+    with torch.no_grad():
+        fc.weight[1, 2] = 0.0
+    g = layer_graph(fc, "weight")
+    ref = BipartiteGraph.from_dense(np.abs(fc.weight.detach().double().numpy()).T)
+    assert g == ref and g.n_edges == 11 and g.matrix.has_canonical_format
 
 
 def test_prunable_layers_and_roles():

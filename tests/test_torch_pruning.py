@@ -214,6 +214,28 @@ def test_census_regimes_records_and_warm_start():
         census(model, scores={"0": scores["0"]})
 
 
+def test_census_mask_report_matches_the_mask_graph_even_with_a_kept_zero_weight():
+    # the census reuses the |W| graph's pattern as the mask graph; a kept weight that is
+    # exactly zero makes the two edge sets differ, and the mask graph must then be built apart
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Linear(8, 6), nn.ReLU(), nn.Linear(6, 4))
+    prune_step(model, "magnitude", 0.3)
+    layer = model[0]
+    with torch.no_grad():
+        kept = layer.weight_mask.nonzero()[0]
+        layer.weight_orig[tuple(kept)] = 0.0
+    c = census(model, universal_cover=False)
+    for name, mod in (("0", model[0]), ("2", model[2])):
+        mask_graph = layer_graph(mod, "mask")
+        ref = ramanujan_report(mask_graph, weighted=False, universal_cover=False)
+        got = c[name].mask
+        assert got.n_edges == mask_graph.n_edges == int(mod.weight_mask.sum())
+        assert (got.t1, got.d_left, got.d_right, got.min_degree_left) == pytest.approx(
+            (ref.t1, ref.d_left, ref.d_right, ref.min_degree_left), rel=1e-12)
+        assert got.t2 == pytest.approx(ref.t2, rel=1e-9, abs=1e-12)
+    assert c["0"].weight.n_edges == c["0"].mask.n_edges - 1
+
+
 def test_fully_pruned_layer_edges():
     torch.manual_seed(0)
     model = nn.Sequential(nn.Linear(6, 5), nn.ReLU(), nn.Linear(5, 3))
