@@ -31,7 +31,7 @@ __all__ = [
     "complete_bipartite", "random_biregular", "pg2_incidence", "even_cycle", "hypercube", "star", "disjoint_union", "random_lift",
     "prime_power", "gf_tables", "PG2_MAX_Q",
     "RamanujanGraph", "RamanujanSearchError", "RAMANUJAN_METHODS", "CERTIFICATE_RTOL",
-    "ramanujan_biregular", "ramanujan_bipartite", "near_biregular_degrees",
+    "ramanujan_biregular", "ramanujan_bipartite", "near_biregular_degrees", "random_near_biregular",
 ]
 
 
@@ -710,3 +710,20 @@ def ramanujan_bipartite(n_left: int, n_right: int, n_edges: int, *, seed: int | 
         return ramanujan_biregular(n_left, n_right, n_edges // n_left, seed=seed, max_tries=max_tries, max_rounds=max_rounds)
     dl, dr = near_biregular_degrees(n_left, n_right, n_edges, seed=seed)
     return _search(_Draw(dl, dr), (n_left, n_right), "random", None, seed, max_tries, max_rounds)
+
+
+def random_near_biregular(n_left: int, n_right: int, n_edges: int, *, seed: int | None = 0) -> BipartiteGraph:
+    """A random simple graph with :func:`near_biregular_degrees` (same ``seed``, same degrees as
+    :func:`ramanujan_bipartite`'s), uncertified and not necessarily connected: the control family.
+
+    >>> g = random_near_biregular(40, 12, 100, seed=0)
+    >>> g.n_edges, sorted(set(g.matrix.sum(axis=1).tolist()))
+    (100, [2.0, 3.0])
+    """
+    dl, dr = near_biregular_degrees(n_left, n_right, n_edges, seed=seed)
+    if n_edges == 0:
+        return BipartiteGraph(sp.csr_array((n_left, n_right)))
+    # a stream of its own, so the control never coincides with the certified search's draws
+    rng = np.random.default_rng(np.random.SeedSequence(seed).spawn(1)[0] if seed is not None else None)
+    left, right = _pairs_with_degrees(dl, dr, rng)
+    return _graph_of(np.asarray(left), np.asarray(right), (n_left, n_right))
