@@ -104,13 +104,13 @@ def _pairs_with_degrees(deg_left: np.ndarray, deg_right: np.ndarray, rng: np.ran
     """Edge end-points of a random simple bipartite graph with the given degrees (the
     configuration model, repeated pairs repaired by degree-preserving switches)."""
     n_left, n_right = deg_left.size, deg_right.size
-    if 2 * int(deg_left.max(initial=0)) > n_right:
-        # Dense: switches rarely find room, so draw the (sparse) complement and invert it.
+    edges = int(deg_left.sum())
+    if 2 * edges > n_left * n_right:
+        # Dense: switches rarely find room, so draw the (sparser) complement and invert it.
         cl, cr = _pairs_with_degrees(n_right - deg_left, n_left - deg_right, rng)
         full = np.ones((n_left, n_right), dtype=bool)
         full[cl, cr] = False
         return np.nonzero(full)
-    edges = int(deg_left.sum())
     left = np.repeat(np.arange(n_left), deg_left)
     right = rng.permutation(np.repeat(np.arange(n_right), deg_right))
     seen: dict[tuple[int, int], int] = {}
