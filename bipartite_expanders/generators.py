@@ -29,7 +29,7 @@ from .spectrum import spectral_pair, top_singular_values
 
 __all__ = [
     "complete_bipartite", "random_biregular", "pg2_incidence", "even_cycle", "hypercube", "star", "disjoint_union", "random_lift",
-    "prime_power", "gf_tables", "PG2_MAX_Q",
+    "prime_power", "gf_tables", "PG2_MAX_Q", "array_code_incidence",
     "RamanujanGraph", "RamanujanSearchError", "RAMANUJAN_METHODS", "CERTIFICATE_RTOL",
     "ramanujan_biregular", "ramanujan_bipartite", "near_biregular_degrees", "random_near_biregular",
 ]
@@ -246,6 +246,34 @@ def pg2_incidence(q: int) -> BipartiteGraph:
     return BipartiteGraph.from_edges(np.column_stack([np.concatenate(rows), np.concatenate(cols)]), (len(pts), len(pts)))
 
 
+def array_code_incidence(q: int, l: int) -> BipartiteGraph:
+    """The array-code (LDPC) bigraph of Burnwal-Sinha-Vidyasagar: ``(l q) x q^2``, left degree
+    ``q``, right degree ``l`` (q a prime power, ``2 <= l <= q``).
+
+    Row ``(i, a)`` and column ``(j, b)`` (``i < l``; ``a, j, b`` in GF(q), index ``i q + a``
+    and ``j q + b``) are joined when ``b = a + i j``. Two rows of different blocks share exactly
+    one column and two rows of one block none, so ``B B^T = q I + (J_l - I_l) (x) J_q``: the
+    singular values are ``sqrt(l q)``, ``sqrt(q)`` and 0, and ``t2 = sqrt(q) <=
+    sqrt(q - 1) + sqrt(l - 1)``: an unbalanced Ramanujan bigraph.
+
+    >>> g = array_code_incidence(5, 3); g.shape, g.n_edges
+    ((15, 25), 75)
+    """
+    q = _positive_int(q, "q", 2)
+    l = _positive_int(l, "l", 2)
+    if prime_power(q) is None:
+        raise ValueError(f"q must be a prime power; got {q}")
+    if l > q:
+        raise ValueError(f"l must be <= q = {q}; got {l}")
+    if q > PG2_MAX_Q:
+        raise ValueError(f"q must be <= {PG2_MAX_Q}; got {q}")
+    add, mul = gf_tables(q)
+    i, a, j = np.meshgrid(np.arange(l), np.arange(q), np.arange(q), indexing="ij")
+    b = add[a, mul[i, j]]
+    rows, cols = (i * q + a).ravel(), (j * q + b).ravel()
+    return BipartiteGraph.from_edges(np.column_stack([rows, cols]), (l * q, q * q))
+
+
 def even_cycle(n: int) -> BipartiteGraph:
     """The cycle C_{2n} as an n x n bipartite graph (n >= 2). ``t1 = 2``, ``t2 = 2 cos(pi / n)``.
 
@@ -345,7 +373,7 @@ class RamanujanGraph:
     * ``"cover_lower"``: ``bound`` is the lower end of the certified bracket of
       :func:`~bipartite_expanders.universal_cover_radius`, so ``t2 <= rho(T)``.
 
-    ``method`` is the construction (``"complete"``, ``"pg2"``, ``"random"``, ``"lift"``),
+    ``method`` is the construction (``"complete"``, ``"pg2"``, ``"array_code"``, ``"random"``, ``"lift"``),
     ``tries`` the graphs drawn, ``switches`` the degree-preserving switches the repair kept.
     ``db`` is Hoory's degree bound from the average degrees (reported beside; for an irregular
     graph it is not the certificate), ``rho_lower``/``rho_upper`` the cover bracket when it was
@@ -508,6 +536,14 @@ def _explicit(n_left: int, n_right: int, d_left: int) -> tuple[BipartiteGraph, s
         q = d_left - 1
         if q * q + q + 1 == n_left and q <= PG2_MAX_Q and prime_power(q) is not None:
             return pg2_incidence(q), "pg2"
+    # array codes: (l q) x q^2 with left degree q, or its transpose
+    q, l = d_left, n_left // max(d_left, 1)
+    if n_right == q * q and n_left == l * q and 2 <= l <= q <= PG2_MAX_Q and prime_power(q) is not None:
+        return array_code_incidence(q, l), "array_code"
+    q = math.isqrt(n_left)
+    l = d_left
+    if n_left == q * q and n_right == l * q and 2 <= l <= q <= PG2_MAX_Q and prime_power(q) is not None:
+        return array_code_incidence(q, l).T, "array_code"
     return None
 
 
@@ -612,7 +648,8 @@ def ramanujan_biregular(n_left: int, n_right: int, d_left: int, *, seed: int | N
     biregular graph, so the certificate is Ramanujan in every sense the project uses.
 
     Methods (docs/generators.md): ``"explicit"`` (K_{m,n} when ``d_left = n_right``; PG(2, q)
-    when ``n_left = n_right = q^2 + q + 1``, ``d_left = q + 1``, q a prime power); ``"random"``
+    when ``n_left = n_right = q^2 + q + 1``, ``d_left = q + 1``; the array code
+    :func:`array_code_incidence` of shape ``(l q) x q^2`` or its transpose; q a prime power); ``"random"``
     (a random biregular graph, Brito-Dumitriu-Harris: near-Ramanujan w.h.p., repaired by
     degree-preserving switches that lower ``t2``); ``"lift"`` (random n-lifts of
     ``K_{d_right, d_left}``, needs ``d_right | n_left``, repaired the same way); ``"auto"``:

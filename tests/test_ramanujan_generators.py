@@ -86,6 +86,25 @@ def test_pg2_bad_q():
         G.pg2_incidence(4.0)
 
 
+@pytest.mark.parametrize("q, l", [(2, 2), (3, 2), (4, 3), (5, 5), (8, 4), (9, 2), (7, 3)])
+def test_array_code_spectrum(q, l):
+    A = G.array_code_incidence(q, l).toarray()
+    assert A.shape == (l * q, q * q)
+    assert np.all(A.sum(1) == q) and np.all(A.sum(0) == l)
+    s = dense_svd(G.array_code_incidence(q, l))  # sqrt(l q) once, sqrt(q) (l q - l times), 0 (l - 1 times)
+    expect = np.r_[math.sqrt(l * q), np.full(l * q - l, math.sqrt(q)), np.zeros(l - 1)]
+    assert np.allclose(s, expect, atol=1e-9)
+    assert math.sqrt(q) <= math.sqrt(q - 1) + math.sqrt(l - 1)
+    r = G.ramanujan_biregular(l * q, q * q, q)
+    assert r.method == "array_code" and abs(r.t2 - math.sqrt(q)) < 1e-9
+    rt = G.ramanujan_biregular(q * q, l * q, l)  # the transposed orientation
+    assert rt.method == "array_code" and rt.graph == G.array_code_incidence(q, l).T
+    with pytest.raises(ValueError, match="l must be <= q"):
+        G.array_code_incidence(3, 4)
+    with pytest.raises(ValueError, match="prime power"):
+        G.array_code_incidence(6, 2)
+
+
 # ------------------------------------------------------------------ biregular
 BIREGULAR = [
     (20, 20, 3, "auto"), (60, 40, 2, "random"), (60, 30, 3, "random"), (90, 60, 4, "random"),
