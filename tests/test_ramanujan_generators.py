@@ -98,7 +98,7 @@ def test_array_code_spectrum(q, l):
     r = G.ramanujan_biregular(l * q, q * q, q)
     assert r.method == "array_code" and abs(r.t2 - math.sqrt(q)) < 1e-9
     rt = G.ramanujan_biregular(q * q, l * q, l)  # the transposed orientation
-    assert rt.method == "array_code" and rt.graph == G.array_code_incidence(q, l).T
+    assert rt.method == "array_code" and rt.graph == (G.array_code_incidence(q, l).T if l < q else r.graph)
     with pytest.raises(ValueError, match="l must be <= q"):
         G.array_code_incidence(3, 4)
     with pytest.raises(ValueError, match="prime power"):
