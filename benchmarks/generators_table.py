@@ -13,7 +13,6 @@ markers is replaced; nothing else in the file changes.
 from __future__ import annotations
 
 import argparse
-import math
 import os
 import re
 import sys

@@ -377,7 +377,8 @@ class RamanujanGraph:
     ``tries`` the graphs drawn, ``switches`` the degree-preserving switches the repair kept.
     ``db`` is Hoory's degree bound from the average degrees (reported beside; for an irregular
     graph it is not the certificate), ``rho_lower``/``rho_upper`` the cover bracket when it was
-    computed (NaN otherwise), ``degrees_left``/``degrees_right`` the (min, max) degrees.
+    computed (for ``degree_bound`` the closed form ``db``, or ``t1`` for a star),
+    ``degrees_left``/``degrees_right`` the (min, max) degrees.
     """
 
     graph: BipartiteGraph = field(repr=False)
@@ -561,7 +562,9 @@ def _finish(g: BipartiteGraph, method: str, tries: int, switches: int, bound: fl
     if bound is not None:
         if not _certifies(pair.t1, pair.t2, bound):
             return None, bound
-        return RamanujanGraph(bound=bound, certificate="degree_bound", rho_lower=bound, rho_upper=bound, **common), bound
+        # db is rho(T) for (c, d)-biregular graphs with c, d >= 2; a star's cover is itself (rho = t1)
+        rho = bound if min(dl.min(), dr.min()) >= 2 else pair.t1
+        return RamanujanGraph(bound=bound, certificate="degree_bound", rho_lower=rho, rho_upper=rho, **common), bound
     free_lower, free_upper = cover_bracket_free(g)
     if _certifies(pair.t1, pair.t2, free_lower):
         cert = RamanujanGraph(bound=free_lower, certificate="cover_free_lower", rho_lower=free_lower,
