@@ -37,8 +37,8 @@ def test_pg2_structure():
         # two points lie on exactly one common line
         common = A @ A.T
         assert np.all(common[~np.eye(N, dtype=bool)] == 1)
-    with pytest.raises(ValueError, match="prime"):
-        generators.pg2_incidence(4)
+    with pytest.raises(ValueError, match="prime power"):
+        generators.pg2_incidence(6)
 
 
 def test_other_generators():

@@ -25,6 +25,7 @@ _SUBMODULE = {
                      "load_masked", "refresh_weights", "rewind", "save_masked", "total_density"], "masks"),
     **dict.fromkeys(["ALLOCATIONS", "PruneRates", "PruneResult", "allocate", "erk_targets", "prune_step",
                      "select_masks"], "pruning"),
+    **dict.fromkeys(["LayerMasks", "MASK_FAMILIES", "erdos_renyi_masks", "mask_family", "ramanujan_masks", "random_biregular_masks"], "ramanujan"),
     **dict.fromkeys(["SCORE_METHODS", "compute_scores", "grasp", "magnitude", "random", "snip", "synflow"], "scores"),
 }
 
@@ -48,4 +49,5 @@ __all__ = [
     "layer_density", "total_density", "is_masked", "refresh_weights",
     "PruneRates", "PruneResult", "ALLOCATIONS", "prune_step", "allocate", "select_masks", "erk_targets",
     "SCORE_METHODS", "magnitude", "random", "snip", "grasp", "synflow", "compute_scores",
+    "LayerMasks", "MASK_FAMILIES", "ramanujan_masks", "random_biregular_masks", "erdos_renyi_masks", "mask_family",
 ]
