@@ -52,7 +52,7 @@ from scipy.sparse import csgraph
 
 from .bounds import _json_float
 from .components import SCOPES, connected_components, degree_counts, restrict_to_scope
-from .graph import as_graph
+from .graph import as_graph, checked_csr
 
 __all__ = [
     "CoverRadius",
@@ -789,7 +789,7 @@ def cover_radius_of_adjacency(A: Any, tol: float = 1e-10, *, method: str = "auto
     """
     tol = _check_tol(tol)
     method = _check_method(method)
-    M = sp.csr_array(A) if sp.issparse(A) else None
+    M = checked_csr(A, "A") if sp.issparse(A) else None
     if M is None:
         arr = np.asarray(A)
         if arr.dtype == object or arr.dtype.kind not in "biuf":

@@ -30,7 +30,7 @@ import scipy.sparse.linalg as spla
 
 from .bounds import _json_float
 from .components import SCOPES, restrict_to_scope
-from .graph import BipartiteGraph, as_graph
+from .graph import BipartiteGraph, as_graph, checked_csr
 
 __all__ = ["NonBacktrackingResult", "nonbacktracking_test", "ihara_bass_matrix", "IHARA_HOLDS", "IHARA_FAILS", "IHARA_UNDEFINED"]
 
@@ -86,7 +86,7 @@ def ihara_bass_matrix(adjacency: Any) -> sp.csr_array:
     >>> sorted(np.round(np.abs(np.linalg.eigvals(K.toarray())), 6))[-1]
     np.float64(1.0)
     """
-    A = sp.csr_array(adjacency, dtype=float)
+    A = checked_csr(adjacency, "adjacency") if sp.issparse(adjacency) else sp.csr_array(np.asarray(adjacency, dtype=float))
     A.data[:] = 1.0
     n = A.shape[0]
     deg = np.asarray(A.sum(axis=1)).ravel()

@@ -28,7 +28,7 @@ import scipy.sparse as sp
 
 from .bounds import RamanujanReport, _json_float, ramanujan_report
 from .components import SCOPES
-from .graph import BipartiteGraph, as_graph
+from .graph import BipartiteGraph, as_graph, checked_csr
 
 __all__ = [
     "DEFAULT_LEVELS",
@@ -243,7 +243,7 @@ def _edge_values(values: Any, g: BipartiteGraph, rows: np.ndarray, name: str, ki
             raise ValueError(f"{name} must have the graph's shape {g.shape}; got {values.shape}")
         if values.dtype.kind not in kinds:
             raise TypeError(f"{name} must be a real matrix; got dtype {values.dtype}")
-        out = np.asarray(sp.csr_array(values)[rows, B.indices]).ravel()
+        out = np.asarray(checked_csr(values, name)[rows, B.indices]).ravel()
     else:
         arr = np.asarray(values)
         if arr.shape != g.shape:

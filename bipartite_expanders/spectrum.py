@@ -25,7 +25,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from .components import connected_components
-from .graph import BipartiteGraph
+from .graph import BipartiteGraph, checked_csr
 from .solvers import SOLVERS, MatrixOperator, SpectrumResult, register_solver
 from .solvers.direct import DENSE_HARD_MAX_ENTRIES
 from .solvers.external import primme_available
@@ -76,11 +76,7 @@ def _as_matrix(x: Any, densify: bool = True) -> sp.csr_array | np.ndarray:
     if isinstance(x, BipartiteGraph):
         B = x.matrix
     elif sp.issparse(x):
-        if x.ndim != 2:
-            raise ValueError(f"x must be 2-D; got {x.ndim}-D")
-        if x.dtype.kind not in "biuf":
-            raise TypeError(f"x must be a real matrix; got dtype {x.dtype}")
-        B = sp.csr_array(x, dtype=np.float64)
+        B = checked_csr(x, "x", allow_empty=True)  # structure checked before any kernel reads it
         if B.nnz and not np.all(np.isfinite(B.data)):
             raise ValueError("x has non-finite entries (NaN or inf)")
     else:
