@@ -18,11 +18,11 @@ from collections.abc import Sequence
 from typing import Any
 
 from . import __version__
-from .bounds import ramanujan_report
-from .components import SCOPES
 from .files import dumps
 from .graph import DUPLICATE_POLICIES
 from .io import example_path, load_graph
+from .report import ramanujan_report
+from .scopes import SCOPES
 from .spectrum import SOLVERS
 
 __all__ = ["main", "build_parser", "COMMANDS", "UsageError"]
