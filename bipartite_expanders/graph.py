@@ -13,8 +13,9 @@ almost always a mistake, and offers ``"sum"``, ``"max"`` and ``"last"`` when it 
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
-from typing import Any
+import math
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any, TypeVar
 
 import numpy as np
 import scipy.sparse as sp
@@ -23,6 +24,8 @@ __all__ = ["BipartiteGraph", "as_graph", "checked_csr", "DUPLICATE_POLICIES"]
 
 #: what a repeated edge of an edge list means (:meth:`BipartiteGraph.from_edges`)
 DUPLICATE_POLICIES = ("error", "sum", "max", "last")
+
+T = TypeVar("T")
 
 
 def _check_values(data: np.ndarray, name: str) -> np.ndarray:
@@ -125,15 +128,7 @@ def checked_csr(matrix: Any, name: str = "matrix", *, allow_empty: bool = False,
         raise TypeError(f"{name} must be a scipy.sparse matrix or array; got {type(matrix).__name__}")
     if matrix.ndim != 2:
         raise ValueError(f"{name} must be 2-D; got {matrix.ndim}-D")
-    if allow_empty:
-        try:
-            m, n = (int(s) for s in matrix.shape)
-        except (TypeError, ValueError):
-            raise TypeError(f"{name}.shape must be a pair of integers; got {matrix.shape!r}") from None
-        if m < 0 or n < 0:
-            raise ValueError(f"{name}.shape must be non-negative; got {(m, n)}")
-    else:
-        m, n = _check_shape(matrix.shape, f"{name}.shape")
+    m, n = _check_shape(matrix.shape, f"{name}.shape", allow_empty=allow_empty)
     fmt = matrix.format
     if fmt in ("csr", "csc", "bsr"):
         indptr, indices, data = _check_compressed(matrix, name)
@@ -176,13 +171,14 @@ def checked_csr(matrix: Any, name: str = "matrix", *, allow_empty: bool = False,
     return csr
 
 
-def _check_shape(shape: Any, name: str = "shape") -> tuple[int, int]:
+def _check_shape(shape: Any, name: str = "shape", *, allow_empty: bool = False) -> tuple[int, int]:
     try:
         m, n = (int(s) for s in shape)
     except (TypeError, ValueError):
         raise TypeError(f"{name} must be a pair of integers (n_left, n_right); got {shape!r}") from None
-    if m < 1 or n < 1:
-        raise ValueError(f"{name} must be at least (1, 1); got {(m, n)}")
+    low = 0 if allow_empty else 1
+    if m < low or n < low:
+        raise ValueError(f"{name} must be at least {(low, low)}; got {(m, n)}")
     return m, n
 
 
@@ -211,7 +207,8 @@ class BipartiteGraph:
     """
 
     # _structure caches facts that depend only on the edge set (degree counts, components):
-    # the value is immutable, so they are computed once and shared with pattern().
+    # the value is immutable, so they are computed once and shared with pattern() and scaled();
+    # other modules reach it through cached() and remember().
     __slots__ = ("_matrix", "_weighted", "_structure")
 
     def __init__(self, matrix: Any):
@@ -551,17 +548,85 @@ class BipartiteGraph:
         return g
 
     @classmethod
-    def _adopt_canonical(cls, csr: sp.csr_array, name: str = "matrix") -> BipartiteGraph:
-        """A graph over a CSR float64 matrix the caller built canonical (sorted indices, no
-        duplicates, no explicit zeros) and hands over: values are validated, nothing is
-        copied (internal: the torch adapter builds layer graphs of millions of edges)."""
-        _check_shape(csr.shape, f"{name}.shape")
-        data = _check_values(csr.data, name)
-        if data is not csr.data:
-            csr = sp.csr_array((data, csr.indices, csr.indptr), shape=csr.shape, copy=False)
-        csr.has_sorted_indices = True
-        csr.has_canonical_format = True
-        return cls._trusted(csr, bool(csr.nnz and np.any(data != 1.0)), canonical=True)
+    def adopt_csr(cls, csr: sp.csr_array, name: str = "matrix", *, canonical: bool = False,
+                  allow_empty: bool = False) -> BipartiteGraph:
+        """A graph over a CSR ``float64`` matrix the caller built and hands over: nothing is
+        copied (the package's modules and adapters build layer graphs of millions of edges).
+
+        The structure (index ranges, ``indptr``) and the values are checked in a few O(E)
+        passes, so a malformed matrix raises a ``ValueError`` naming ``name``. ``canonical=True``
+        says the caller built it canonical (sorted indices, no duplicates, no explicit zeros);
+        a claim that does not hold is repaired in place rather than trusted. ``allow_empty``
+        admits a side without vertices (an edgeless graph's ``largest`` scope).
+
+        >>> import numpy as np, scipy.sparse as sp
+        >>> B = sp.csr_array((np.array([2.0, 1.0]), np.array([0, 1]), np.array([0, 1, 2])), shape=(2, 2))
+        >>> BipartiteGraph.adopt_csr(B, canonical=True).is_weighted
+        True
+        """
+        if not isinstance(csr, (sp.csr_array, sp.csr_matrix)):
+            raise TypeError(f"{name} must be a scipy CSR array; got {type(csr).__name__}")
+        m, n = _check_shape(csr.shape, f"{name}.shape", allow_empty=allow_empty)
+        indptr, indices, data = _check_compressed(csr, name)
+        if indices.size != np.asarray(csr.indices).size or data.shape[0] != np.asarray(csr.data).shape[0]:
+            raise ValueError(f"{name}: indices and data must have indptr[-1] = {indices.size} entries")
+        data = _check_values(data, name)
+        csr = sp.csr_array((data, indices, indptr), shape=(m, n), copy=False)
+        if canonical:
+            starts = np.zeros(indices.size, dtype=bool)
+            starts[indptr[:-1][np.diff(indptr) > 0]] = True
+            increasing = starts[1:] | (np.diff(indices) > 0)
+            canonical = bool(np.all(increasing)) and not bool(np.any(data == 0))
+        if canonical:
+            csr.has_sorted_indices = True
+            csr.has_canonical_format = True
+        return cls._trusted(csr, bool(csr.nnz and np.any(csr.data != 1.0)), canonical=canonical)
+
+    # ------------------------------------------------------ the structure cache
+    def cached(self, key: str, compute: Callable[[], T]) -> T:
+        """A fact about the edge set (degree counts, components), computed by ``compute()``
+        once per graph value and shared with :meth:`pattern` and :meth:`scaled`, which have
+        the same edges. The value is shared: make its arrays read-only.
+
+        >>> import numpy as np
+        >>> g = BipartiteGraph.from_dense(np.eye(2))
+        >>> g.cached("n_rows", lambda: 2), g.cached("n_rows", lambda: 3)
+        (2, 2)
+        """
+        if key not in self._structure:
+            self._structure[key] = compute()
+        return self._structure[key]
+
+    def remember(self, key: str, value: Any) -> None:
+        """Record a fact about the edge set known without computing it (a scope that is one
+        component by construction); a fact already known is kept."""
+        self._structure.setdefault(key, value)
+
+    def scaled(self, factor: float) -> BipartiteGraph:
+        """The same edges with every weight times ``factor``, a positive power of two, so
+        that the product is exact (weights that would underflow stay at the smallest
+        positive double, so no edge is lost). Shares the index arrays and the structure cache.
+
+        >>> BipartiteGraph.from_dense([[4.0, 0.0], [1.0, 2.0]]).scaled(0.25).toarray()
+        array([[1.  , 0.  ],
+               [0.25, 0.5 ]])
+        """
+        f = float(factor)
+        mantissa, _ = math.frexp(f) if f > 0 and math.isfinite(f) else (0.0, 0)
+        if mantissa != 0.5:
+            raise ValueError(f"factor must be a positive power of two; got {factor!r}")
+        if f == 1.0:
+            return self
+        m = self._matrix
+        data = m.data * f
+        if f < 1:
+            np.maximum(data, np.nextafter(0.0, 1.0), out=data)
+        elif m.nnz and not np.all(np.isfinite(data)):
+            raise ValueError(f"scaled: weights times {factor!r} overflow")
+        csr = sp.csr_array((data, m.indices, m.indptr), shape=m.shape, copy=False)
+        g = BipartiteGraph._trusted(csr, bool(csr.nnz and np.any(data != 1.0)), canonical=True)
+        g._structure = self._structure
+        return g
 
     def with_weights(self, weights: Any) -> BipartiteGraph:
         """The same edge set with new weights: a dense (n_left, n_right) array of which only

@@ -134,7 +134,7 @@ def nonbacktracking_test(graph: Any, k: int = 6, *, scope: str = "largest", meth
     if E == 0:
         return NonBacktrackingResult(0.0, 0.0, 0.0, 0.0, IHARA_UNDEFINED, (), N, 0, "none")
 
-    if E - N + connected_components(BipartiteGraph._trusted(sp.csr_array(B, copy=True), False)).n_components <= 0:
+    if E - N + connected_components(BipartiteGraph.adopt_csr(sp.csr_array(B, copy=True), "scope")).n_components <= 0:
         # a forest: H is nilpotent (no closed non-backtracking walk), nothing to test
         return NonBacktrackingResult(0.0, 0.0, math.nan, math.nan, IHARA_UNDEFINED, (), N, E, "none")
     A = sp.csr_array(sp.block_array([[None, B], [B.T, None]], format="csr"))

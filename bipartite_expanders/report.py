@@ -216,14 +216,14 @@ def _scope_graph(g: BipartiteGraph, sub: Any, scope: str, weighted: bool) -> Bip
     scope is one component by construction, so its components are known without a search."""
     if sub is g.matrix:
         return g
-    scope_graph = BipartiteGraph._trusted(sp.csr_array(sub, copy=False), weighted)
+    scope_graph = BipartiteGraph.adopt_csr(sp.csr_array(sub, copy=False), "scope", canonical=True, allow_empty=True)
     if scope == "largest" and scope_graph.n_edges:
         m, n = scope_graph.shape
         arrays = (np.zeros(m, dtype=np.int64), np.zeros(n, dtype=np.int64),
                   np.array([scope_graph.n_edges]), np.array([m + n]))
         for arr in arrays:
             arr.flags.writeable = False
-        scope_graph._structure["components"] = Components(1, *arrays)
+        scope_graph.remember("components", Components(1, *arrays))
     return scope_graph
 
 
