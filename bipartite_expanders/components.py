@@ -21,6 +21,7 @@ import scipy.sparse as sp
 from scipy.sparse import csgraph
 
 from .graph import as_graph
+from .scaling import scaled_mean
 
 __all__ = [
     "Components",
@@ -198,11 +199,11 @@ def side_degrees(matrix: sp.csr_array, weighted: bool,
         counts_r = np.bincount(matrix.indices, minlength=n)
     else:
         counts_l, counts_r = counts
-    total = float(matrix.data.sum()) if weighted else float(matrix.nnz)
-
     def stats(counts: np.ndarray, size: int) -> SideDegrees:
         if size == 0:
             return SideDegrees(0, float("nan"), 0, 0, 0)
-        return SideDegrees(int(size), total / size, int(counts.min()), int(counts.max()), int(np.count_nonzero(counts == 0)))
+        # total weight over the side, representable whenever the average is (docs/bounds.md, "Scale")
+        average = scaled_mean(matrix.data, size) if weighted else matrix.nnz / size
+        return SideDegrees(int(size), average, int(counts.min()), int(counts.max()), int(np.count_nonzero(counts == 0)))
 
     return stats(counts_l, m), stats(counts_r, n)

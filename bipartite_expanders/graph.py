@@ -13,7 +13,6 @@ almost always a mistake, and offers ``"sum"``, ``"max"`` and ``"last"`` when it 
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any, TypeVar
 
@@ -602,27 +601,25 @@ class BipartiteGraph:
         component by construction); a fact already known is kept."""
         self._structure.setdefault(key, value)
 
-    def scaled(self, factor: float) -> BipartiteGraph:
-        """The same edges with every weight times ``factor``, a positive power of two, so
-        that the product is exact (weights that would underflow stay at the smallest
-        positive double, so no edge is lost). Shares the index arrays and the structure cache.
+    def scaled(self, exponent: int) -> BipartiteGraph:
+        """The same edges with every weight times ``2**exponent``: exact, since only the
+        exponents move (a weight that would underflow stays at the smallest positive double,
+        so no edge is lost). Shares the index arrays and the structure cache.
 
-        >>> BipartiteGraph.from_dense([[4.0, 0.0], [1.0, 2.0]]).scaled(0.25).toarray()
+        >>> BipartiteGraph.from_dense([[4.0, 0.0], [1.0, 2.0]]).scaled(-2).toarray()
         array([[1.  , 0.  ],
                [0.25, 0.5 ]])
         """
-        f = float(factor)
-        mantissa, _ = math.frexp(f) if f > 0 and math.isfinite(f) else (0.0, 0)
-        if mantissa != 0.5:
-            raise ValueError(f"factor must be a positive power of two; got {factor!r}")
-        if f == 1.0:
+        if isinstance(exponent, bool) or not isinstance(exponent, (int, np.integer)):
+            raise TypeError(f"exponent must be an integer; got {exponent!r}")
+        if exponent == 0:
             return self
         m = self._matrix
-        data = m.data * f
-        if f < 1:
+        data = np.ldexp(m.data, int(exponent))
+        if exponent < 0:
             np.maximum(data, np.nextafter(0.0, 1.0), out=data)
         elif m.nnz and not np.all(np.isfinite(data)):
-            raise ValueError(f"scaled: weights times {factor!r} overflow")
+            raise ValueError(f"scaled: weights times 2**{exponent} overflow")
         csr = sp.csr_array((data, m.indices, m.indptr), shape=m.shape, copy=False)
         g = BipartiteGraph._trusted(csr, bool(csr.nnz and np.any(data != 1.0)), canonical=True)
         g._structure = self._structure

@@ -26,6 +26,7 @@ import scipy.sparse as sp
 
 from .components import connected_components
 from .graph import BipartiteGraph, as_graph, checked_csr
+from .scaling import group_norms, needs_scaling, power_of_two_scale
 from .solvers import SOLVERS, MatrixOperator, SpectrumResult, register_solver
 from .solvers.direct import DENSE_HARD_MAX_ENTRIES
 from .solvers.external import primme_available
@@ -103,6 +104,23 @@ def _densified(B: sp.csr_array | np.ndarray) -> sp.csr_array | np.ndarray:
     if m * n and B.nnz >= _DENSE_OPERATOR_FROM * m * n and 8 * m * n <= _DENSE_OPERATOR_MAX_BYTES and min(m, n) > 1:
         return B.toarray()
     return B
+
+
+def _weight_scale(B: sp.csr_array | np.ndarray) -> float:
+    """The power of two to divide ``B`` by before solving: 1 when its largest magnitude is safe."""
+    data = B if isinstance(B, np.ndarray) else B.data
+    peak = float(np.max(np.abs(data))) if data.size else 0.0
+    return power_of_two_scale(peak) if needs_scaling(peak) else 1.0
+
+
+def _divided(B: sp.csr_array | np.ndarray, scale: float) -> sp.csr_array | np.ndarray:
+    """``B / scale`` (exact: a power of two), sharing a CSR matrix's index arrays."""
+    if isinstance(B, np.ndarray):
+        return B / scale
+    out = sp.csr_array((B.data / scale, B.indices, B.indptr), shape=B.shape, copy=False)
+    if B.has_canonical_format:
+        out.has_canonical_format = True
+    return out
 
 
 def _nnz(B: sp.csr_array | np.ndarray) -> int:
@@ -311,6 +329,11 @@ def top_singular_values(
     if m == 0 or n == 0 or nnz == 0:
         z = SpectrumResult(np.zeros(k), name, residuals=np.zeros(k))
         return z if full_output else z.values
+    # Scale-exact (docs/bounds.md): solve on B / s, s a power of two near max |B|, then multiply
+    # the values back by s; exact, and no square, Gram entry or residual under- or overflows.
+    scale = _weight_scale(B)
+    if scale != 1.0:
+        B = _divided(B, scale)
     start = _warm_block(v0, B, vertex_ids)
     res = _constant_complete(B, int(k)) if solver == "auto" and nnz >= m * n else None
     if res is None:
@@ -320,6 +343,9 @@ def top_singular_values(
         res = SOLVERS[name](op, int(k), float(tol), start)
         if not res.verified:
             res = _refine(op, int(k), float(tol), res, start)
+    if scale != 1.0:
+        res = replace(res, values=res.values * scale, residual=res.residual * scale,
+                      residuals=None if res.residuals is None else res.residuals * scale)
     if vertex_ids is not None:
         res = replace(res, left_ids=vertex_ids[0], right_ids=vertex_ids[1])
     return res if full_output else res.values
@@ -405,9 +431,8 @@ def spectral_pair(x: Any, *, solver: str = "auto", tol: float = DEFAULT_TOL, v0:
     rsize = np.bincount(comp.right_labels, minlength=comp.n_components)
     star = (lsize == 1) | (rsize == 1)
     if star[order].any():
-        sq = sp.csr_array((B.data**2, B.indices, B.indptr), shape=B.shape)
         row_of_edge = np.repeat(np.arange(B.shape[0]), np.diff(B.indptr))
-        norms = np.sqrt(np.bincount(comp.left_labels[row_of_edge], weights=sq.data, minlength=comp.n_components))
+        norms = group_norms(B.data, comp.left_labels[row_of_edge], comp.n_components)  # no square under/overflows
         t1s.extend(norms[order[star[order]]].tolist())
     # Vertices grouped by component once, so many small components cost O(m + n) in all.
     lgroup = np.argsort(comp.left_labels, kind="stable")
