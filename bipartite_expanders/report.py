@@ -18,13 +18,14 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 
+from ._checks import check_scope
 from .bounds import HooryBounds, Verdict, hoory_bounds, margin, verdict
 from .components import Components, connected_components, degree_counts, side_degrees
 from .cover import cover_bracket_free, universal_cover_radius
 from .files import json_float
 from .graph import BipartiteGraph, as_graph
 from .scaling import scale_exponent
-from .scopes import SCOPES, restrict_to_scope
+from .scopes import restrict_to_scope
 from .spectrum import DEFAULT_TOL, SpectrumResult, spectral_pair
 
 __all__ = ["Regime", "RamanujanReport", "ramanujan_report", "network_regime"]
@@ -167,8 +168,7 @@ def ramanujan_report(
     (0.0, 'ramanujan', inf)
     """
     g = as_graph(graph)
-    if scope not in SCOPES:
-        raise ValueError(f"scope must be one of {SCOPES}; got {scope!r}")
+    check_scope(scope)
     if weighted not in (None, True, False):
         raise TypeError(f"weighted must be None, True or False; got {weighted!r}")
     use_weights = g.is_weighted if weighted is None else bool(weighted)

@@ -16,13 +16,13 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 
+from ._checks import SCOPES, check_scope
 from .components import Components, connected_components
 from .graph import BipartiteGraph, as_graph
 from .spectrum import top_singular_values
 
 __all__ = ["SCOPES", "scope_vertices", "restrict_to_scope"]
 
-SCOPES = ("largest", "nonisolated", "all")
 
 
 def scope_vertices(graph: Any, scope: str = "largest", components: Components | None = None) -> tuple[np.ndarray, np.ndarray]:
@@ -31,8 +31,7 @@ def scope_vertices(graph: Any, scope: str = "largest", components: Components | 
     An edgeless graph has an empty ``largest`` and ``nonisolated`` scope.
     """
     g = as_graph(graph)
-    if scope not in SCOPES:
-        raise ValueError(f"scope must be one of {SCOPES}; got {scope!r}")
+    check_scope(scope)
     if scope == "all":
         return np.arange(g.n_left), np.arange(g.n_right)
     B = g.matrix

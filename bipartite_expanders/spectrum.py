@@ -5,7 +5,7 @@ Two layers, in the style of :mod:`scipy.sparse.linalg`:
 * :func:`top_singular_values` returns the ``k`` largest singular values (with
   multiplicity) of any real matrix, by a named solver or ``"auto"``;
 * :func:`spectral_pair` returns the pair ``(t1, t2)`` the Ramanujan bounds need, with
-  DESIGN.md's semantics: ``t2`` is the largest singular value *strictly below* ``t1``
+  the semantics of docs/bounds.md: ``t2`` is the largest singular value *strictly below* ``t1``
   (relative tolerance ``1e-9``), computed component by component so that a repeated
   ``t1`` (equal disconnected components) never gives ``t2 == t1``, and a value below
   ``1e-10 * t1`` is reported as exactly 0.
@@ -24,6 +24,7 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 
+from ._checks import check_k, check_tol
 from .components import connected_components
 from .graph import BipartiteGraph, as_graph, checked_csr
 from .scaling import group_norms, needs_scaling, power_of_two_scale
@@ -45,7 +46,7 @@ __all__ = [
     "DEFAULT_TOL",
 ]
 
-#: a singular value below ``ZERO_RTOL * t1`` is a numerical zero (DESIGN.md)
+#: a singular value below ``ZERO_RTOL * t1`` is a numerical zero (docs/spectrum.md)
 ZERO_RTOL = 1e-10
 #: ``t2`` must lie below ``(1 - DISTINCT_RTOL) * t1`` to count as distinct from ``t1``
 DISTINCT_RTOL = 1e-9
@@ -305,10 +306,8 @@ def top_singular_values(
     >>> top_singular_values(np.diag([3.0, 1.0, 2.0]), k=2)
     array([3., 2.])
     """
-    if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 1:
-        raise ValueError(f"k must be a positive integer; got {k!r}")
-    if isinstance(tol, bool) or not (isinstance(tol, (int, float)) and 0 < tol < 1):
-        raise ValueError(f"tol must be a float in (0, 1); got {tol!r}")
+    k = check_k(k)
+    tol = check_tol(tol)
     if not isinstance(solver, str):
         raise TypeError(f"solver must be a string; got {type(solver).__name__}")
     B = _as_matrix(x, densify=False)  # the closed-form check first: no dense copy for it
@@ -354,7 +353,7 @@ def top_singular_values(
 # ------------------------------------------------------------------ (t1, t2)
 @dataclass(frozen=True)
 class SpectralPair:
-    """``t1`` and ``t2`` of a non-negative matrix, per DESIGN.md.
+    """``t1`` and ``t2`` of a non-negative matrix, as docs/bounds.md defines them.
 
     ``multiplicity`` is how many components attain ``t1`` (1 for a connected graph).
     ``solver`` is the solver that ran on the largest component.
@@ -393,7 +392,7 @@ def _component_pair(B: sp.csr_array, solver: str, tol: float, v0: Any,
 
 def spectral_pair(x: Any, *, solver: str = "auto", tol: float = DEFAULT_TOL, v0: Any = None,
                   vertex_ids: tuple[np.ndarray, np.ndarray] | None = None) -> SpectralPair:
-    """``(t1, t2)`` of a bipartite graph or non-negative matrix, per DESIGN.md.
+    """``(t1, t2)`` of a bipartite graph or non-negative matrix, as docs/bounds.md defines them.
 
     ``t1`` is the largest singular value; ``t2`` the largest one strictly below it, so that
     a disconnected graph with two equal components still has ``t2 < t1``.

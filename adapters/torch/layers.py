@@ -1,4 +1,4 @@
-"""Layers of a torch model as bipartite graphs (DESIGN.md's unfolding).
+"""Layers of a torch model as bipartite graphs (the unfolding of docs/torch-adapter.md).
 
 A ``Linear`` weight ``(out, in)`` gives ``B = W.T`` (inputs are left vertices, rows). A
 convolution weight ``(out, in / groups, *kernel)`` gives ``B`` of shape
