@@ -615,7 +615,8 @@ class BipartiteGraph:
         if exponent == 0:
             return self
         m = self._matrix
-        data = np.ldexp(m.data, int(exponent))
+        with np.errstate(over="ignore", under="ignore"):  # both are checked or repaired below
+            data = np.ldexp(m.data, int(exponent))
         if exponent < 0:
             np.maximum(data, np.nextafter(0.0, 1.0), out=data)
         elif m.nnz and not np.all(np.isfinite(data)):
