@@ -277,6 +277,9 @@ def top_singular_values(
     lies within ``max(tol, 1e-8) s + max(1e-4 tol, 1e-12) s1`` of a true singular value, and
     the Frobenius norm must leave no room for a missed larger one. An answer that fails is
     refined (Lanczos warm-started from it, then ARPACK, then dense LAPACK), never returned.
+    A matrix whose largest entry lies outside ``[2**-64, 2**64]`` is solved divided by a power of
+    two and the values multiplied back, exactly, so any scale from 1e-300 to 1e300 gives the same
+    relative accuracy (docs/bounds.md, "Scale").
 
     Parameters
     ----------
