@@ -11,20 +11,27 @@ from __future__ import annotations
 import argparse
 import importlib
 import importlib.util
-import json
 import math
+import os
 import sys
 from collections.abc import Sequence
 from typing import Any
 
-__all__ = ["main", "COMMANDS"]
+from . import __version__
+from .files import dumps
+from .graph import DUPLICATE_POLICIES
+from .io import example_path, load_graph
+from .report import ramanujan_report
+from .scopes import SCOPES
+from .spectrum import SOLVERS
+
+__all__ = ["main", "build_parser", "COMMANDS", "UsageError"]
 
 #: name -> (module, one-line help). Modules that are absent (an uninstalled extra) are skipped.
 COMMANDS: dict[str, tuple[str, str]] = {
     "analyze": ("bipartite_expanders.cli", "spectral report of a bipartite graph file"),
 }
 _OPTIONAL_COMMANDS: dict[str, tuple[str, str]] = {
-    "bench": ("bipartite_expanders.bench_cli", "run a benchmark (eigensolvers, ...)"),
     "lth": ("adapters.torch.lth.cli", "run a lottery-ticket pruning experiment"),
     "report": ("adapters.torch.lth.report_cli", "render figures and tables from run directories"),
     "sweep": ("adapters.torch.lth.sweep_cli", "run a grid of lottery-ticket runs"),
@@ -37,11 +44,26 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("path", nargs="?", help="graph file: .mtx, .npz, .npy, .csv or .tsv edge list")
     parser.add_argument("--example", metavar="NAME", nargs="?", const="lenet_fc1_mask",
                         help="analyse an example graph shipped with the package instead of PATH")
-    parser.add_argument("--scope", choices=("largest", "nonisolated", "all"), default="largest")
+    parser.add_argument("--scope", choices=SCOPES, default="largest",
+                        help="vertices the report covers: largest (the component with the most edges; "
+                             "the default), nonisolated (every vertex with an edge) or all")
     w = parser.add_mutually_exclusive_group()
-    w.add_argument("--weighted", dest="weighted", action="store_true", default=None, help="use edge weights")
+    w.add_argument("--weighted", dest="weighted", action="store_true", default=None,
+                   help="use edge weights (default: weighted when some weight differs from 1)")
     w.add_argument("--unweighted", dest="weighted", action="store_false", help="use the 0/1 pattern")
-    parser.add_argument("--solver", default="auto", help="eigensolver (default: auto)")
+    parser.add_argument("--solver", default="auto", choices=("auto", *sorted(SOLVERS)),
+                        help="eigensolver (default: auto, chosen by size and density; see docs/spectrum.md)")
+    parser.add_argument("--no-universal-cover", dest="universal_cover", action="store_false",
+                        help="skip the certified universal-cover radius rho_uc and its verdict (faster)")
+    h = parser.add_mutually_exclusive_group()
+    h.add_argument("--header", dest="header", action="store_true", default=None,
+                   help="edge lists: the first line is a header (default: only when none of its fields is a number)")
+    h.add_argument("--no-header", dest="header", action="store_false", help="edge lists: the first line is an edge")
+    parser.add_argument("--duplicates", choices=DUPLICATE_POLICIES, default="error",
+                        help="edge lists: what a repeated edge means (default: error)")
+    parser.add_argument("--max-vertices", type=int, default=None, metavar="N",
+                        help="refuse a file with more vertices than N before reading it "
+                             "(default: what the available memory holds)")
     parser.add_argument("--json", action="store_true", help="print the report as JSON")
 
 
@@ -54,17 +76,15 @@ def _fmt(v: Any) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    from .report import ramanujan_report
-    from .io import example_path, load_graph
-
     if (args.path is None) == (args.example is None):
-        raise _UsageError("give exactly one of PATH or --example")
+        raise UsageError("give exactly one of PATH or --example")
     path = example_path(args.example) if args.example is not None else args.path
-    graph = load_graph(path)
-    report = ramanujan_report(graph, scope=args.scope, weighted=args.weighted, solver=args.solver)
+    graph = load_graph(path, header=args.header, duplicates=args.duplicates, max_vertices=args.max_vertices)
+    report = ramanujan_report(graph, scope=args.scope, weighted=args.weighted, solver=args.solver,
+                              universal_cover=args.universal_cover)
     d = report.to_dict()
     if args.json:
-        print(json.dumps({"path": str(path), **d}, indent=2))
+        print(dumps({"path": str(path), **d}, indent=2))
         return 0
     print(f"{path}: {graph.shape[0]} x {graph.shape[1]}, {graph.n_edges} edges, density {graph.density:.4g}")
     rows = [
@@ -79,8 +99,13 @@ def run(args: argparse.Namespace) -> int:
         ("db = sqrt(dL-1) + sqrt(dR-1)", _fmt(report.db) + ("" if report.db_valid else "  (min degree < 2: Hoory's hypothesis fails)")),
         ("Delta_S", f"{_fmt(report.delta_s)}  -> {report.verdict_s.value}"),
         ("Delta_R", f"{_fmt(report.delta_r)}  -> {report.verdict_r.value}"),
-        ("solver", report.solver),
     ]
+    if not math.isnan(report.rho_uc):
+        rows += [
+            ("rho_uc (universal cover)", f"{_fmt(report.rho_uc)}  in [{_fmt(report.rho_uc_lower)}, {_fmt(report.rho_uc_upper)}]"),
+            ("Delta_UC = (rho_uc - t2)/t2", f"{_fmt(report.delta_uc)}  -> verdict_uc {report.verdict_uc.value}"),
+        ]
+    rows.append(("solver", report.solver))
     width = max(len(k) for k, _ in rows)
     for k, v in rows:
         print(f"  {k:<{width}}  {v}")
@@ -88,8 +113,8 @@ def run(args: argparse.Namespace) -> int:
 
 
 # ------------------------------------------------------------------ dispatch
-class _UsageError(Exception):
-    pass
+class UsageError(Exception):
+    """A command's arguments do not fit together; ``main`` prints the command's usage with it."""
 
 
 def _commands() -> dict[str, tuple[str, str]]:
@@ -106,17 +131,19 @@ def _commands() -> dict[str, tuple[str, str]]:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="bipartite-expanders", description="Spectral analysis of sparse bipartite graphs and Ramanujan-bounded pruning.")
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name, (module, help_) in _commands().items():
         mod = importlib.import_module(module)
         p = sub.add_parser(name, help=help_, description=help_)
         mod.configure(p)
-        p.set_defaults(_module=module)
+        p.set_defaults(_module=module, _parser=p)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point; returns the exit status. Errors print one line to stderr (no traceback)."""
+    """Entry point; returns the exit status. Errors print one line to stderr (no traceback);
+    a usage error prints the command's usage; a closed pipe (``... | head``) ends quietly with 0."""
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.command is None:
@@ -124,13 +151,23 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     mod = importlib.import_module(args._module)
     try:
-        return int(mod.run(args) or 0)
-    except _UsageError as exc:
-        parser.error(str(exc))
+        status = int(mod.run(args) or 0)
+        sys.stdout.flush()  # a closed pipe shows here, inside the handler, not at exit
+        return status
+    except UsageError as exc:
+        args._parser.error(str(exc))
+    except BrokenPipeError:
+        # the reader is gone (head, less): what is left to write has no reader, as for cat
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 0
     except KeyboardInterrupt:
         print("bipartite-expanders: interrupted", file=sys.stderr)
         return 130
-    except (ValueError, TypeError, OSError, ImportError) as exc:
+    except MemoryError:
+        print(f"bipartite-expanders {args.command}: error: out of memory", file=sys.stderr)
+        return 1
+    except (ValueError, TypeError, OSError, ImportError, ArithmeticError) as exc:
         print(f"bipartite-expanders {args.command}: error: {exc}", file=sys.stderr)
         return 1
     return 0

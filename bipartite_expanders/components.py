@@ -21,6 +21,7 @@ import scipy.sparse as sp
 from scipy.sparse import csgraph
 
 from .graph import as_graph
+from .scaling import scaled_mean
 
 __all__ = [
     "Components",
@@ -67,20 +68,21 @@ def connected_components(graph: Any) -> Components:
     (3, 3)
     """
     g = as_graph(graph)
-    cached = g._structure.get("components")
-    if cached is None:
-        cached = _components(g.matrix, *degree_counts(g))
-        for arr in (cached.left_labels, cached.right_labels, cached.edges, cached.n_vertices):
+
+    def compute() -> Components:
+        comp = _components(g.matrix, *degree_counts(g))
+        for arr in (comp.left_labels, comp.right_labels, comp.edges, comp.n_vertices):
             arr.flags.writeable = False  # cached on the graph and shared: read-only
-        g._structure["components"] = cached
-    return cached
+        return comp
+
+    return g.cached("components", compute)
 
 
 def degree_counts(graph: Any) -> tuple[np.ndarray, np.ndarray]:
     """Edge counts of the left and right vertices (read-only arrays, cached on the graph)."""
     g = as_graph(graph)
-    cached = g._structure.get("degrees")
-    if cached is None:
+
+    def compute() -> tuple[np.ndarray, np.ndarray]:
         B = g.matrix
         m, n = B.shape
         if B.nnz == m * n:  # complete (an unpruned layer): no pass over the edges
@@ -89,8 +91,9 @@ def degree_counts(graph: Any) -> tuple[np.ndarray, np.ndarray]:
             deg_l = np.diff(B.indptr)
             deg_r = np.bincount(B.indices, minlength=n)
         deg_l.flags.writeable = deg_r.flags.writeable = False
-        cached = g._structure["degrees"] = (deg_l, deg_r)
-    return cached
+        return deg_l, deg_r
+
+    return g.cached("degrees", compute)
 
 
 def _components(B: sp.csr_array, deg_l: np.ndarray, deg_r: np.ndarray) -> Components:
@@ -196,11 +199,11 @@ def side_degrees(matrix: sp.csr_array, weighted: bool,
         counts_r = np.bincount(matrix.indices, minlength=n)
     else:
         counts_l, counts_r = counts
-    total = float(matrix.data.sum()) if weighted else float(matrix.nnz)
-
     def stats(counts: np.ndarray, size: int) -> SideDegrees:
         if size == 0:
             return SideDegrees(0, float("nan"), 0, 0, 0)
-        return SideDegrees(int(size), total / size, int(counts.min()), int(counts.max()), int(np.count_nonzero(counts == 0)))
+        # total weight over the side, representable whenever the average is (docs/bounds.md, "Scale")
+        average = scaled_mean(matrix.data, size) if weighted else matrix.nnz / size
+        return SideDegrees(int(size), average, int(counts.min()), int(counts.max()), int(np.count_nonzero(counts == 0)))
 
     return stats(counts_l, m), stats(counts_r, n)

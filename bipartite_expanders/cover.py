@@ -50,10 +50,11 @@ import scipy.sparse as sp
 import scipy.sparse.linalg as spla
 from scipy.sparse import csgraph
 
+from ._checks import check_scope, check_tol
 from .components import connected_components, degree_counts
 from .files import json_float
-from .graph import as_graph
-from .scopes import SCOPES, restrict_to_scope
+from .graph import as_graph, checked_csr
+from .scopes import restrict_to_scope
 
 __all__ = [
     "CoverRadius",
@@ -664,12 +665,6 @@ def _component_radius(G: _Edges, tol: float, method: str, maxiter: int) -> tuple
 
 
 # ------------------------------------------------------------------ public API
-def _check_tol(tol: Any) -> float:
-    if isinstance(tol, bool) or not isinstance(tol, (int, float, np.floating)) or not (0 < tol < 1):
-        raise ValueError(f"tol must be a float in (0, 1); got {tol!r}")
-    return float(tol)
-
-
 def _check_method(method: Any) -> str:
     if method not in COVER_METHODS:
         raise ValueError(f"method must be one of {COVER_METHODS}; got {method!r}")
@@ -724,10 +719,9 @@ def universal_cover_radius(
     >>> round(r.value, 8), round(2**0.5 + 3**0.5, 8), r.width < 1e-9
     (3.14626437, 3.14626437, True)
     """
-    tol = _check_tol(tol)
+    tol = check_tol(tol)
     method = _check_method(method)
-    if scope is not None and scope not in SCOPES:
-        raise ValueError(f"scope must be None or one of {SCOPES}; got {scope!r}")
+    check_scope(scope, allow_none=True)
     if weighted not in (None, True, False):
         raise TypeError(f"weighted must be None, True or False; got {weighted!r}")
     g = as_graph(graph)
@@ -788,9 +782,9 @@ def cover_radius_of_adjacency(A: Any, tol: float = 1e-10, *, method: str = "auto
     >>> round(cover_radius_of_adjacency(K4_minus_edge).value, 5)
     2.50829
     """
-    tol = _check_tol(tol)
+    tol = check_tol(tol)
     method = _check_method(method)
-    M = sp.csr_array(A) if sp.issparse(A) else None
+    M = checked_csr(A, "A") if sp.issparse(A) else None
     if M is None:
         arr = np.asarray(A)
         if arr.dtype == object or arr.dtype.kind not in "biuf":

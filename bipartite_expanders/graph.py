@@ -13,15 +13,18 @@ almost always a mistake, and offers ``"sum"``, ``"max"`` and ``"last"`` when it 
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
-from typing import Any
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any, TypeVar
 
 import numpy as np
 import scipy.sparse as sp
 
-__all__ = ["BipartiteGraph", "as_graph"]
+__all__ = ["BipartiteGraph", "as_graph", "checked_csr", "DUPLICATE_POLICIES"]
 
-_DUPLICATE_POLICIES = ("error", "sum", "max", "last")
+#: what a repeated edge of an edge list means (:meth:`BipartiteGraph.from_edges`)
+DUPLICATE_POLICIES = ("error", "sum", "max", "last")
+
+T = TypeVar("T")
 
 
 def _check_values(data: np.ndarray, name: str) -> np.ndarray:
@@ -43,13 +46,138 @@ def _check_values(data: np.ndarray, name: str) -> np.ndarray:
     return values
 
 
-def _check_shape(shape: Any, name: str = "shape") -> tuple[int, int]:
+def _check_index_array(arr: Any, name: str) -> np.ndarray:
+    a = np.asarray(arr)
+    if a.ndim != 1 or a.dtype.kind not in "iu":
+        raise ValueError(f"{name} must be a 1-D integer array; got dtype {a.dtype}, shape {a.shape}")
+    return a
+
+
+def _check_value_dtype(data: np.ndarray, name: str) -> None:
+    if data.dtype == object or data.dtype.kind not in "biuf":
+        raise TypeError(f"{name} must hold real numbers (bool, int or float); got dtype {data.dtype}")
+
+
+def _check_compressed(matrix: Any, name: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """indptr / indices / data of a CSR, CSC or BSR matrix, checked the way scipy's
+    ``check_format(full_check=True)`` does, but without touching (casting) the caller's arrays."""
+    fmt = matrix.format
+    m, n = matrix.shape
+    data = np.asarray(matrix.data)
+    _check_value_dtype(data, name)
+    indptr = _check_index_array(matrix.indptr, f"{name}.indptr")
+    indices = _check_index_array(matrix.indices, f"{name}.indices")
+    if fmt == "bsr":
+        if data.ndim != 3:
+            raise ValueError(f"{name}.data must be 3-D (blocks) for a BSR matrix; got shape {data.shape}")
+        r, c = data.shape[1:]
+        if r < 1 or c < 1 or m % r or n % c:
+            raise ValueError(f"{name}: block size {(r, c)} does not divide the shape {(m, n)}")
+        major, minor = m // r, n // c
+    else:
+        major, minor = (m, n) if fmt == "csr" else (n, m)
+    if indptr.size != major + 1:
+        raise ValueError(f"{name}.indptr must have length {major + 1}; got {indptr.size}")
+    if indptr[0] != 0:
+        raise ValueError(f"{name}.indptr must start at 0; got {indptr[0]}")
+    if indptr.size > 1 and np.any(np.diff(indptr) < 0):
+        raise ValueError(f"{name}.indptr must be non-decreasing")
+    nnz = int(indptr[-1])
+    if nnz > indices.size or nnz > data.shape[0]:
+        raise ValueError(f"{name}: indptr ends at {nnz} but indices has {indices.size} and data {data.shape[0]} entries")
+    used = indices[:nnz]
+    if used.size and (used.min() < 0 or used.max() >= minor):
+        raise ValueError(f"{name}.indices must lie in [0, {minor}); got min {used.min()}, max {used.max()}")
+    return indptr[: major + 1], used, data[:nnz]
+
+
+def _check_coordinates(row: Any, col: Any, data: np.ndarray, shape: tuple[int, int], name: str) -> tuple[np.ndarray, np.ndarray]:
+    r = _check_index_array(row, f"{name}.row")
+    c = _check_index_array(col, f"{name}.col")
+    if not (r.size == c.size == data.shape[0]) or data.ndim != 1:
+        raise ValueError(f"{name}: row, col and data must be 1-D of one length; got {r.size}, {c.size} and shape {data.shape}")
+    for idx, size, side in ((r, shape[0], "row"), (c, shape[1], "col")):
+        if idx.size and (idx.min() < 0 or idx.max() >= size):
+            raise ValueError(f"{name}.{side} indices must lie in [0, {size}); got min {idx.min()}, max {idx.max()}")
+    return r, c
+
+
+def checked_csr(matrix: Any, name: str = "matrix", *, allow_empty: bool = False, edge_weights: bool = False) -> sp.csr_array:
+    """A fresh CSR ``float64`` copy of any scipy sparse matrix, its structure checked first.
+
+    Index arrays are checked (lengths, ``indptr`` monotone, every index in range) before any
+    of scipy's compiled kernels reads them: a malformed matrix raises a ``ValueError`` naming
+    ``name`` instead of corrupting memory. Values are converted to ``float64`` *before*
+    duplicate entries are summed, so integer inputs cannot wrap (three ``int8`` 100s give
+    300). ``edge_weights=True`` also requires every stored value, and every sum of
+    duplicates, to be finite and non-negative (as edge weights must be); otherwise values
+    are not checked. ``allow_empty`` admits a 0 x n or m x 0 shape.
+
+    >>> import numpy as np, scipy.sparse as sp
+    >>> bad = sp.csr_array((np.ones(3), np.array([1, 2, 3]), np.array([0, 1, 2, 3])), shape=(3, 3))
+    >>> checked_csr(bad, "W")
+    Traceback (most recent call last):
+    ...
+    ValueError: W.indices must lie in [0, 3); got min 1, max 3
+    >>> int8 = sp.coo_array((np.array([100, 100, 100], dtype=np.int8), ([0, 0, 0], [0, 0, 0])), shape=(1, 1))
+    >>> checked_csr(int8).toarray()
+    array([[300.]])
+    """
+    if not sp.issparse(matrix):
+        raise TypeError(f"{name} must be a scipy.sparse matrix or array; got {type(matrix).__name__}")
+    if matrix.ndim != 2:
+        raise ValueError(f"{name} must be 2-D; got {matrix.ndim}-D")
+    m, n = _check_shape(matrix.shape, f"{name}.shape", allow_empty=allow_empty)
+    fmt = matrix.format
+    if fmt in ("csr", "csc", "bsr"):
+        indptr, indices, data = _check_compressed(matrix, name)
+        values = data.astype(np.float64)
+        if edge_weights:
+            _check_values(values, name)
+        if fmt == "bsr":
+            r, c = values.shape[1:]
+            src: Any = sp.bsr_array((values, indices.copy(), indptr.copy()), shape=(m, n), blocksize=(r, c))
+        else:
+            kind = sp.csr_array if fmt == "csr" else sp.csc_array
+            src = kind((values, indices.copy(), indptr.copy()), shape=(m, n))
+        csr = sp.csr_array(src)
+    else:
+        if fmt == "coo":
+            coo = matrix
+        elif fmt == "lil":
+            rows, vals = matrix.rows, matrix.data
+            if len(rows) != m or len(vals) != m or any(len(a) != len(b) for a, b in zip(rows, vals)):
+                raise ValueError(f"{name}: a LIL matrix needs {m} rows of indices and data of equal lengths")
+            counts = [len(a) for a in rows]
+            cols = np.fromiter((j for a in rows for j in a), dtype=np.int64, count=sum(counts))
+            vals_flat = np.asarray([v for b in vals for v in b]).reshape(-1)
+            _check_coordinates(np.repeat(np.arange(m), counts), cols, vals_flat, (m, n), name)
+            coo = sp.coo_array((vals_flat, (np.repeat(np.arange(m), counts), cols)), shape=(m, n))
+        else:  # dia, dok: their conversion to COO is plain numpy and clips to the shape
+            coo = matrix.tocoo()
+        data = np.asarray(coo.data)
+        _check_value_dtype(data, name)
+        coords = getattr(coo, "coords", None)
+        row, col = (coords if coords is not None and len(coords) == 2 else (coo.row, coo.col))
+        r, c = _check_coordinates(row, col, data, (m, n), name)
+        values = data.astype(np.float64)
+        if edge_weights:
+            _check_values(values, name)
+        csr = sp.csr_array((values, (r.copy(), c.copy())), shape=(m, n))
+    csr.sum_duplicates()
+    if edge_weights and csr.nnz and not np.all(np.isfinite(csr.data)):
+        raise ValueError(f"{name} has duplicate entries whose sum overflows to inf; weights must be finite")
+    return csr
+
+
+def _check_shape(shape: Any, name: str = "shape", *, allow_empty: bool = False) -> tuple[int, int]:
     try:
         m, n = (int(s) for s in shape)
     except (TypeError, ValueError):
         raise TypeError(f"{name} must be a pair of integers (n_left, n_right); got {shape!r}") from None
-    if m < 1 or n < 1:
-        raise ValueError(f"{name} must be at least (1, 1); got {(m, n)}")
+    low = 0 if allow_empty else 1
+    if m < low or n < low:
+        raise ValueError(f"{name} must be at least {(low, low)}; got {(m, n)}")
     return m, n
 
 
@@ -78,7 +206,8 @@ class BipartiteGraph:
     """
 
     # _structure caches facts that depend only on the edge set (degree counts, components):
-    # the value is immutable, so they are computed once and shared with pattern().
+    # the value is immutable, so they are computed once and shared with pattern() and scaled();
+    # other modules reach it through cached() and remember().
     __slots__ = ("_matrix", "_weighted", "_structure")
 
     def __init__(self, matrix: Any):
@@ -100,10 +229,9 @@ class BipartiteGraph:
     def _canonical_from_sparse(matrix: Any, name: str = "matrix") -> sp.csr_array:
         if matrix.ndim != 2:
             raise ValueError(f"{name} must be 2-D; got {matrix.ndim}-D")
-        _check_shape(matrix.shape, f"{name}.shape")
-        csr = sp.csr_array(matrix, copy=True)
-        csr.data = _check_values(csr.data, name)
-        csr.sum_duplicates()  # scipy's convention: duplicate entries add up
+        # structure first (no compiled kernel reads a malformed index), then values in
+        # float64, summed (scipy's convention: duplicate entries add up) without wrapping
+        csr = checked_csr(matrix, name, edge_weights=True)
         csr.eliminate_zeros()
         csr.sort_indices()
         return csr
@@ -162,8 +290,8 @@ class BipartiteGraph:
         (2, True)
         """
         m, n = _check_shape(shape)
-        if duplicates not in _DUPLICATE_POLICIES:
-            raise ValueError(f"duplicates must be one of {_DUPLICATE_POLICIES}; got {duplicates!r}")
+        if duplicates not in DUPLICATE_POLICIES:
+            raise ValueError(f"duplicates must be one of {DUPLICATE_POLICIES}; got {duplicates!r}")
         arr = np.asarray(list(edges) if not isinstance(edges, np.ndarray) else edges)
         if arr.size == 0:
             arr = arr.reshape(0, 2)
@@ -419,17 +547,84 @@ class BipartiteGraph:
         return g
 
     @classmethod
-    def _adopt_canonical(cls, csr: sp.csr_array, name: str = "matrix") -> BipartiteGraph:
-        """A graph over a CSR float64 matrix the caller built canonical (sorted indices, no
-        duplicates, no explicit zeros) and hands over: values are validated, nothing is
-        copied (internal: the torch adapter builds layer graphs of millions of edges)."""
-        _check_shape(csr.shape, f"{name}.shape")
-        data = _check_values(csr.data, name)
-        if data is not csr.data:
-            csr = sp.csr_array((data, csr.indices, csr.indptr), shape=csr.shape, copy=False)
-        csr.has_sorted_indices = True
-        csr.has_canonical_format = True
-        return cls._trusted(csr, bool(csr.nnz and np.any(data != 1.0)), canonical=True)
+    def adopt_csr(cls, csr: sp.csr_array, name: str = "matrix", *, canonical: bool = False,
+                  allow_empty: bool = False) -> BipartiteGraph:
+        """A graph over a CSR ``float64`` matrix the caller built and hands over: nothing is
+        copied (the package's modules and adapters build layer graphs of millions of edges).
+
+        The structure (index ranges, ``indptr``) and the values are checked in a few O(E)
+        passes, so a malformed matrix raises a ``ValueError`` naming ``name``. ``canonical=True``
+        says the caller built it canonical (sorted indices, no duplicates, no explicit zeros);
+        a claim that does not hold is repaired in place rather than trusted. ``allow_empty``
+        admits a side without vertices (an edgeless graph's ``largest`` scope).
+
+        >>> import numpy as np, scipy.sparse as sp
+        >>> B = sp.csr_array((np.array([2.0, 1.0]), np.array([0, 1]), np.array([0, 1, 2])), shape=(2, 2))
+        >>> BipartiteGraph.adopt_csr(B, canonical=True).is_weighted
+        True
+        """
+        if not isinstance(csr, (sp.csr_array, sp.csr_matrix)):
+            raise TypeError(f"{name} must be a scipy CSR array; got {type(csr).__name__}")
+        m, n = _check_shape(csr.shape, f"{name}.shape", allow_empty=allow_empty)
+        indptr, indices, data = _check_compressed(csr, name)
+        if indices.size != np.asarray(csr.indices).size or data.shape[0] != np.asarray(csr.data).shape[0]:
+            raise ValueError(f"{name}: indices and data must have indptr[-1] = {indices.size} entries")
+        data = _check_values(data, name)
+        csr = sp.csr_array((data, indices, indptr), shape=(m, n), copy=False)
+        if canonical:
+            starts = np.zeros(indices.size, dtype=bool)
+            starts[indptr[:-1][np.diff(indptr) > 0]] = True
+            increasing = starts[1:] | (np.diff(indices) > 0)
+            canonical = bool(np.all(increasing)) and not bool(np.any(data == 0))
+        if canonical:
+            csr.has_sorted_indices = True
+            csr.has_canonical_format = True
+        return cls._trusted(csr, bool(csr.nnz and np.any(csr.data != 1.0)), canonical=canonical)
+
+    # ------------------------------------------------------ the structure cache
+    def cached(self, key: str, compute: Callable[[], T]) -> T:
+        """A fact about the edge set (degree counts, components), computed by ``compute()``
+        once per graph value and shared with :meth:`pattern` and :meth:`scaled`, which have
+        the same edges. The value is shared: make its arrays read-only.
+
+        >>> import numpy as np
+        >>> g = BipartiteGraph.from_dense(np.eye(2))
+        >>> g.cached("n_rows", lambda: 2), g.cached("n_rows", lambda: 3)
+        (2, 2)
+        """
+        if key not in self._structure:
+            self._structure[key] = compute()
+        return self._structure[key]
+
+    def remember(self, key: str, value: Any) -> None:
+        """Record a fact about the edge set known without computing it (a scope that is one
+        component by construction); a fact already known is kept."""
+        self._structure.setdefault(key, value)
+
+    def scaled(self, exponent: int) -> BipartiteGraph:
+        """The same edges with every weight times ``2**exponent``: exact, since only the
+        exponents move (a weight that would underflow stays at the smallest positive double,
+        so no edge is lost). Shares the index arrays and the structure cache.
+
+        >>> BipartiteGraph.from_dense([[4.0, 0.0], [1.0, 2.0]]).scaled(-2).toarray()
+        array([[1.  , 0.  ],
+               [0.25, 0.5 ]])
+        """
+        if isinstance(exponent, bool) or not isinstance(exponent, (int, np.integer)):
+            raise TypeError(f"exponent must be an integer; got {exponent!r}")
+        if exponent == 0:
+            return self
+        m = self._matrix
+        with np.errstate(over="ignore", under="ignore"):  # both are checked or repaired below
+            data = np.ldexp(m.data, int(exponent))
+        if exponent < 0:
+            np.maximum(data, np.nextafter(0.0, 1.0), out=data)
+        elif m.nnz and not np.all(np.isfinite(data)):
+            raise ValueError(f"scaled: weights times 2**{exponent} overflow")
+        csr = sp.csr_array((data, m.indices, m.indptr), shape=m.shape, copy=False)
+        g = BipartiteGraph._trusted(csr, bool(csr.nnz and np.any(data != 1.0)), canonical=True)
+        g._structure = self._structure
+        return g
 
     def with_weights(self, weights: Any) -> BipartiteGraph:
         """The same edge set with new weights: a dense (n_left, n_right) array of which only

@@ -25,15 +25,22 @@ from .report import RamanujanReport, ramanujan_report
 from .graph import BipartiteGraph, as_graph
 from .spectrum import top_singular_values
 
-__all__ = ["MetricSpec", "SPECTRAL_METRICS", "spectral_metric", "spectral_metrics", "register_metric", "imdb", "narc"]
+__all__ = ["MetricSpec", "SPECTRAL_METRICS", "NARC_EDGE_COUNTS", "spectral_metric", "spectral_metrics", "register_metric",
+           "imdb", "narc"]
 
-SEED = "the seed study (DESIGN.md; Hoory 2005 bounds, Table 1)"
+SEED = "the seed study (Hoory 2005 bounds, Table 1; docs/bounds.md)"
 HOANG = (
     "Hoang, Liu, Marculescu, Wang, 'Revisiting pruning at initialization through the lens of "
     "Ramanujan graph', ICLR 2023; definitions as in the authors' code, "
     "github.com/VITA-Group/ramanujan-on-pai, lib/graphs/scores.py"
 )
+HOANG_NEURIPS = (
+    "Hoang, Kundu, Liu, Wang, 'Don't just prune by magnitude! Your mask topology is a secret "
+    "weapon', NeurIPS 2023 (the weighted spectral gap; ramanujan-on-pai has no weighted metric)"
+)
 HERE = "this library (docs/universal-cover.md)"
+#: the two edge counts NaRC's edge term can use (see :func:`narc`)
+NARC_EDGE_COUNTS = ("directed", "undirected")
 
 
 @dataclass(frozen=True)
@@ -93,7 +100,8 @@ def _weighted_gap(g: BipartiteGraph, r: RamanujanReport) -> float:
     return float(s[0] - s[1])
 
 
-register_metric("weighted_spectral_gap", "sigma_1 - sigma_2 of the weighted graph |W| (the weighted spectral gap)", HOANG, weighted=True)(_weighted_gap)
+register_metric("weighted_spectral_gap", "sigma_1 - sigma_2 of the weighted graph |W| (the weighted spectral gap)", HOANG_NEURIPS,
+                weighted=True)(_weighted_gap)
 
 # ------------------------------------------------------------------ this library
 register_metric("raw_gap_uc", "rho(T) - t2, the exact irregular Ramanujan gap", HERE)(lambda g, r: r.rho_uc - r.t2)
@@ -153,16 +161,32 @@ def imdb(graph: Any, *, bound: str = "db", normalized: bool = False, min_count: 
     return float(np.mean(terms)) if terms else math.nan
 
 
-def narc(graph: Any) -> float:
+def narc(graph: Any, *, edges: str = "directed") -> float:
     """Normalized Random Coefficient (Hoang et al., ICLR 2023; the code's ``random_bound``).
 
     With ``L``, ``R`` the non-isolated vertices per side, ``E`` edges, ``(m, n)`` the layer's
     full shape and ``mu = sigma_2`` of the non-isolated graph::
 
-        NaRC = ((mu^2 / 4 + 1) sqrt(L R) - |E - (d_L / n) L R|) / (m n),   d_L = E / L
+        NaRC = ((mu^2 / 4 + 1) sqrt(L R) - |E' - (d_L / n) L R|) / (m n),   d_L = E / L
 
-    NaN when an average degree is below 3 (the authors skip the layer). Reads the 0/1 pattern.
+    ``edges`` says what ``E'``, the edge count of the edge term, is: ``"directed"`` (default)
+    ``E' = 2 E``, what the authors' code passes (``edge_index.size(1)`` of the graph made
+    undirected, which holds every edge in both directions) and what their published numbers
+    use; ``"undirected"`` ``E' = E``, the formula as the paper writes it. ``d_L`` is ``E / L``
+    in both. NaN when an average degree is below 3 (the authors skip the layer). Reads the 0/1
+    pattern. See docs/metrics.md.
+
+    A dense 27 x 64 layer (VGG-16's first convolution): ``mu = 0``, ``E = L R = 1728``; the
+    published value is ``(sqrt(1728) - 1728) / 1728``:
+
+    >>> import numpy as np
+    >>> from bipartite_expanders import BipartiteGraph
+    >>> dense = BipartiteGraph.from_dense(np.ones((27, 64)))
+    >>> round(narc(dense), 5), round(narc(dense, edges="undirected"), 5)
+    (-0.97594, 0.02406)
     """
+    if edges not in NARC_EDGE_COUNTS:
+        raise ValueError(f"edges must be one of {NARC_EDGE_COUNTS}; got {edges!r}")
     g = as_graph(graph).pattern()
     B = g.matrix
     score = _hoang_score(B)
@@ -174,14 +198,18 @@ def narc(graph: Any) -> float:
     R = int(np.count_nonzero(np.bincount(B.indices, minlength=n)))
     E = B.nnz
     ls = (mu * mu / 4.0 + 1.0) * math.sqrt(L * R)
-    rs = abs(E - (E / L / n) * L * R)
+    edge_term = 2 * E if edges == "directed" else E
+    rs = abs(edge_term - (E / L / n) * L * R)
     return (ls - rs) / (m * n)
 
 
 register_metric("imdb", "mean over left-degree classes of db - mu (Iterative Mean Difference of Bound)", HOANG)(lambda g, r: imdb(g))
 register_metric("imdb_normalized", "mean over left-degree classes of (db - mu) / db", HOANG)(lambda g, r: imdb(g, normalized=True))
 register_metric("imdb_eb", "mean over left-degree classes of eb - mu", HOANG)(lambda g, r: imdb(g, bound="eb"))
-register_metric("narc", "Normalized Random Coefficient: ((mu^2/4 + 1) sqrt(LR) - |E - d_L LR / n|) / (m n)", HOANG)(lambda g, r: narc(g))
+register_metric("narc", "Normalized Random Coefficient: ((mu^2/4 + 1) sqrt(LR) - |2E - d_L LR / n|) / (m n), "
+                "edges counted twice as in the authors' code and published numbers", HOANG)(lambda g, r: narc(g))
+register_metric("narc_undirected", "NaRC with each edge counted once: ((mu^2/4 + 1) sqrt(LR) - |E - d_L LR / n|) / (m n), "
+                "the paper's formula as written", HOANG)(lambda g, r: narc(g, edges="undirected"))
 
 
 def spectral_metrics(graph: Any, names: Iterable[str] | None = None, *, scope: str = "largest") -> dict[str, float]:

@@ -28,10 +28,11 @@ import numpy as np
 import scipy.sparse as sp
 import scipy.sparse.linalg as spla
 
+from ._checks import check_k, check_scope, check_tol
 from .components import connected_components
 from .files import json_float
-from .graph import BipartiteGraph, as_graph
-from .scopes import SCOPES, restrict_to_scope
+from .graph import BipartiteGraph, as_graph, checked_csr
+from .scopes import restrict_to_scope
 
 __all__ = ["NonBacktrackingResult", "nonbacktracking_test", "ihara_bass_matrix", "IHARA_HOLDS", "IHARA_FAILS", "IHARA_UNDEFINED"]
 
@@ -87,7 +88,7 @@ def ihara_bass_matrix(adjacency: Any) -> sp.csr_array:
     >>> sorted(np.round(np.abs(np.linalg.eigvals(K.toarray())), 6))[-1]
     np.float64(1.0)
     """
-    A = sp.csr_array(adjacency, dtype=float)
+    A = checked_csr(adjacency, "adjacency") if sp.issparse(adjacency) else sp.csr_array(np.asarray(adjacency, dtype=float))
     A.data[:] = 1.0
     n = A.shape[0]
     deg = np.asarray(A.sum(axis=1)).ravel()
@@ -119,14 +120,11 @@ def nonbacktracking_test(graph: Any, k: int = 6, *, scope: str = "largest", meth
     >>> round(r.rho_h, 6), r.verdict
     (3.0, 'Ihara RH holds')
     """
-    if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 3:
-        raise ValueError(f"k must be an integer >= 3; got {k!r}")
+    k = check_k(k, 3)
     if method not in ("auto", "dense", "arpack"):
         raise ValueError(f"method must be 'auto', 'dense' or 'arpack'; got {method!r}")
-    if scope not in SCOPES:
-        raise ValueError(f"scope must be one of {SCOPES}; got {scope!r}")
-    if not (isinstance(tol, (int, float)) and 0 < tol < 1):
-        raise ValueError(f"tol must be a float in (0, 1); got {tol!r}")
+    check_scope(scope)
+    tol = check_tol(tol)
     g = as_graph(graph).pattern()
     B, _, _ = restrict_to_scope(g, scope)
     m, n = B.shape
@@ -134,7 +132,7 @@ def nonbacktracking_test(graph: Any, k: int = 6, *, scope: str = "largest", meth
     if E == 0:
         return NonBacktrackingResult(0.0, 0.0, 0.0, 0.0, IHARA_UNDEFINED, (), N, 0, "none")
 
-    if E - N + connected_components(BipartiteGraph._trusted(sp.csr_array(B, copy=True), False)).n_components <= 0:
+    if E - N + connected_components(BipartiteGraph.adopt_csr(sp.csr_array(B, copy=True), "scope")).n_components <= 0:
         # a forest: H is nilpotent (no closed non-backtracking walk), nothing to test
         return NonBacktrackingResult(0.0, 0.0, math.nan, math.nan, IHARA_UNDEFINED, (), N, E, "none")
     A = sp.csr_array(sp.block_array([[None, B], [B.T, None]], format="csr"))

@@ -18,12 +18,14 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 
+from ._checks import check_scope
 from .bounds import HooryBounds, Verdict, hoory_bounds, margin, verdict
 from .components import Components, connected_components, degree_counts, side_degrees
 from .cover import cover_bracket_free, universal_cover_radius
 from .files import json_float
 from .graph import BipartiteGraph, as_graph
-from .scopes import SCOPES, restrict_to_scope
+from .scaling import scale_exponent
+from .scopes import restrict_to_scope
 from .spectrum import DEFAULT_TOL, SpectrumResult, spectral_pair
 
 __all__ = ["Regime", "RamanujanReport", "ramanujan_report", "network_regime"]
@@ -166,8 +168,7 @@ def ramanujan_report(
     (0.0, 'ramanujan', inf)
     """
     g = as_graph(graph)
-    if scope not in SCOPES:
-        raise ValueError(f"scope must be one of {SCOPES}; got {scope!r}")
+    check_scope(scope)
     if weighted not in (None, True, False):
         raise TypeError(f"weighted must be None, True or False; got {weighted!r}")
     use_weights = g.is_weighted if weighted is None else bool(weighted)
@@ -216,14 +217,14 @@ def _scope_graph(g: BipartiteGraph, sub: Any, scope: str, weighted: bool) -> Bip
     scope is one component by construction, so its components are known without a search."""
     if sub is g.matrix:
         return g
-    scope_graph = BipartiteGraph._trusted(sp.csr_array(sub, copy=False), weighted)
+    scope_graph = BipartiteGraph.adopt_csr(sp.csr_array(sub, copy=False), "scope", canonical=True, allow_empty=True)
     if scope == "largest" and scope_graph.n_edges:
         m, n = scope_graph.shape
         arrays = (np.zeros(m, dtype=np.int64), np.zeros(n, dtype=np.int64),
                   np.array([scope_graph.n_edges]), np.array([m + n]))
         for arr in arrays:
             arr.flags.writeable = False
-        scope_graph._structure["components"] = Components(1, *arrays)
+        scope_graph.remember("components", Components(1, *arrays))
     return scope_graph
 
 
@@ -233,14 +234,19 @@ def _universal_cover_fields(scope_graph: BipartiteGraph, weighted: bool, t1: flo
     out: dict[str, Any] = {}
     if not (scope_graph.n_left and scope_graph.n_right) or scope_graph.n_edges == 0:
         return out
-    lo, hi = cover_bracket_free(scope_graph)
-    out["uc_free_lower"], out["uc_free_upper"] = lo, min(hi, t1)
+    # rho(T) and its bracket are homogeneous of degree 1 in the weights: computed with the largest
+    # weight in [1, 2) and scaled back, exactly (docs/bounds.md, "Scale")
+    e = scale_exponent(float(scope_graph.matrix.data.max())) if weighted else 0
+    unit = scope_graph.scaled(-e)
+    lo, hi = cover_bracket_free(unit)
+    out["uc_free_lower"], out["uc_free_upper"] = math.ldexp(lo, e), min(math.ldexp(hi, e), t1)
     if exact:
-        r = universal_cover_radius(scope_graph, tol=max(tol, 1e-12), scope="all")
+        r = universal_cover_radius(unit, tol=max(tol, 1e-12), scope="all")
         connected = connected_components(scope_graph).n_components == 1
-        out.update(rho_uc=r.value, rho_uc_lower=r.lower, rho_uc_upper=r.upper, delta_uc=margin(r.value, t2))
+        value, lower, upper = (math.ldexp(v, e) for v in (r.value, r.lower, r.upper))
+        out.update(rho_uc=value, rho_uc_lower=lower, rho_uc_upper=upper, delta_uc=margin(value, t2))
         # t2 <= rho(T) up to the certified bracket (the bracket's width is below tol * rho)
-        out["verdict_uc"] = Verdict.RAMANUJAN if (connected and t2 <= r.upper) else Verdict.NOT_RAMANUJAN
+        out["verdict_uc"] = Verdict.RAMANUJAN if (connected and t2 <= upper) else Verdict.NOT_RAMANUJAN
     return out
 
 

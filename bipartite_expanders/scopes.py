@@ -3,7 +3,8 @@
 Scopes (``scope=``):
 
 ``"largest"``     the component with the most edges (ties: more vertices, then properties
-                  that do not depend on vertex order, spectral ones included);
+                  that depend neither on vertex order nor on which side is left, spectral
+                  ones included);
 ``"nonisolated"`` every vertex with at least one edge;
 ``"all"``         every vertex.
 """
@@ -15,13 +16,13 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 
+from ._checks import SCOPES, check_scope
 from .components import Components, connected_components
 from .graph import BipartiteGraph, as_graph
 from .spectrum import top_singular_values
 
 __all__ = ["SCOPES", "scope_vertices", "restrict_to_scope"]
 
-SCOPES = ("largest", "nonisolated", "all")
 
 
 def scope_vertices(graph: Any, scope: str = "largest", components: Components | None = None) -> tuple[np.ndarray, np.ndarray]:
@@ -30,8 +31,7 @@ def scope_vertices(graph: Any, scope: str = "largest", components: Components | 
     An edgeless graph has an empty ``largest`` and ``nonisolated`` scope.
     """
     g = as_graph(graph)
-    if scope not in SCOPES:
-        raise ValueError(f"scope must be one of {SCOPES}; got {scope!r}")
+    check_scope(scope)
     if scope == "all":
         return np.arange(g.n_left), np.arange(g.n_right)
     B = g.matrix
@@ -45,27 +45,42 @@ def scope_vertices(graph: Any, scope: str = "largest", components: Components | 
 
 
 def _largest_invariant(g: BipartiteGraph, comp: Components) -> int:
-    """The largest component, with ties broken by properties that do not depend on vertex order.
+    """The largest component, with ties broken by properties that do not depend on vertex order
+    nor, as far as possible, on which side is called left.
 
-    Most edges, then most vertices (``Components.largest``). Components still tied are compared by
-    total weight, left-side size, t1, t2 and min/max degrees (rounded to 10 significant digits, so
-    rounding noise cannot decide), and only components equal in all of these, whose reports are
-    then identical, fall back to the lowest label. Without this a permutation of the vertices could
-    change which of two tied components a report describes.
+    Most edges, then most vertices (``Components.largest``). Components still tied are compared
+    first by what transposition leaves unchanged: total weight, ``t1``, ``t2``, then the two sides'
+    (size, min degree, max degree) as an unordered pair; numbers rounded to 10 significant digits,
+    so rounding noise cannot decide. So ``W`` and ``W.T`` choose the same component (the 3 x 5
+    star + path of issue 12: the star, ``t1 = sqrt 3`` against the path's golden ratio). Only
+    mirror images (equal in all of these, sides swapped) are told apart by orientation, the
+    larger left side first: no rule can choose both invariantly, and their reports are each
+    other's transposes. Components equal in everything, whose reports are identical, fall back
+    to the lowest label. See docs/components.md.
     """
     first = comp.largest()
     tied = np.flatnonzero((comp.edges == comp.edges[first]) & (comp.n_vertices == comp.n_vertices[first]))
     if tied.size == 1:
         return first
-    def key(c: int) -> tuple[float, ...]:
-        rows = np.flatnonzero(comp.left_labels == c)
-        cols = np.flatnonzero(comp.right_labels == c)
-        sub = g.matrix[rows][:, cols]
-        s = top_singular_values(sub, 2)
-        deg_l, deg_r = np.diff(sp.csr_array(sub).indptr), np.bincount(sp.csr_array(sub).indices, minlength=cols.size)
-        vals = (float(sub.sum()), float(rows.size), float(s[0]), float(s[1]),
-                float(deg_l.min()), float(deg_r.min()), float(deg_l.max()), float(deg_r.max()))
+    B = g.matrix
+    lgroup = np.argsort(comp.left_labels, kind="stable")
+    rgroup = np.argsort(comp.right_labels, kind="stable")
+    lstart = np.concatenate([[0], np.cumsum(np.bincount(comp.left_labels, minlength=comp.n_components))])
+    rstart = np.concatenate([[0], np.cumsum(np.bincount(comp.right_labels, minlength=comp.n_components))])
+
+    def rounded(*vals: float) -> tuple[float, ...]:
         return tuple(float(f"{v:.10g}") for v in vals)
+
+    def key(c: int) -> tuple[Any, ...]:
+        rows = lgroup[lstart[c]:lstart[c + 1]]
+        cols = rgroup[rstart[c]:rstart[c + 1]]
+        sub = sp.csr_array(B[rows][:, cols])
+        s = top_singular_values(sub, 2)
+        deg_l, deg_r = np.diff(sub.indptr), np.bincount(sub.indices, minlength=cols.size)
+        left = (rows.size, int(deg_l.min()), int(deg_l.max()))
+        right = (cols.size, int(deg_r.min()), int(deg_r.max()))
+        # transposition-invariant first, then orientation (mirror images only)
+        return (rounded(float(sub.data.sum()), float(s[0]), float(s[1])), tuple(sorted((left, right))), left)
 
     keys = {int(c): key(int(c)) for c in tied}
     best = max(keys.values())

@@ -1,4 +1,4 @@
-"""Ramanujan-bounded sparsification of one bipartite graph (DESIGN.md, Algorithm 1).
+"""Ramanujan-bounded sparsification of one bipartite graph (Algorithm 1; docs/bounded-pruning.md).
 
 Given a graph (its edges are the weights still present), a score per edge and a rate ``p``,
 :func:`bounded_sparsify` tries the candidates that remove the lowest-scoring ``p / 2**k`` of
@@ -26,10 +26,10 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 
+from ._checks import check_rate, check_scope
 from .files import json_float
-from .graph import BipartiteGraph, as_graph
+from .graph import BipartiteGraph, as_graph, checked_csr
 from .report import RamanujanReport, ramanujan_report
-from .scopes import SCOPES
 
 __all__ = [
     "DEFAULT_LEVELS",
@@ -76,7 +76,7 @@ def removal_count(n_remaining: int, rate: float) -> int:
     """
     if isinstance(n_remaining, bool) or not isinstance(n_remaining, (int, np.integer)) or n_remaining < 0:
         raise ValueError(f"n_remaining must be a non-negative integer; got {n_remaining!r}")
-    rate = _check_rate(rate)
+    rate = check_rate(rate)
     return min(int(n_remaining), int(math.floor(rate * int(n_remaining) + 0.5 + 1e-9)))
 
 
@@ -118,15 +118,6 @@ def lowest(scores: np.ndarray, count: int, tiebreak: np.ndarray | None = None) -
             raise ValueError(f"tiebreak must have one value per score ({s.size}); got {key.size}")
         ties = ties[np.argsort(key[ties], kind="stable")]
     return np.concatenate([below, ties[:need]])
-
-
-def _check_rate(rate: Any) -> float:
-    if isinstance(rate, bool) or not isinstance(rate, (int, float, np.integer, np.floating)):
-        raise TypeError(f"rate must be a real number in [0, 1]; got {type(rate).__name__}")
-    r = float(rate)
-    if not (0.0 <= r <= 1.0):
-        raise ValueError(f"rate must be in [0, 1]; got {rate!r}")
-    return r
 
 
 @dataclass(frozen=True)
@@ -244,7 +235,7 @@ def _edge_values(values: Any, g: BipartiteGraph, rows: np.ndarray, name: str, ki
             raise ValueError(f"{name} must have the graph's shape {g.shape}; got {values.shape}")
         if values.dtype.kind not in kinds:
             raise TypeError(f"{name} must be a real matrix; got dtype {values.dtype}")
-        out = np.asarray(sp.csr_array(values)[rows, B.indices]).ravel()
+        out = np.asarray(checked_csr(values, name)[rows, B.indices]).ravel()
     else:
         arr = np.asarray(values)
         if arr.shape != g.shape:
@@ -313,15 +304,14 @@ def bounded_sparsify(
     ('accepted', 1, 'unweighted', 27)
     """
     g = as_graph(graph)
-    rate = _check_rate(rate)
+    rate = check_rate(rate)
     if levels is None:
         levels = DEFAULT_LEVELS
     if isinstance(levels, bool) or not isinstance(levels, (int, np.integer)) or levels < 1:
         raise ValueError(f"levels must be a positive integer; got {levels!r}")
     if collapse not in COLLAPSE_RULES:
         raise ValueError(f"collapse must be one of {COLLAPSE_RULES}; got {collapse!r}")
-    if scope not in SCOPES:
-        raise ValueError(f"scope must be one of {SCOPES}; got {scope!r}")
+    check_scope(scope)
     pattern = g.pattern()
     B = pattern.matrix
     m, n = g.shape

@@ -5,7 +5,7 @@ Two layers, in the style of :mod:`scipy.sparse.linalg`:
 * :func:`top_singular_values` returns the ``k`` largest singular values (with
   multiplicity) of any real matrix, by a named solver or ``"auto"``;
 * :func:`spectral_pair` returns the pair ``(t1, t2)`` the Ramanujan bounds need, with
-  DESIGN.md's semantics: ``t2`` is the largest singular value *strictly below* ``t1``
+  the semantics of docs/bounds.md: ``t2`` is the largest singular value *strictly below* ``t1``
   (relative tolerance ``1e-9``), computed component by component so that a repeated
   ``t1`` (equal disconnected components) never gives ``t2 == t1``, and a value below
   ``1e-10 * t1`` is reported as exactly 0.
@@ -24,8 +24,10 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 
+from ._checks import check_k, check_tol
 from .components import connected_components
-from .graph import BipartiteGraph, as_graph
+from .graph import BipartiteGraph, as_graph, checked_csr
+from .scaling import group_norms, needs_scaling, power_of_two_scale
 from .solvers import SOLVERS, MatrixOperator, SpectrumResult, register_solver
 from .solvers.direct import DENSE_HARD_MAX_ENTRIES
 from .solvers.external import primme_available
@@ -44,7 +46,7 @@ __all__ = [
     "DEFAULT_TOL",
 ]
 
-#: a singular value below ``ZERO_RTOL * t1`` is a numerical zero (DESIGN.md)
+#: a singular value below ``ZERO_RTOL * t1`` is a numerical zero (docs/spectrum.md)
 ZERO_RTOL = 1e-10
 #: ``t2`` must lie below ``(1 - DISTINCT_RTOL) * t1`` to count as distinct from ``t1``
 DISTINCT_RTOL = 1e-9
@@ -76,11 +78,7 @@ def _as_matrix(x: Any, densify: bool = True) -> sp.csr_array | np.ndarray:
     if isinstance(x, BipartiteGraph):
         B = x.matrix
     elif sp.issparse(x):
-        if x.ndim != 2:
-            raise ValueError(f"x must be 2-D; got {x.ndim}-D")
-        if x.dtype.kind not in "biuf":
-            raise TypeError(f"x must be a real matrix; got dtype {x.dtype}")
-        B = sp.csr_array(x, dtype=np.float64)
+        B = checked_csr(x, "x", allow_empty=True)  # structure checked before any kernel reads it
         if B.nnz and not np.all(np.isfinite(B.data)):
             raise ValueError("x has non-finite entries (NaN or inf)")
     else:
@@ -107,6 +105,23 @@ def _densified(B: sp.csr_array | np.ndarray) -> sp.csr_array | np.ndarray:
     if m * n and B.nnz >= _DENSE_OPERATOR_FROM * m * n and 8 * m * n <= _DENSE_OPERATOR_MAX_BYTES and min(m, n) > 1:
         return B.toarray()
     return B
+
+
+def _weight_scale(B: sp.csr_array | np.ndarray) -> float:
+    """The power of two to divide ``B`` by before solving: 1 when its largest magnitude is safe."""
+    data = B if isinstance(B, np.ndarray) else B.data
+    peak = float(np.max(np.abs(data))) if data.size else 0.0
+    return power_of_two_scale(peak) if needs_scaling(peak) else 1.0
+
+
+def _divided(B: sp.csr_array | np.ndarray, scale: float) -> sp.csr_array | np.ndarray:
+    """``B / scale`` (exact: a power of two), sharing a CSR matrix's index arrays."""
+    if isinstance(B, np.ndarray):
+        return B / scale
+    out = sp.csr_array((B.data / scale, B.indices, B.indptr), shape=B.shape, copy=False)
+    if B.has_canonical_format:
+        out.has_canonical_format = True
+    return out
 
 
 def _nnz(B: sp.csr_array | np.ndarray) -> int:
@@ -262,6 +277,9 @@ def top_singular_values(
     lies within ``max(tol, 1e-8) s + max(1e-4 tol, 1e-12) s1`` of a true singular value, and
     the Frobenius norm must leave no room for a missed larger one. An answer that fails is
     refined (Lanczos warm-started from it, then ARPACK, then dense LAPACK), never returned.
+    A matrix whose largest entry lies outside ``[2**-64, 2**64]`` is solved divided by a power of
+    two and the values multiplied back, exactly, so any scale from 1e-300 to 1e300 gives the same
+    relative accuracy (docs/bounds.md, "Scale").
 
     Parameters
     ----------
@@ -291,10 +309,8 @@ def top_singular_values(
     >>> top_singular_values(np.diag([3.0, 1.0, 2.0]), k=2)
     array([3., 2.])
     """
-    if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 1:
-        raise ValueError(f"k must be a positive integer; got {k!r}")
-    if isinstance(tol, bool) or not (isinstance(tol, (int, float)) and 0 < tol < 1):
-        raise ValueError(f"tol must be a float in (0, 1); got {tol!r}")
+    k = check_k(k)
+    tol = check_tol(tol)
     if not isinstance(solver, str):
         raise TypeError(f"solver must be a string; got {type(solver).__name__}")
     B = _as_matrix(x, densify=False)  # the closed-form check first: no dense copy for it
@@ -315,6 +331,11 @@ def top_singular_values(
     if m == 0 or n == 0 or nnz == 0:
         z = SpectrumResult(np.zeros(k), name, residuals=np.zeros(k))
         return z if full_output else z.values
+    # Scale-exact (docs/bounds.md): solve on B / s, s a power of two near max |B|, then multiply
+    # the values back by s; exact, and no square, Gram entry or residual under- or overflows.
+    scale = _weight_scale(B)
+    if scale != 1.0:
+        B = _divided(B, scale)
     start = _warm_block(v0, B, vertex_ids)
     res = _constant_complete(B, int(k)) if solver == "auto" and nnz >= m * n else None
     if res is None:
@@ -324,6 +345,9 @@ def top_singular_values(
         res = SOLVERS[name](op, int(k), float(tol), start)
         if not res.verified:
             res = _refine(op, int(k), float(tol), res, start)
+    if scale != 1.0:
+        res = replace(res, values=res.values * scale, residual=res.residual * scale,
+                      residuals=None if res.residuals is None else res.residuals * scale)
     if vertex_ids is not None:
         res = replace(res, left_ids=vertex_ids[0], right_ids=vertex_ids[1])
     return res if full_output else res.values
@@ -332,7 +356,7 @@ def top_singular_values(
 # ------------------------------------------------------------------ (t1, t2)
 @dataclass(frozen=True)
 class SpectralPair:
-    """``t1`` and ``t2`` of a non-negative matrix, per DESIGN.md.
+    """``t1`` and ``t2`` of a non-negative matrix, as docs/bounds.md defines them.
 
     ``multiplicity`` is how many components attain ``t1`` (1 for a connected graph).
     ``solver`` is the solver that ran on the largest component.
@@ -371,7 +395,7 @@ def _component_pair(B: sp.csr_array, solver: str, tol: float, v0: Any,
 
 def spectral_pair(x: Any, *, solver: str = "auto", tol: float = DEFAULT_TOL, v0: Any = None,
                   vertex_ids: tuple[np.ndarray, np.ndarray] | None = None) -> SpectralPair:
-    """``(t1, t2)`` of a bipartite graph or non-negative matrix, per DESIGN.md.
+    """``(t1, t2)`` of a bipartite graph or non-negative matrix, as docs/bounds.md defines them.
 
     ``t1`` is the largest singular value; ``t2`` the largest one strictly below it, so that
     a disconnected graph with two equal components still has ``t2 < t1``.
@@ -409,9 +433,8 @@ def spectral_pair(x: Any, *, solver: str = "auto", tol: float = DEFAULT_TOL, v0:
     rsize = np.bincount(comp.right_labels, minlength=comp.n_components)
     star = (lsize == 1) | (rsize == 1)
     if star[order].any():
-        sq = sp.csr_array((B.data**2, B.indices, B.indptr), shape=B.shape)
         row_of_edge = np.repeat(np.arange(B.shape[0]), np.diff(B.indptr))
-        norms = np.sqrt(np.bincount(comp.left_labels[row_of_edge], weights=sq.data, minlength=comp.n_components))
+        norms = group_norms(B.data, comp.left_labels[row_of_edge], comp.n_components)  # no square under/overflows
         t1s.extend(norms[order[star[order]]].tolist())
     # Vertices grouped by component once, so many small components cost O(m + n) in all.
     lgroup = np.argsort(comp.left_labels, kind="stable")

@@ -158,3 +158,37 @@ def test_igraph_round_trip():
     assert BipartiteGraph.from_igraph(H) == generators.complete_bipartite(2, 3)
     with pytest.raises(ValueError, match="vertex attribute"):
         BipartiteGraph.from_igraph(igraph.Graph.Ring(4))
+
+
+# ------------------------------------------------------------ the package's API for handed-over matrices
+def test_adopt_csr_checks_what_it_is_handed():
+    bad = sp.csr_array((np.ones(3), np.array([1, 2, 3]), np.array([0, 1, 2, 3])), shape=(3, 3))
+    with pytest.raises(ValueError, match=r"layer\.indices must lie in \[0, 3\)"):
+        BipartiteGraph.adopt_csr(bad, "layer", canonical=True)
+    neg = sp.csr_array((np.array([1.0, -2.0]), np.array([0, 1]), np.array([0, 1, 2])), shape=(2, 2))
+    with pytest.raises(ValueError, match="negative"):
+        BipartiteGraph.adopt_csr(neg)
+    # a false claim of canonical form (unsorted, duplicated, an explicit zero) is repaired, not trusted
+    messy = sp.csr_array((np.array([2.0, 1.0, 3.0, 0.0]), np.array([1, 0, 0, 1]), np.array([0, 2, 4])), shape=(2, 2))
+    g = BipartiteGraph.adopt_csr(messy, canonical=True)
+    np.testing.assert_array_equal(g.toarray(), [[1.0, 2.0], [3.0, 0.0]])
+    assert g.n_edges == 3 and g == BipartiteGraph.from_dense([[1.0, 2.0], [3.0, 0.0]])
+
+
+def test_structure_cache_and_scaling_share_the_edges():
+    g = BipartiteGraph.from_dense([[1.0, 3.0], [0.0, 2.0]])
+    calls = []
+    assert g.cached("k", lambda: calls.append(1) or 7) == 7
+    assert g.cached("k", lambda: calls.append(1) or 8) == 7 and calls == [1]
+    g.remember("known", 1)
+    g.remember("known", 2)  # a known fact is kept
+    assert g.cached("known", lambda: 3) == 1
+    h = g.scaled(-1000)
+    np.testing.assert_array_equal(h.toarray(), np.ldexp(g.toarray(), -1000))
+    assert h.cached("k", lambda: 9) == 7 and g.pattern().cached("k", lambda: 9) == 7
+    tiny = BipartiteGraph.from_dense([[1e-300, 1.0]]).scaled(-1000)
+    assert tiny.n_edges == 2 and tiny.matrix.data.min() > 0  # an underflowing weight stays an edge
+    with pytest.raises(ValueError, match="overflow"):
+        g.scaled(1100)
+    with pytest.raises(TypeError, match="exponent must be an integer"):
+        g.scaled(0.5)

@@ -34,9 +34,9 @@ def test_external_formats(tmp_path):
     "name, content, words",
     [
         ("empty.csv", "", "empty"),
-        ("bad.csv", "0,0\n1,x\n", "integer indices"),
-        ("neg.csv", "0,0,-1\n", "absolute values"),
-        ("dup.csv", "0,0\n0,0\n", "duplicate"),
+        ("bad.csv", "0,0\n1,x\n", "bad.csv:2: expected integer vertex indices"),
+        ("neg.csv", "0,0,-1\n", "neg.csv:1: negative weight.*absolute values"),
+        ("dup.csv", "0,0\n0,0\n", "dup.csv:2: duplicate edge \\(0, 0\\), first at line 1.*--duplicates"),
         ("bad.mtx", "not a matrix market file\n", "cannot read"),
         ("bad.npy", "garbage", "cannot read"),
         ("g.txt", "0,0\n", "unknown file type"),

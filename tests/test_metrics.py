@@ -66,8 +66,21 @@ def test_narc_formula():
     L, R, E = 40, 29, B.sum()
     mu = sv(B)[1]
     expect = ((mu**2 / 4 + 1) * math.sqrt(L * R) - abs(E - (E / L / 30) * L * R)) / (40 * 30)
-    assert narc(g) == pytest.approx(expect, rel=1e-9)
-    assert spectral_metric(g, "narc") == pytest.approx(expect, rel=1e-9)
+    assert narc(g, edges="undirected") == pytest.approx(expect, rel=1e-9)
+    assert spectral_metric(g, "narc_undirected") == pytest.approx(expect, rel=1e-9)
+    expect_code = ((mu**2 / 4 + 1) * math.sqrt(L * R) - abs(2 * E - (E / L / 30) * L * R)) / (40 * 30)
+    assert narc(g) == pytest.approx(expect_code, rel=1e-9)
+    assert spectral_metric(g, "narc") == pytest.approx(expect_code, rel=1e-9)
+    with pytest.raises(ValueError, match="edges must be one of"):
+        narc(g, edges="both")
+
+
+def test_narc_matches_the_published_dense_vgg16_layer():
+    # ramanujan-on-pai's CSVs: the dense 27 x 64 first VGG-16 layer has NaRC -0.97594
+    g = BipartiteGraph.from_dense(np.ones((27, 64)))
+    assert round(narc(g), 5) == -0.97594
+    assert narc(g) == pytest.approx((math.sqrt(1728) - 1728) / 1728, rel=1e-12)
+    assert narc(g, edges="undirected") == pytest.approx(math.sqrt(1728) / 1728, rel=1e-12)
 
 
 def test_sparse_layers_are_nan_like_the_source():
@@ -86,3 +99,9 @@ def test_unknown_metric():
         spectral_metric(generators.pg2_incidence(2), "spectral_gap")
     with pytest.raises(ValueError, match="bound"):
         imdb(generators.pg2_incidence(2), bound="xb")
+
+
+def test_sources_are_the_papers_that_define_them():
+    assert "NeurIPS 2023" in SPECTRAL_METRICS["weighted_spectral_gap"].source
+    assert "Don't just prune by magnitude" in SPECTRAL_METRICS["weighted_spectral_gap"].source
+    assert "ramanujan-on-pai" in SPECTRAL_METRICS["narc"].source and "published" in SPECTRAL_METRICS["narc"].description

@@ -154,7 +154,7 @@ def test_warm_start_accepts_previous_result(rng):
 def test_bad_arguments():
     with pytest.raises(ValueError, match="solver must be 'auto' or one of"):
         top_singular_values(np.eye(3), solver="magic")
-    with pytest.raises(ValueError, match="k must be a positive integer"):
+    with pytest.raises(ValueError, match="k must be an integer >= 1"):
         top_singular_values(np.eye(3), k=0)
     with pytest.raises(ValueError, match="tol"):
         top_singular_values(np.eye(3), tol=2.0)

@@ -1,4 +1,4 @@
-"""Layers of a torch model as bipartite graphs (DESIGN.md's unfolding).
+"""Layers of a torch model as bipartite graphs (the unfolding of docs/torch-adapter.md).
 
 A ``Linear`` weight ``(out, in)`` gives ``B = W.T`` (inputs are left vertices, rows). A
 convolution weight ``(out, in / groups, *kernel)`` gives ``B`` of shape
@@ -220,5 +220,5 @@ def layer_graph(module: nn.Module, kind: str = "mask", scores: torch.Tensor | No
         values = (scores.detach().to(mask.device, torch.float64) * (mask != 0)).abs()
     B = unfold(module, values, sparse=True)
     if _geometry(module)[0] == 1:  # built canonical (row-major non-zeros): validate without copying
-        return BipartiteGraph._adopt_canonical(B, f"layer graph ({kind})")
+        return BipartiteGraph.adopt_csr(B, f"layer graph ({kind})", canonical=True)
     return BipartiteGraph(B)

@@ -7,7 +7,7 @@ the lowest-scoring ones among the weights still present, ties broken by the weig
 index (lower first; across layers in a global ranking, earlier layers first). Already-pruned
 entries are never ranked, so no method revives a weight.
 
-``bound=True`` runs DESIGN.md's Algorithm 1 per layer through the framework-free
+``bound=True`` runs Algorithm 1 (docs/bounded-pruning.md) per layer through the framework-free
 :func:`bipartite_expanders.bounded_sparsify` on the layer's unfolded mask graph and scores.
 """
 

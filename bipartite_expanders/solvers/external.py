@@ -8,6 +8,7 @@ import numpy as np
 import scipy.sparse.linalg as spla
 
 from ._common import MatrixOperator, SpectrumResult, finish, register_solver
+from .krylov import solve_lanczos
 
 __all__ = ["primme_available"]
 
@@ -53,8 +54,6 @@ def solve_primme(op: MatrixOperator, k: int, tol: float, start: np.ndarray | Non
 
     m, n = op.shape
     if min(m, n) <= k + 1:
-        from .krylov import solve_lanczos
-
         return solve_lanczos(op, k, tol, start)
     kk = min(k + 1, min(m, n) - 1)
     # PRIMME's tol is relative to ||B||: residual <= tol * ||B||. Aim at the smallest wanted value.

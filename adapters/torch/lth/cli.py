@@ -18,7 +18,7 @@ __all__ = ["configure", "run", "hparams_from_args"]
 def configure(parser: argparse.ArgumentParser) -> None:
     from .hparams import DATASET_NAMES, MODEL_NAMES, PRESETS, PRUNERS
 
-    presets = "; ".join(f"{k}: {v[0]}" for k, v in PRESETS.items())
+    presets = "; ".join(f"{k}: {v[0]}" for k, v in PRESETS.items()).replace("%", "%%")  # argparse formats help with %
     parser.add_argument("--preset", choices=list(PRESETS), help=f"a named set of runs ({presets})")
     parser.add_argument("--model", choices=MODEL_NAMES,
                         help="architecture (default: lenet300, or the preset's)")

@@ -1,6 +1,6 @@
 """The eigensolver benchmark: every backend, ``"auto"`` and two baselines on a grid of layers.
 
-Run it as ``bipartite-expanders bench eigensolvers`` (or ``python benchmarks/eigensolvers.py``):
+Run it as ``python benchmarks/eigensolver_grid.py`` from a checkout (``--quick``: about a minute):
 
 * grid: shapes 300x100, 784x300, 4608x512, 4096x11008, 25088x4096 (``--shape`` replaces
   them), densities 1, 0.1, 0.01, 0.001, 0/1 masks and ``|N(0,1)|`` weights, one seed;
@@ -114,7 +114,7 @@ def _adjacency(B: sp.csr_array) -> tuple[np.ndarray, int]:
 
 
 def _backend(name: str) -> Callable[[sp.csr_array], tuple[np.ndarray, int, str]]:
-    from ..spectrum import top_singular_values
+    from bipartite_expanders.spectrum import top_singular_values
 
     def f(B: sp.csr_array) -> tuple[np.ndarray, int, str]:
         r = top_singular_values(B, 2, solver=name, full_output=True)
@@ -125,7 +125,7 @@ def _backend(name: str) -> Callable[[sp.csr_array], tuple[np.ndarray, int, str]]
 
 
 def available_methods() -> list[str]:
-    from ..solvers import SOLVERS, primme_available
+    from bipartite_expanders.solvers import SOLVERS, primme_available
 
     names = [n for n in SOLVERS if n != "primme" or primme_available()]
     return names + ["auto"] + BASELINES
@@ -164,7 +164,7 @@ class MethodResult:
 
 
 def _skip_reason(method: str, m: int, n: int, nnz: int, quick: bool) -> str | None:
-    from ..solvers.direct import DENSE_HARD_MAX_ENTRIES
+    from bipartite_expanders.solvers.direct import DENSE_HARD_MAX_ENTRIES
 
     if method == "dense" and m * n > DENSE_HARD_MAX_ENTRIES:
         return "refused (m n > 4e7)"
@@ -207,7 +207,7 @@ def run_cell(B: sp.csr_array, methods: list[str], repeats: int, bandwidth: float
     if found is not None:
         ref, out["reference_method"], out["reference_rel_err_t2"] = found
         out["reference"] = ref.tolist()
-    from ..spectrum import _DENSE_OPERATOR_FROM
+    from bipartite_expanders.spectrum import _DENSE_OPERATOR_FROM
 
     dense_op = B.nnz >= _DENSE_OPERATOR_FROM * m * n
     for method in methods:
@@ -264,8 +264,8 @@ def warm_start_row(shape: tuple[int, int], density: float, weights: str, prune: 
                    seed: int = 0) -> dict[str, Any]:
     """Cold against warm re-analysis (``ramanujan_report``) of a layer after pruning a fraction
     ``prune`` of its edges: by magnitude for weighted layers, at random for masks."""
-    from ..report import ramanujan_report
-    from ..graph import BipartiteGraph
+    from bipartite_expanders.report import ramanujan_report
+    from bipartite_expanders.graph import BipartiteGraph
 
     m, n = shape
     B = make_layer(m, n, density, weights, seed)
@@ -537,3 +537,9 @@ def run(args: argparse.Namespace) -> int:
     if args.markdown:
         _atomic_write(args.markdown, text)
     return 0
+
+
+if __name__ == "__main__":
+    _parser = argparse.ArgumentParser(prog="benchmarks/eigensolver_grid.py", description=(__doc__ or "").splitlines()[0])
+    configure(_parser)
+    sys.exit(run(_parser.parse_args()))
