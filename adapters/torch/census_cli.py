@@ -129,8 +129,7 @@ def state_dict_model(state: Mapping[str, Any], groups: tuple[int, dict[str, int]
 def census_of_path(path: str | Path, rnd: int | None = None, groups: tuple[int, dict[str, int]] = (1, {}),
                    scope: str = "largest", universal_cover: bool = True) -> dict[str, Any]:
     """The census of a run directory's round or of a state_dict file, as a JSON-safe dict."""
-    import pickle
-
+    
     import torch
 
     from bipartite_expanders.files import json_safe
@@ -159,7 +158,7 @@ def census_of_path(path: str | Path, rnd: int | None = None, groups: tuple[int, 
             raise FileNotFoundError(f"{path}: no such file or directory")
         try:
             obj = torch.load(path, map_location="cpu", weights_only=True)
-        except (RuntimeError, EOFError, ValueError, pickle.UnpicklingError, AttributeError) as exc:
+        except Exception as exc:  # garbage makes torch.load raise anything (struct.error, UnpicklingError, ...)
             raise ValueError(f"{path}: not a torch file loadable with weights_only=True "
                              f"({type(exc).__name__}: {str(exc).splitlines()[0][:200]})") from None
         model = state_dict_model(_unwrap(obj, path), groups)

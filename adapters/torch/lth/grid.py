@@ -200,6 +200,9 @@ def parse_grid(doc: Mapping[str, Any], source: str | None = None) -> Grid:
     if not isinstance(doc, Mapping):
         raise GridError(f"a grid must be a table (mapping), got {type(doc).__name__}")
     _check_keys(doc, _TABLES, "grid file")
+    if not any(doc.get(t) for t in ("base", "grid")):
+        raise GridError("grid file defines no runs: give a [base] table and/or a [grid] table (an empty file would "
+                        "otherwise start a default run)")
     schema = hparams_fields()
 
     sweep = doc.get("sweep", {}) or {}
