@@ -83,7 +83,9 @@ def _margin_limits(values: Sequence[float]) -> tuple[float, float]:
             return v + (0.3 if up else -0.3)
         return v * 1.4 if (v > 0) == up else v / 1.4
 
-    return (out(lo, False), out(hi, True) + (0.6 if hi <= 1 else 0))
+    top = out(hi, True)
+    # headroom above the data for the +inf triangles (one band per layer, docs: module docstring)
+    return (out(lo, False), top + 1.2 if top <= 1 else top * 2.5)
 
 
 def _margin_axis(ax: Any, ylim: tuple[float, float], ylabel: str) -> None:
@@ -114,7 +116,7 @@ def _shade_regimes(ax: Any, densities: Sequence[float], regimes: Sequence[Any]) 
 def _mark_infinite(ax: Any, xs: Sequence[float], color: Any, slot: int) -> None:
     """t2 = 0 makes a margin +inf: triangles just below the top edge, one height per layer."""
     if xs:
-        ax.plot(xs, [0.96 - 0.06 * slot] * len(xs), "^", ms=6, transform=ax.get_xaxis_transform(), clip_on=False,
+        ax.plot(xs, [0.965 - 0.045 * slot] * len(xs), "^", ms=6, transform=ax.get_xaxis_transform(), clip_on=False,
                 color=color, markeredgecolor="black", markeredgewidth=0.4)
 
 
@@ -375,14 +377,20 @@ def overlay_figure(runs: Sequence[RunData], path: str | os.PathLike, title: str 
 
 def table_figure(head: Sequence[str], body: Sequence[Sequence[Any]], path: str | os.PathLike, title: str) -> Path:
     """A table as a PNG (for slides; the markdown is the reference)."""
+    import textwrap
+
     plt = _pyplot()
-    fig, ax = plt.subplots(figsize=(min(2 + 1.45 * len(head), 26), 1.0 + 0.45 * max(len(body), 1)))
+    fig, ax = plt.subplots(figsize=(min(2 + 1.3 * len(head), 26), 1.4 + 0.4 * max(len(body), 1)))
     ax.axis("off")
     cells = [[str(c) for c in row] for row in body] or [["-"] * len(head)]
-    tab = ax.table(cellText=cells, colLabels=list(head), loc="center", cellLoc="center")
+    labels = [textwrap.fill(str(h), 16) for h in head]
+    tab = ax.table(cellText=cells, colLabels=labels, loc="center", cellLoc="center")
     tab.auto_set_font_size(False)
     tab.set_fontsize(7)
-    tab.scale(1, 1.5)
+    tab.auto_set_column_width(list(range(len(head))))
+    lines = max(lab.count("\n") + 1 for lab in labels)
+    for (row, _), cell in tab.get_celld().items():
+        cell.set_height(cell.get_height() * (1.1 * lines if row == 0 else 1.5))
     ax.set_title(title, fontsize=9)
     fig.tight_layout()
     out = Path(path)
