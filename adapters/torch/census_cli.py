@@ -130,11 +130,10 @@ def census_of_path(path: str | Path, rnd: int | None = None, groups: tuple[int, 
                    scope: str = "largest", universal_cover: bool = True) -> dict[str, Any]:
     """The census of a run directory's round or of a state_dict file, as a JSON-safe dict."""
     
-    import torch
-
     from bipartite_expanders.files import json_safe
 
     from .census import census
+    from .serialization import load_torch
 
     path = Path(path)
     info: dict[str, Any] = {"path": str(path)}
@@ -156,11 +155,7 @@ def census_of_path(path: str | Path, rnd: int | None = None, groups: tuple[int, 
             raise ValueError("--round is for run directories")
         if not path.is_file():
             raise FileNotFoundError(f"{path}: no such file or directory")
-        try:
-            obj = torch.load(path, map_location="cpu", weights_only=True)
-        except Exception as exc:  # garbage makes torch.load raise anything (struct.error, UnpicklingError, ...)
-            raise ValueError(f"{path}: not a torch file loadable with weights_only=True "
-                             f"({type(exc).__name__}: {str(exc).splitlines()[0][:200]})") from None
+        obj = load_torch(path, "torch file loadable with weights_only=True")
         model = state_dict_model(_unwrap(obj, path), groups)
         info["weights"] = "file"
     c = census(model, scope=scope, universal_cover=universal_cover)

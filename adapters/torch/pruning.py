@@ -13,7 +13,6 @@ entries are never ranked, so no method revives a weight.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any

@@ -50,7 +50,8 @@ from .hparams import Hparams
 from .models import build_model
 from .rundir import (RECORD_FORMAT, LayerRecord, RecordError, RoundRecord, RunDirError, masks_path, move_aside,
                      read_hparams, read_records, rewind_path, weights_path, write_hparams, write_record, writer_lock)
-from .tickets import KEEP_WEIGHTS, load_torch, read_masks, save_torch, write_masks, write_weights
+from ..serialization import save_torch
+from .tickets import KEEP_WEIGHTS, load_torch, read_masks, write_masks, write_weights
 from .training import TrainResult, evaluate, train
 
 __all__ = ["run_lottery", "RunResult", "RunContext", "Resumed", "resume", "train_round", "evaluate_round",

@@ -23,7 +23,6 @@ Every file is read with ``torch.load(weights_only=True)``; a damaged one raises
 
 from __future__ import annotations
 
-import io
 import os
 from collections.abc import Mapping
 from pathlib import Path
@@ -33,15 +32,15 @@ import numpy as np
 import torch
 from torch import nn
 
-from bipartite_expanders.files import atomic_write
-
+from .. import serialization
 from ..layers import prunable_layers
 from ..masks import apply_masks, capture_state, ensure_masks, get_masks, is_masked, refresh_weights, rewind
 from .hparams import Hparams
 from .models import build_model
+from ..serialization import save_torch
 from .rundir import RecordError, RunDirError, masks_path, read_hparams, read_records, rewind_path, weights_path
 
-__all__ = ["KEEP_WEIGHTS", "pack_mask", "unpack_mask", "save_torch", "load_torch", "write_masks", "read_masks",
+__all__ = ["KEEP_WEIGHTS", "pack_mask", "unpack_mask", "load_torch", "write_masks", "read_masks",
            "write_weights", "read_weights", "load_ticket", "folded_state_dict", "DATASET_SHAPES"]
 
 #: ``--keep-weights``: every round's trained weights, only the last round's, or none
@@ -72,23 +71,16 @@ def unpack_mask(packed: Mapping[str, Any]) -> torch.Tensor:
     return torch.from_numpy(np.unpackbits(bits, count=n).astype(bool)).reshape(shape)
 
 
-def save_torch(obj: Any, path: str | os.PathLike) -> Path:
-    """``torch.save`` atomically. Serialised in memory first, so that a full disk is a plain
-    ``OSError`` naming ``path`` (torch's own writer reports it as an internal assertion)."""
-    buf = io.BytesIO()
-    torch.save(obj, buf)
-    return atomic_write(path, buf.getvalue())
-
-
 def load_torch(path: str | os.PathLike, what: str) -> Any:
-    """``torch.load(weights_only=True)`` of a pipeline file; any fault is a :class:`RecordError`."""
+    """:func:`adapters.torch.serialization.load_torch` of a run-directory file; a missing or
+    damaged one is a :class:`RecordError` naming it."""
     path = Path(path)
     if not path.is_file():
         raise RecordError(path, f"{what} not found")
     try:
-        return torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as exc:  # garbage makes torch.load raise anything (struct.error, UnpicklingError, ...)
-        raise RecordError(path, f"{what} does not load ({type(exc).__name__}: {str(exc).splitlines()[0][:200]})") from None
+        return serialization.load_torch(path, what)
+    except ValueError as exc:
+        raise RecordError(path, str(exc).split(": ", 1)[-1]) from None
 
 
 def write_masks(path: str | os.PathLike, masks: Mapping[str, torch.Tensor]) -> Path:
