@@ -126,8 +126,8 @@ def snip(
     The gradient is taken with respect to the mask ``m`` at its current value
     (``dL/dm = dL/d(w*m) * w``), so an already-pruned entry gets the score it would have if
     restored; the pruners exclude such entries from ranking. ``train_mode`` (default False)
-    runs the forward in eval mode, as SNIP's reference code does (namhoonlee/snip-public builds
-    its scoring graph with ``is_train=False``); True scores in train mode (BatchNorm on batch
+    runs the forward in eval mode, as SNIP's reference code does (namhoonlee/snip-public,
+    ``snip/prune.py``, feeds ``is_train: False`` when it computes the sensitivities); True scores in train mode (BatchNorm on batch
     statistics, dropout on). Buffers (BatchNorm statistics) are restored afterwards.
     """
     loss_fn = loss_fn or nn.functional.cross_entropy
@@ -180,6 +180,9 @@ def grasp(
 
     ``g`` is the gradient of the loss at ``temperature`` (logits / T) summed over ``batches``
     and held fixed; ``H g`` is the gradient of ``g . grad L`` (a Hessian-gradient product).
+    ``train_mode`` (default True) scores in train mode, as GraSP's reference code does
+    (alecwangcq/GraSP, ``pruner/GraSP.py``, scores a fresh network, which is in train mode; the
+    ``.eval()`` on its copy is commented out); False scores in eval mode.
     """
     if not isinstance(temperature, (int, float)) or isinstance(temperature, bool) or temperature <= 0:
         raise ValueError(f"temperature must be a positive number; got {temperature!r}")

@@ -61,8 +61,8 @@ class Pruner:
 PRUNERS: dict[str, Pruner] = {
     "imp": Pruner("IMP", "magnitude"),
     "magnitude": Pruner("IMP", "magnitude", alias=True),
-    # SNIP's reference code (namhoonlee/snip-public) scores the network in eval mode; GraSP's
-    # (alecwangcq/GraSP) in train mode
+    # SNIP's reference code (namhoonlee/snip-public, snip/prune.py: is_train False) scores in eval
+    # mode; GraSP's (alecwangcq/GraSP, pruner/GraSP.py: a fresh network, .eval() commented out) in train mode
     "snip": Pruner("SNIP", "snip", batches=True, score_mode="eval"),
     "grasp": Pruner("GraSP", "grasp", batches=True, score_mode="train"),
     "synflow": Pruner("SynFlow", "synflow"),
