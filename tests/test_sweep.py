@@ -183,9 +183,9 @@ def test_local_sweep_writes_each_runs_directory_and_reports_the_failed_run(local
     _check_failed(manifest)
     for r, h in zip(manifest["runs"], grid.runs()[:4]):
         recs = load_records(out / h.run_name())
-        assert [x["round"] for x in recs] == [0, 1] and recs[-1]["stop"] == "rounds"
-        assert all(x["hparams_hash"] == h.hash() for x in recs)
-        assert r["summary"]["rounds"] == 2 and r["summary"]["accuracy"] == recs[-1]["accuracy"]["clean"]
+        assert [x.round for x in recs] == [0, 1] and recs[-1].stop == "rounds"
+        assert all(x.hparams_hash == h.hash() for x in recs)
+        assert r["summary"]["rounds"] == 2 and r["summary"]["accuracy"] == recs[-1].accuracy["clean"]
     # a sweep's run equals the same run made in-process (one thread each)
     h = grid.runs()[2]
     alone = run_lottery(h, out.parent / "alone", progress=False, threads=1)
