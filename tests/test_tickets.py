@@ -436,3 +436,31 @@ def test_run_record_types_round_trip(finished):
         bad = finished.records[0].to_json()
         del bad["census"][0]["n_kept"]
         rundir.RoundRecord.from_json(bad)
+
+
+def test_the_steps_of_a_round_run_alone(tmp_path):
+    from adapters.torch.lth.models import build_model
+    from adapters.torch.lth.runner import census_round, make_record, score_and_prune, train_round, write_round
+    import copy
+
+    from adapters.torch.masks import ensure_masks, get_masks, total_density
+
+    h = _tiny(rounds=1, iterations=20, pruner="snip")
+    ctx = make_context(h, tmp_path, load_dataset("digits", seed=0), keep_weights="all")
+    model = ensure_masks(build_model("lenet300", input_shape=ctx.input_shape, seed=0))
+    res, rewind_state = train_round(model, ctx, 0, None)
+    assert res.iterations == 20 and set(rewind_state) >= {"fc1.weight", "fc1.bias"}
+    ev = evaluate_round(model, ctx)
+    assert ev["density"]["total"] == 1.0 and 0 < ev["accuracy"]["clean"] <= 1
+    trained = copy.deepcopy(model)
+    pr = score_and_prune(model, ctx, 0)
+    assert pr.changed and total_density(model) < 1 and total_density(trained) == 1
+    cen = census_round(trained, ctx, pr)
+    assert [lc.name for lc in cen.layers] == ["fc1", "fc2", "fc3"] and cen.layers[0].score is not None
+    rec = make_record(h, 0, ev, res.train_loss, cen, pr, None, None, total_density(model), {})
+    write_round(ctx, rec, trained, {n: m.bool() for n, m in get_masks(model).items()})
+    assert rundir.read_record(rundir.record_path(tmp_path, 0), h.hash()) == rec
+    assert rundir.masks_path(tmp_path, 1).is_file() and rundir.weights_path(tmp_path, 0).is_file()
+    # a round 1 trains from the rewind point with the new masks
+    res1, _ = train_round(model, ctx, 1, rewind_state)
+    assert res1.iterations == 20 and evaluate_round(model, ctx)["density"]["total"] < 1

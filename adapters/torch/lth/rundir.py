@@ -44,7 +44,7 @@ __all__ = [
     "RECORD_FORMAT", "READABLE_FORMATS", "RunDirError", "RecordError", "RunLockedError",
     "LayerRecord", "RoundRecord", "hparams_path", "record_path", "masks_path", "weights_path", "rewind_path",
     "lock_path", "read_hparams", "write_hparams", "read_record", "read_records", "write_record", "move_aside",
-    "writer_lock", "find_run_dirs", "is_run_dir",
+    "writer_lock", "find_run_dirs", "is_run_dir", "count_records",
 ]
 
 #: the format number of the records this version writes (2: every round's masks kept, masks_NN =
@@ -99,6 +99,14 @@ def lock_path(run_dir: str | os.PathLike) -> Path:
 
 def is_run_dir(path: str | os.PathLike) -> bool:
     return record_path(path, 0).is_file()
+
+
+def count_records(run_dir: str | os.PathLike) -> int:
+    """How many ``round_NN.json`` files a directory holds (0 if it does not exist); cheap, unvalidated."""
+    try:
+        return sum(1 for p in os.scandir(run_dir) if p.name.startswith("round_") and p.name.endswith(".json"))
+    except FileNotFoundError:
+        return 0
 
 
 def find_run_dirs(paths: Sequence[str | os.PathLike]) -> list[Path]:

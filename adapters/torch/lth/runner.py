@@ -48,8 +48,9 @@ from ..pruning import PruneRates, PruneResult, prune_step
 from .data import Dataset, add_noise, load_dataset
 from .hparams import Hparams
 from .models import build_model
-from .rundir import (RECORD_FORMAT, LayerRecord, RecordError, RoundRecord, RunDirError, masks_path, move_aside,
-                     read_hparams, read_records, rewind_path, weights_path, write_hparams, write_record, writer_lock)
+from .rundir import (RECORD_FORMAT, LayerRecord, RecordError, RoundRecord, RunDirError, hparams_path, is_run_dir,
+                     lock_path, masks_path, move_aside, read_hparams, read_records, record_path, rewind_path,
+                     weights_path, write_hparams, write_record, writer_lock)
 from ..serialization import save_torch
 from .tickets import KEEP_WEIGHTS, load_torch, read_masks, write_masks, write_weights
 from .training import TrainResult, evaluate, train
@@ -137,7 +138,7 @@ def resume(run_dir: Path) -> Resumed:
         except RecordError as exc:
             if path.exists():
                 move_aside(path)
-            moved = move_aside(Path(run_dir) / f"round_{records[-1].round:02d}.json")
+            moved = move_aside(record_path(run_dir, records[-1].round))
             warnings.warn(f"{exc.path}: {exc.why}; {moved.name} moved aside, round {records[-1].round} is redone",
                           RuntimeWarning, stacklevel=2)
             records.pop()
@@ -333,11 +334,11 @@ def run_lottery(hparams: Hparams, out: str | os.PathLike = "runs", *, data_dir: 
     except BaseException:
         if created and not any(run_dir.iterdir() if run_dir.is_dir() else ()):
             run_dir.rmdir()
-        elif created and not (run_dir / "round_00.json").exists():
+        elif created and not is_run_dir(run_dir):
             # a run that never finished its first round leaves nothing a rerun would need
-            for p in run_dir.iterdir():
-                if p.name in ("hparams.json", "lock") or p.suffix == ".pt":
-                    p.unlink(missing_ok=True)
+            for p in (hparams_path(run_dir), lock_path(run_dir), masks_path(run_dir, 0), weights_path(run_dir, 0),
+                      rewind_path(run_dir)):
+                p.unlink(missing_ok=True)
             with contextlib.suppress(OSError):
                 run_dir.rmdir()
         raise

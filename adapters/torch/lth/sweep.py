@@ -280,13 +280,9 @@ def _is_finished(run_dir: Path, stop_after: int | None) -> bool:
 
 
 def _count_rounds(out: Path, names: Sequence[str]) -> int:
-    n = 0
-    for name in names:
-        try:
-            n += sum(1 for p in os.scandir(out / name) if p.name.startswith("round_") and p.name.endswith(".json"))
-        except FileNotFoundError:
-            pass
-    return n
+    from .rundir import count_records
+
+    return sum(count_records(out / name) for name in names)
 
 
 def _write_manifest(out: Path, grid: Grid, res: SweepResult) -> None:
