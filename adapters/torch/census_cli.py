@@ -186,9 +186,10 @@ def run(args: argparse.Namespace) -> int:
     from .lth.report.markdown import md_table
 
     where = f"round {res['round']}, {res['weights']} weights" if "round" in res else "state_dict"
-    print(f"{res['path']} ({where}): regime {res['regime']} (mask rule), {res['regime_weighted']} (|W| rule)\n")
-    head = ["layer", "shape", "graph", "density %", "t1", "t2", "eb", "db", "Delta_S", "Delta_R", "|W| Delta_S",
-            "Ramanujan (mask / |W|)"]
+    print(f"{res['path']} ({where}): regime {res['regime']} (mask rule), {res['regime_weighted']} (|W| rule); "
+          "t1 ... Delta_R of the mask graph, weight Delta_S of |W|\n")
+    head = ["layer", "shape", "graph", "density %", "t1", "t2", "eb", "db", "Delta_S", "Delta_R", "weight Delta_S",
+            "Ramanujan (mask / weight)"]
     rows = []
     for lay in res["layers"]:
         m, w = lay["mask"], lay["weight"] or {}
