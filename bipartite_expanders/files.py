@@ -89,6 +89,16 @@ def dumps(obj: Any, *, indent: int | None = None) -> str:
     return json.dumps(json_safe(obj), allow_nan=False, indent=indent, separators=separators)
 
 
+def _default_mode(path: Path) -> int:
+    """The permission bits of the file being replaced, else 0666 less the process's umask."""
+    try:
+        return path.stat().st_mode & 0o7777
+    except OSError:
+        umask = os.umask(0)
+        os.umask(umask)
+        return 0o666 & ~umask
+
+
 @contextlib.contextmanager
 def atomic_writer(path: str | os.PathLike[str], mode: str = "w") -> Iterator[IO[Any]]:
     """Open a temporary file beside ``path`` for writing; on a clean exit it is flushed to disk
@@ -112,6 +122,8 @@ def atomic_writer(path: str | os.PathLike[str], mode: str = "w") -> Iterator[IO[
     except OSError as exc:
         raise OSError(exc.errno, exc.strerror, str(path)) from exc
     try:
+        # mkstemp creates the file 0600; give it the mode an ordinary open() would
+        os.chmod(tmp, _default_mode(path))
         kwargs = {"encoding": "utf-8", "newline": ""} if mode == "w" else {}
         with os.fdopen(fd, mode, **kwargs) as fh:
             yield fh
