@@ -73,8 +73,6 @@ _DENSE_SCHUR_MAX = 30_000_000
 _MAX_STEP = 0.5
 # Factorisations per fold attempt before giving up on it (a badly chosen pin).
 _MAX_FACTOR = 300
-# Dense eigenvectors for the dual certificate below this many directed edges.
-_DENSE_PERRON_MAX = 150
 # Below this many vertices every Newton step refactorises (cheaper than refinement).
 _REFACTOR_ALWAYS_MAX = 300
 
@@ -135,6 +133,7 @@ class _Edges:
         pat = sp.csr_array((np.arange(1, rows.size + 1, dtype=float), (rows, cols)), shape=(self.n, self.n))
         self._jperm = pat.data.astype(np.int64) - 1
         self._jind, self._jptr = pat.indices, pat.indptr
+        self._split: _Split | None = None
 
     def offdiag(self, jab: np.ndarray, jba: np.ndarray) -> sp.csr_array:
         vals = np.concatenate([jab, jba])[self._jperm]
@@ -176,8 +175,52 @@ class _Edges:
         # Floating-point error of a sum of deg terms: a few ulps per term.
         return 8.0 * _EPS * (2.0 + float(self.degree.max(initial=1)))
 
+    def split(self) -> _Split:
+        """The bipartite elimination structure (built once): the smaller side is kept."""
+        if self._split is None:
+            self._split = _Split(self)
+        return self._split
+
+    @property
+    def residual_floor(self) -> float:
+        # a vertex residual sums deg terms: its rounding level grows like sqrt(deg) ulps
+        return 64.0 * _EPS * math.sqrt(1.0 + float(self.degree.max(initial=1)))
+
     def adjacency(self) -> sp.csr_array:
         return sp.csr_array((self.ww, (self.tail, self.head)), shape=(self.n, self.n))
+
+
+class _Split:
+    """Index structure of the Schur elimination of a bipartite graph's larger side.
+
+    ``keep`` is the smaller side (its block is factorised densely), ``drop`` the other. The
+    off-diagonal Jacobian values arrive as ``concatenate([jab, jba])`` (one per directed edge
+    ``tail -> head``, the entry ``J[tail, head]``); the ``*_perm`` arrays pick them in CSR order.
+    """
+
+    def __init__(self, G: _Edges):
+        n_small = int(np.count_nonzero(G.side == 1) <= np.count_nonzero(G.side == 0))
+        self.is_keep = G.side == n_small
+        self.keep = np.flatnonzero(self.is_keep)
+        self.drop = np.flatnonzero(~self.is_keep)
+        pos = np.empty(G.n, dtype=np.int64)
+        pos[self.keep] = np.arange(self.keep.size)
+        pos[self.drop] = np.arange(self.drop.size)
+        self.pos = pos
+        rows, cols = G.tail, G.head
+        nk, nd = self.keep.size, self.drop.size
+        rk = np.flatnonzero(self.is_keep[rows])
+        rd = np.flatnonzero(~self.is_keep[rows])
+        self.kd_perm, self.kd_ind, self.kd_ptr = self._csr(pos[rows[rk]], pos[cols[rk]], rk, nk, nd)
+        self.dk_perm, self.dk_ind, self.dk_ptr = self._csr(pos[rows[rd]], pos[cols[rd]], rd, nd, nk)
+        self.kd_edges, self.kd_rows = rk, rows[rk]
+        self.kd_flat = pos[rows[rk]] * nd + pos[cols[rk]]
+
+    @staticmethod
+    def _csr(r: np.ndarray, c: np.ndarray, which: np.ndarray, nr: int, nc: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        order = np.lexsort((c, r))
+        ptr = np.concatenate([[0], np.cumsum(np.bincount(r, minlength=nr))])
+        return which[order], c[order].astype(np.int32), ptr.astype(np.int32)
 
 
 # ------------------------------------------------------------------- small cases
@@ -254,25 +297,19 @@ class _Bordered:
             Mf[n, pin] = 1.0
             self.lu = sla.lu_factor(Mf, check_finite=False)
         elif G.side is not None:
-            keep = G.side == G.side[pin]
-            self.keep = np.flatnonzero(keep)
-            self.drop = np.flatnonzero(~keep)
-            pos = np.empty(n, dtype=np.int64)
-            pos[self.keep] = np.arange(self.keep.size)
-            pos[self.drop] = np.arange(self.drop.size)
-            # J restricted: rows keep / cols drop (C_kd) and rows drop / cols keep (C_dk).
-            rows = np.concatenate([G.a, G.b])
-            cols = np.concatenate([G.b, G.a])
+            sp_ = G.split()
+            self.keep, self.drop, pos = sp_.keep, sp_.drop, sp_.pos
+            nk, nd = self.keep.size, self.drop.size
             vals = np.concatenate([jab, jba])
-            rk = keep[rows]
-            C_kd = sp.csr_array((vals[rk], (pos[rows[rk]], pos[cols[rk]])), shape=(self.keep.size, self.drop.size))
-            C_dk = sp.csr_array((vals[~rk], (pos[rows[~rk]], pos[cols[~rk]])), shape=(self.drop.size, self.keep.size))
+            # J restricted: rows keep / cols drop (C_kd) and rows drop / cols keep (C_dk).
+            C_kd = sp.csr_array((vals[sp_.kd_perm], sp_.kd_ind, sp_.kd_ptr), shape=(nk, nd))
+            C_dk = sp.csr_array((vals[sp_.dk_perm], sp_.dk_ind, sp_.dk_ptr), shape=(nd, nk))
             self.Dd = diag[self.drop]
             self.C_kd, self.C_dk = C_kd, C_dk
-            nk = self.keep.size
-            if np.all(self.Dd > 0) and nk * self.drop.size <= _DENSE_SCHUR_MAX:
+            if np.all(self.Dd > 0) and nk * nd <= _DENSE_SCHUR_MAX:
                 # C_kd = diag(g_k) Q and C_dk = diag(g_d) Q^T with Q = c / q: one dense SYRK.
-                Qs = (sp.csr_array((-vals[rk] / gz[rows[rk]], (pos[rows[rk]], pos[cols[rk]])), shape=C_kd.shape)).toarray()
+                qv = -vals[sp_.kd_edges] / gz[sp_.kd_rows]
+                Qs = np.bincount(sp_.kd_flat, weights=qv, minlength=nk * nd).reshape(nk, nd)
                 Qs *= np.sqrt(gz[self.drop] / self.Dd)
                 S = sla.blas.dsyrk(1.0, Qs, lower=False)
                 S = np.triu(S) + np.triu(S, 1).T
@@ -284,7 +321,15 @@ class _Bordered:
             Mk = np.zeros((nk + 1, nk + 1))
             Mk[:nk, :nk] = S
             Mk[:nk, nk] = bord
-            Mk[nk, pos[pin]] = 1.0
+            self.pin_dropped = not sp_.is_keep[pin]
+            if self.pin_dropped:
+                # e_pin^T dg with dg_pin = (r_pin_row - C_dk[pin] dg_k - g_pin dz) / D_pin
+                pd = pos[pin]
+                row = C_dk[[pd], :].toarray().ravel()
+                Mk[nk, :nk] = -row / self.Dd[pd]
+                Mk[nk, nk] = -gz[pin] / self.Dd[pd]
+            else:
+                Mk[nk, pos[pin]] = 1.0
             self.pos = pos
             self.lu = sla.lu_factor(Mk, check_finite=False)
         else:
@@ -302,6 +347,8 @@ class _Bordered:
         if self.G.side is not None:
             rd = r[self.drop] / self.Dd
             rk = r[self.keep] - self.C_kd @ rd
+            if self.pin_dropped:
+                r_pin = r_pin - rd[self.pos[self.pin]]
             sol = sla.lu_solve(self.lu, np.append(rk, r_pin), check_finite=False)
             nk = self.keep.size
             dk, dz = sol[:nk], float(sol[nk])
@@ -333,9 +380,17 @@ class _Branch:
         # relative residual of each linear solve: inexact Newton needs little; dz/dtau near the
         # fold is ~1e-7, so 1e-11 keeps it accurate to ~1e-4 of itself
         self.rtol = 1e-11
+        self._sys: tuple[float, np.ndarray, tuple] | None = None
+
+    def system(self, g: np.ndarray, z: float) -> tuple:
+        """``_vertex_system`` at ``(g, z)``, cached for the last point (Newton's residual, the
+        linear solve and the tangent all evaluate it at the same point)."""
+        if self._sys is None or self._sys[0] != z or self._sys[1] is not g:
+            self._sys = (z, g, _vertex_system(self.G, g, z))
+        return self._sys[2]
 
     def _refactor(self, g: np.ndarray, z: float) -> None:
-        _, diag, jab, jba, _ = _vertex_system(self.G, g, z)
+        _, diag, jab, jba, _ = self.system(g, z)
         self.solver = _Bordered(self.G, self.pin, diag, jab, jba, g)
         if self.G.side is not None and not self.solver.dense:
             self.solver._gd_over_D = g[self.solver.drop] / self.solver.Dd
@@ -344,7 +399,7 @@ class _Branch:
     def solve(self, g: np.ndarray, z: float, r: np.ndarray, r_pin: float) -> tuple[np.ndarray, float]:
         """Solve the bordered system at ``(g, z)`` to near machine precision."""
         G = self.G
-        _, diag, jab, jba, _ = _vertex_system(G, g, z)
+        _, diag, jab, jba, _ = self.system(g, z)
         off = G.offdiag(jab, jba)
 
         def apply(v: np.ndarray, vz: float) -> tuple[np.ndarray, float]:
@@ -386,9 +441,9 @@ class _Branch:
         G = self.G
         prev, grew = math.inf, 0
         for _ in range(maxit):
-            phi = _vertex_system(G, g, z)[0]
+            phi = self.system(g, z)[0]
             res = float(np.max(np.abs(phi) / (1.0 + z * g)))
-            if res < 64 * _EPS:
+            if res < G.residual_floor:
                 return g, z, True
             grew = grew + 1 if res > prev else 0
             if grew >= 2 or not math.isfinite(res):
@@ -403,8 +458,8 @@ class _Branch:
             g, z = g + step * dg, z + step * dz
             if np.max(np.abs(step * dg) / g) < 1e-15 and abs(step * dz) <= 4 * _EPS * abs(z):
                 return g, z, True
-        phi = _vertex_system(G, g, z)[0]
-        return g, z, bool(np.max(np.abs(phi) / (1.0 + z * g)) < 1e-12)
+        phi = self.system(g, z)[0]
+        return g, z, bool(np.max(np.abs(phi) / (1.0 + z * g)) < max(1e-12, 16 * G.residual_floor))
 
     def tangent(self, g: np.ndarray, z: float) -> tuple[np.ndarray, float]:
         """``(dg/dtau, dz/dtau)`` along the branch for ``tau = log g_pin``."""
@@ -427,39 +482,32 @@ def _sweep(G: _Edges, z: float, x: np.ndarray | None, n_sweeps: int) -> tuple[np
     return x, n_sweeps
 
 
-def _predecessor_matrix(G: _Edges) -> sp.csr_array:
-    """``M`` as a sparse ``2E x 2E`` matrix: ``M[f, e] = 1`` when ``e -> f`` (small graphs only)."""
-    D = 2 * G.E
-    by_head = np.argsort(G.head, kind="stable")
-    starts = np.searchsorted(G.head[by_head], np.arange(G.n + 1))
-    rows, cols = [], []
-    for f in range(D):  # f's predecessors: edges into tail(f), except rev(f)
-        preds = by_head[starts[G.tail[f]]:starts[G.tail[f] + 1]]
-        preds = preds[preds != G.rev[f]]
-        rows.append(np.full(preds.size, f))
-        cols.append(preds)
-    return sp.csr_array((np.ones(sum(r.size for r in rows)), (np.concatenate(rows), np.concatenate(cols))), shape=(D, D))
+def _dual_from_tangent(G: _Edges, x: np.ndarray, h: np.ndarray) -> float:
+    """The lower certificate ``L(p)`` for the dual ``p`` built from the branch tangent ``h``.
 
-
-def _perron_p(G: _Edges, x: np.ndarray) -> np.ndarray:
-    """Perron vector of ``diag(c x^2) M``: the dual certificate at the fold."""
-    d = G.cc * x * x
-    D = 2 * G.E
-    if D <= _DENSE_PERRON_MAX:
-        K = (_predecessor_matrix(G).toarray()) * d[:, None]
-        vals, vecs = np.linalg.eig(K)
-        p = np.real(vecs[:, int(np.argmax(vals.real))])
-        return p if p.sum() > 0 else -p
-    op = spla.LinearOperator((D, D), matvec=lambda v: d * G.M(np.ravel(v)), dtype=float)
-    try:
-        _, vec = spla.eigs(op, k=1, which="LR", v0=x.copy(), tol=1e-13, ncv=min(D - 1, 40), maxiter=3000)
-        p = np.real(vec[:, 0])
-    except spla.ArpackNoConvergence as exc:  # keep what converged, else power steps from x
-        p = np.real(exc.eigenvectors[:, 0]) if exc.eigenvectors.size else x.copy()
-        for _ in range(200):
-            p = d * G.M(np.abs(p))
-            p /= p.sum()
-    return p if p.sum() > 0 else -p
+    At the fold the tangent ``h = dg/dtau`` spans the null space of the vertex Jacobian, which is
+    ``diag(g)`` times a symmetric matrix; the optimal ``p`` then has inflow ``h_v`` at every
+    vertex (``sum_{head(e) = v} p_e = h_v``) and ``p = c x^2 (M p)`` reads, per edge ``uv``,
+    ``p_uv = a (h_u - p_vu)``, ``p_vu = b (h_v - p_uv)`` with ``a = c x_uv^2``,
+    ``b = c x_vu^2`` (``a b < 1``): two unknowns, solved in closed form. O(E), no eigensolver.
+    A few power steps ``p <- c x^2 M p`` follow; every iterate is a valid certificate.
+    """
+    if not (np.all(np.isfinite(h)) and np.all(np.isfinite(x))):
+        return 0.0
+    h = h if h.sum() >= 0 else -h
+    al = G.cc * x * x
+    be = al[G.rev]
+    p = al * (h[G.tail] - be * h[G.head]) / (1.0 - al * be)
+    best = G.lower(p)
+    p = np.maximum(p, 0.0)
+    for _ in range(3):
+        p = al * G.M(p)
+        total = p.sum()
+        if not (total > 0 and math.isfinite(total)):
+            break
+        p /= total
+        best = max(best, G.lower(p))
+    return best
 
 
 def _start_upper(G: _Edges) -> float:
@@ -507,7 +555,7 @@ def _fold(G: _Edges, tol: float, maxiter: int, pin: int | None = None, max_repin
                 if dzc * dzc / (2 * curv) < target:  # the quadratic model's remaining drop
                     # z is converged; the dual bound lags (its deficit is ~ |tau - tau*|, not
                     # squared): certify here, and polish a few more secant steps if needed
-                    lower = max(lower, G.lower(_perron_p(G, x)))
+                    lower = max(lower, _dual_from_tangent(G, x, tan))
                     if best_upper - lower <= tol * max(1.0, best_upper) or polish >= 4 or abs(dzc / curv) < 1e-14:
                         break
                     polish += 1
@@ -560,7 +608,7 @@ def _fold(G: _Edges, tol: float, maxiter: int, pin: int | None = None, max_repin
         if dz == 0.0:
             break
     if polish == 0:
-        lower = max(lower, G.lower(_perron_p(G, x)))
+        lower = max(lower, _dual_from_tangent(G, x, tan))
     upper = best_upper
     value = min(max(best_z, lower), upper)
     # where the branch moves fastest: the best pin for another attempt
