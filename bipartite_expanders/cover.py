@@ -550,6 +550,8 @@ def _fold(G: _Edges, tol: float, maxiter: int, pin: int | None = None, max_repin
         new = math.nan
         if len(pts) >= 2 and pts[-2][2] != dzc:  # secant on dz/dtau
             t0, _, d0 = pts[-2]
+            if tau == t0:  # tau no longer resolves the fold (steps below its last bit): stop
+                break
             curv = (dzc - d0) / (tau - t0)
             if curv > 0:
                 if dzc * dzc / (2 * curv) < target:  # the quadratic model's remaining drop
@@ -607,8 +609,7 @@ def _fold(G: _Edges, tol: float, maxiter: int, pin: int | None = None, max_repin
             bracket[1] = tnew
         if dz == 0.0:
             break
-    if polish == 0:
-        lower = max(lower, _dual_from_tangent(G, x, tan))
+    lower = max(lower, _dual_from_tangent(G, x, tan))
     upper = best_upper
     value = min(max(best_z, lower), upper)
     # where the branch moves fastest: the best pin for another attempt
