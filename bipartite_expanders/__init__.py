@@ -9,11 +9,13 @@ The core is framework-free (numpy + scipy); torch lives in :mod:`adapters.torch`
 """
 
 from . import generators
-from .bounds import HooryBounds, RamanujanReport, Regime, Verdict, hoory_bounds, network_regime, ramanujan_report, verdict
+from .bounds import HooryBounds, Verdict, hoory_bounds, verdict
 from .cover import COVER_METHODS, CoverRadius, cover_bracket_free, cover_radius_of_adjacency, universal_cover_radius
 from .metrics import SPECTRAL_METRICS, MetricSpec, imdb, narc, register_metric, spectral_metric, spectral_metrics
 from .nonbacktracking import NonBacktrackingResult, ihara_bass_matrix, nonbacktracking_test
-from .components import SCOPES, Components, SideDegrees, connected_components, restrict_to_scope, scope_vertices, side_degrees
+from .components import Components, SideDegrees, connected_components, side_degrees
+from .report import RamanujanReport, Regime, network_regime, ramanujan_report
+from .scopes import SCOPES, restrict_to_scope, scope_vertices
 from .graph import BipartiteGraph, as_graph
 from .io import GraphFileError, example_path, load_graph, save_graph
 from .sparsify import DEFAULT_LEVELS, Candidate, SparsifyDecision, SparsifyReason, SparsifyResult, bounded_sparsify, lowest, removal_count, removal_order

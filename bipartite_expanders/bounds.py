@@ -1,4 +1,4 @@
-"""Hoory's bounds, Ramanujan margins, verdicts and reports.
+"""Hoory's bounds, Ramanujan margins and verdicts: pure formulas over numbers (a leaf module).
 
 For a bipartite graph with top singular values ``t1 > t2`` and average degrees
 ``d_left``, ``d_right`` (Hoory 2005; Table 1 of the seed study):
@@ -7,31 +7,25 @@ For a bipartite graph with top singular values ``t1 > t2`` and average degrees
 * degree bound ``db = sqrt(d_left - 1) + sqrt(d_right - 1)``, defined for ``d_left, d_right >= 1``;
 * margins ``delta_s = (eb - t2) / t2`` and ``delta_r = (db - t2) / t2``; ``t2 == 0`` gives
   ``+inf``; an undefined bound gives NaN and the verdict ``"undefined"``.
+
+The report that computes these numbers for a graph is :mod:`bipartite_expanders.report`;
+see docs/bounds.md.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass
 from enum import Enum
 from typing import Any
 
 import numpy as np
-import scipy.sparse as sp
-
-from .components import SCOPES, Components, connected_components, degree_counts, restrict_to_scope, side_degrees
-from .graph import BipartiteGraph, as_graph
-from .spectrum import DEFAULT_TOL, SpectrumResult, spectral_pair
 
 __all__ = [
     "Verdict",
-    "Regime",
     "HooryBounds",
-    "RamanujanReport",
     "hoory_bounds",
-    "ramanujan_report",
-    "network_regime",
+    "margin",
     "verdict",
 ]
 
@@ -42,17 +36,6 @@ class Verdict(str, Enum):
     RAMANUJAN = "ramanujan"
     NOT_RAMANUJAN = "not_ramanujan"
     UNDEFINED = "undefined"
-
-    def __str__(self) -> str:
-        return self.value
-
-
-class Regime(str, Enum):
-    """A network's regime over its analysed layers."""
-
-    FULLY = "fully"
-    PARTIALLY = "partially"
-    NON = "non"
 
     def __str__(self) -> str:
         return self.value
@@ -71,7 +54,12 @@ def verdict(delta: float) -> Verdict:
     return Verdict.RAMANUJAN if delta >= 0 else Verdict.NOT_RAMANUJAN
 
 
-def _margin(bound: float, t2: float) -> float:
+def margin(bound: float, t2: float) -> float:
+    """``(bound - t2) / t2``; ``+inf`` when ``t2 == 0``, NaN when either is NaN.
+
+    >>> margin(3.0, 2.0), margin(1.0, 0.0)
+    (0.5, inf)
+    """
     if math.isnan(bound) or math.isnan(t2):
         return math.nan
     if t2 == 0:
@@ -120,235 +108,4 @@ def hoory_bounds(t1: float, t2: float, d_left: float, d_right: float) -> HooryBo
         raise ValueError(f"t2 must not exceed t1; got t1={t1}, t2={t2}")
     eb = 2.0 * math.sqrt(t1 - 1.0) if t1 >= 1 else math.nan
     db = math.sqrt(d_left - 1.0) + math.sqrt(d_right - 1.0) if (d_left >= 1 and d_right >= 1) else math.nan
-    return HooryBounds(eb, db, _margin(eb, t2), _margin(db, t2))
-
-
-def _json_float(v: float) -> float | str:
-    if math.isnan(v):
-        return "nan"
-    if math.isinf(v):
-        return "inf" if v > 0 else "-inf"
-    return v
-
-
-@dataclass(frozen=True)
-class RamanujanReport:
-    """The spectral report of one bipartite graph on one scope.
-
-    ``t1, t2, d_left, d_right`` are all taken on ``scope``; ``n_left, n_right, n_edges`` and
-    the degree fields describe the scope; ``isolated_left/right`` and ``n_components``
-    (components with at least one edge) describe the whole graph. ``db_valid`` says whether
-    Hoory's hypothesis (minimum degree >= 2 on both sides of the scope) holds.
-    """
-
-    t1: float
-    t2: float
-    d_left: float
-    d_right: float
-    eb: float
-    db: float
-    delta_s: float
-    delta_r: float
-    verdict_s: Verdict
-    verdict_r: Verdict
-    db_valid: bool
-    n_components: int
-    isolated_left: int
-    isolated_right: int
-    min_degree_left: int
-    min_degree_right: int
-    n_edges: int
-    n_left: int
-    n_right: int
-    scope: str
-    weighted: bool
-    solver: str
-    max_degree_left: int = 0
-    max_degree_right: int = 0
-    density: float = math.nan
-    shape: tuple[int, int] = (0, 0)
-    total_edges: int = 0
-    t1_multiplicity: int = 1
-    #: the solver's output on the scope (singular vectors): pass it as ``v0`` to warm-start the
-    #: analysis of a slightly changed graph. Not serialised, not compared.
-    state: SpectrumResult | None = field(default=None, repr=False, compare=False)
-    #: rho(T), the spectral radius of the scope's universal covering tree (NaN when not computed),
-    #: with its certified bracket; see :func:`~bipartite_expanders.cover.universal_cover_radius`
-    rho_uc: float = math.nan
-    rho_uc_lower: float = math.nan
-    rho_uc_upper: float = math.nan
-    #: ``(rho_uc - t2) / t2`` and the exact verdict: connected scope and ``t2 <= rho(T)``
-    delta_uc: float = math.nan
-    verdict_uc: Verdict = Verdict.UNDEFINED
-    #: the free O(E) bracket on rho(T): Hoory / edge-average <= rho(T) <= min(t1, max edge bound)
-    uc_free_lower: float = math.nan
-    uc_free_upper: float = math.nan
-
-    @property
-    def is_ramanujan(self) -> bool:
-        """The unweighted rule of the study: ``max(delta_s, delta_r) >= 0``."""
-        return Verdict.RAMANUJAN in (self.verdict_s, self.verdict_r)
-
-    def to_dict(self) -> dict[str, Any]:
-        """A JSON-safe dict: inf and NaN as the strings ``"inf"``, ``"-inf"``, ``"nan"``."""
-        out: dict[str, Any] = {}
-        for f in fields(self):
-            if f.name == "state":
-                continue
-            v = getattr(self, f.name)
-            if isinstance(v, Enum):
-                v = v.value
-            elif isinstance(v, float):
-                v = _json_float(v)
-            elif isinstance(v, tuple):
-                v = list(v)
-            out[f.name] = v
-        return out
-
-    @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> RamanujanReport:
-        """Inverse of :meth:`to_dict`."""
-        kw: dict[str, Any] = {}
-        names = {f.name: f for f in fields(cls)}
-        for k, v in data.items():
-            if k not in names:
-                continue
-            if k in ("verdict_s", "verdict_r", "verdict_uc"):
-                v = Verdict(v)
-            elif k == "shape":
-                v = tuple(v)
-            elif isinstance(v, str) and k not in ("scope", "solver"):
-                v = float(v)
-            kw[k] = v
-        return cls(**kw)
-
-
-def ramanujan_report(
-    graph: Any,
-    scope: str = "largest",
-    weighted: bool | None = None,
-    solver: str = "auto",
-    *,
-    tol: float = DEFAULT_TOL,
-    v0: Any = None,
-    universal_cover: bool = True,
-) -> RamanujanReport:
-    """Analyse one bipartite graph: spectrum, degrees, Hoory bounds and verdicts on a scope.
-
-    Parameters
-    ----------
-    graph
-        A :class:`BipartiteGraph` (or anything :class:`BipartiteGraph` accepts).
-    scope
-        ``"largest"`` (component with most edges), ``"nonisolated"`` or ``"all"``.
-    weighted
-        None analyses the graph as it is; False uses its 0/1 pattern; True uses its weights.
-    solver, tol, v0
-        Passed to :func:`~bipartite_expanders.spectrum.spectral_pair`.
-    universal_cover
-        Compute ``rho_uc`` (the exact universal-cover radius, ``tol``-certified) and
-        ``verdict_uc``; False leaves them NaN / ``undefined`` (the free bracket is always filled).
-
-    Examples
-    --------
-    >>> from bipartite_expanders import generators, ramanujan_report
-    >>> r = ramanujan_report(generators.complete_bipartite(3, 4))
-    >>> r.t2, r.verdict_s.value, r.delta_r
-    (0.0, 'ramanujan', inf)
-    """
-    g = as_graph(graph)
-    if scope not in SCOPES:
-        raise ValueError(f"scope must be one of {SCOPES}; got {scope!r}")
-    if weighted not in (None, True, False):
-        raise TypeError(f"weighted must be None, True or False; got {weighted!r}")
-    use_weights = g.is_weighted if weighted is None else bool(weighted)
-    if not use_weights:
-        g = g.pattern()
-    comp = connected_components(g)
-    sub, rows, cols = restrict_to_scope(g, scope, comp)
-    scope_graph = _scope_graph(g, sub, scope, use_weights)
-    left, right = side_degrees(sub, use_weights, degree_counts(scope_graph))
-    if sub.shape[0] and sub.shape[1]:
-        pair = spectral_pair(scope_graph, solver=solver, tol=tol, v0=v0, vertex_ids=(rows, cols))
-        t1, t2, used, mult, state = pair.t1, pair.t2, pair.solver, pair.multiplicity, pair.result
-    else:  # an edgeless graph's largest / nonisolated scope is empty
-        t1, t2, used, mult, state = 0.0, 0.0, solver, 0, None
-    d_l = left.average
-    d_r = right.average
-    if math.isnan(d_l) or math.isnan(d_r):  # empty scope: t1 = 0, every bound undefined
-        b = HooryBounds(math.nan, math.nan, math.nan, math.nan)
-    else:
-        b = hoory_bounds(t1, t2, d_l, d_r)
-    whole_l, whole_r = side_degrees(g.matrix, use_weights, degree_counts(g))
-    n_l, n_r = sub.shape
-    if not isinstance(universal_cover, (bool, np.bool_)):
-        raise TypeError(f"universal_cover must be True or False; got {universal_cover!r}")
-    uc = _universal_cover_fields(scope_graph, use_weights, t1, t2, bool(universal_cover), tol)
-    return RamanujanReport(
-        t1=t1, t2=t2, d_left=d_l, d_right=d_r,
-        eb=b.eb, db=b.db, delta_s=b.delta_s, delta_r=b.delta_r,
-        verdict_s=verdict(b.delta_s), verdict_r=verdict(b.delta_r),
-        db_valid=bool(n_l and n_r and left.minimum >= 2 and right.minimum >= 2),
-        n_components=comp.n_nontrivial,
-        isolated_left=whole_l.isolated, isolated_right=whole_r.isolated,
-        min_degree_left=left.minimum, min_degree_right=right.minimum,
-        n_edges=int(sub.nnz), n_left=int(n_l), n_right=int(n_r),
-        scope=scope, weighted=use_weights, solver=used,
-        max_degree_left=left.maximum, max_degree_right=right.maximum,
-        density=(sub.nnz / (n_l * n_r)) if n_l and n_r else math.nan,
-        shape=g.shape, total_edges=g.n_edges, t1_multiplicity=mult, state=state,
-        **uc,
-    )
-
-
-def _scope_graph(g: BipartiteGraph, sub: Any, scope: str, weighted: bool) -> BipartiteGraph:
-    """The scope as a graph value: ``g`` itself when the scope is every vertex (sharing its
-    cached degrees and components), else a graph over the freshly sliced matrix; a ``largest``
-    scope is one component by construction, so its components are known without a search."""
-    if sub is g.matrix:
-        return g
-    scope_graph = BipartiteGraph._trusted(sp.csr_array(sub, copy=False), weighted)
-    if scope == "largest" and scope_graph.n_edges:
-        m, n = scope_graph.shape
-        arrays = (np.zeros(m, dtype=np.int64), np.zeros(n, dtype=np.int64),
-                  np.array([scope_graph.n_edges]), np.array([m + n]))
-        for arr in arrays:
-            arr.flags.writeable = False
-        scope_graph._structure["components"] = Components(1, *arrays)
-    return scope_graph
-
-
-def _universal_cover_fields(scope_graph: BipartiteGraph, weighted: bool, t1: float, t2: float, exact: bool,
-                            tol: float) -> dict[str, Any]:
-    """rho(T) fields of a report: the free bracket always, the certified value when ``exact``."""
-    from .cover import cover_bracket_free, universal_cover_radius
-
-    out: dict[str, Any] = {}
-    if not (scope_graph.n_left and scope_graph.n_right) or scope_graph.n_edges == 0:
-        return out
-    lo, hi = cover_bracket_free(scope_graph)
-    out["uc_free_lower"], out["uc_free_upper"] = lo, min(hi, t1)
-    if exact:
-        r = universal_cover_radius(scope_graph, tol=max(tol, 1e-12), scope="all")
-        connected = connected_components(scope_graph).n_components == 1
-        out.update(rho_uc=r.value, rho_uc_lower=r.lower, rho_uc_upper=r.upper, delta_uc=_margin(r.value, t2))
-        # t2 <= rho(T) up to the certified bracket (the bracket's width is below tol * rho)
-        out["verdict_uc"] = Verdict.RAMANUJAN if (connected and t2 <= r.upper) else Verdict.NOT_RAMANUJAN
-    return out
-
-
-def network_regime(reports: Iterable[RamanujanReport | bool]) -> Regime:
-    """``fully`` when every report is Ramanujan (by ``is_ramanujan``), ``non`` when none is,
-    else ``partially``. Accepts reports or booleans; an empty collection is an error.
-
-    >>> network_regime([True, False]).value
-    'partially'
-    """
-    flags = [r.is_ramanujan if isinstance(r, RamanujanReport) else bool(r) for r in reports]
-    if not flags:
-        raise ValueError("reports must not be empty")
-    if all(flags):
-        return Regime.FULLY
-    if not any(flags):
-        return Regime.NON
-    return Regime.PARTIALLY
+    return HooryBounds(eb, db, margin(eb, t2), margin(db, t2))

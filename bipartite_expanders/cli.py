@@ -54,7 +54,7 @@ def _fmt(v: Any) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    from .bounds import ramanujan_report
+    from .report import ramanujan_report
     from .io import example_path, load_graph
 
     if (args.path is None) == (args.example is None):

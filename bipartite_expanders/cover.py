@@ -50,9 +50,10 @@ import scipy.sparse as sp
 import scipy.sparse.linalg as spla
 from scipy.sparse import csgraph
 
-from .bounds import _json_float
-from .components import SCOPES, connected_components, degree_counts, restrict_to_scope
+from .components import connected_components, degree_counts
+from .files import json_float
 from .graph import as_graph
+from .scopes import SCOPES, restrict_to_scope
 
 __all__ = [
     "CoverRadius",
@@ -105,7 +106,7 @@ class CoverRadius:
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-safe dict (inf and NaN as strings)."""
-        return {k: _json_float(v) if isinstance(v, float) else v for k, v in asdict(self).items()}
+        return {k: json_float(v) if isinstance(v, float) else v for k, v in asdict(self).items()}
 
 
 # ---------------------------------------------------------------- edge structures

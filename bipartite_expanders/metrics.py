@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 
-from .bounds import RamanujanReport, ramanujan_report
+from .report import RamanujanReport, ramanujan_report
 from .graph import BipartiteGraph, as_graph
 from .spectrum import top_singular_values
 

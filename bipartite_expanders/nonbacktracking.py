@@ -28,9 +28,10 @@ import numpy as np
 import scipy.sparse as sp
 import scipy.sparse.linalg as spla
 
-from .bounds import _json_float
-from .components import SCOPES, restrict_to_scope
+from .components import connected_components
+from .files import json_float
 from .graph import BipartiteGraph, as_graph
+from .scopes import SCOPES, restrict_to_scope
 
 __all__ = ["NonBacktrackingResult", "nonbacktracking_test", "ihara_bass_matrix", "IHARA_HOLDS", "IHARA_FAILS", "IHARA_UNDEFINED"]
 
@@ -71,9 +72,9 @@ class NonBacktrackingResult:
         """A JSON-safe dict (inf and NaN as strings)."""
 
         return {
-            "rho_h": _json_float(self.rho_h), "sqrt_rho_h": _json_float(self.sqrt_rho_h),
-            "lambda_nontrivial": _json_float(self.lambda_nontrivial), "margin": _json_float(self.margin),
-            "verdict": self.verdict, "eigenvalues": [[_json_float(a), _json_float(b)] for a, b in self.eigenvalues],
+            "rho_h": json_float(self.rho_h), "sqrt_rho_h": json_float(self.sqrt_rho_h),
+            "lambda_nontrivial": json_float(self.lambda_nontrivial), "margin": json_float(self.margin),
+            "verdict": self.verdict, "eigenvalues": [[json_float(a), json_float(b)] for a, b in self.eigenvalues],
             "n_vertices": self.n_vertices, "n_edges": self.n_edges, "method": self.method,
         }
 
@@ -105,7 +106,7 @@ def nonbacktracking_test(graph: Any, k: int = 6, *, scope: str = "largest", meth
         How many eigenvalues of largest modulus to compute (>= 3; the two trivial ones
         ``+-rho(H)`` are among them).
     scope
-        ``"largest"`` (default), ``"nonisolated"`` or ``"all"``; see :mod:`~bipartite_expanders.components`.
+        ``"largest"`` (default), ``"nonisolated"`` or ``"all"``; see :mod:`~bipartite_expanders.scopes`.
     method
         ``"auto"`` (dense below ``2N = 600``, else ARPACK), ``"dense"`` or ``"arpack"``.
     tol
@@ -132,7 +133,6 @@ def nonbacktracking_test(graph: Any, k: int = 6, *, scope: str = "largest", meth
     N, E = m + n, int(B.nnz)
     if E == 0:
         return NonBacktrackingResult(0.0, 0.0, 0.0, 0.0, IHARA_UNDEFINED, (), N, 0, "none")
-    from .components import connected_components
 
     if E - N + connected_components(BipartiteGraph._trusted(sp.csr_array(B, copy=True), False)).n_components <= 0:
         # a forest: H is nilpotent (no closed non-backtracking walk), nothing to test

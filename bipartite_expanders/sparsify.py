@@ -26,9 +26,10 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 
-from .bounds import RamanujanReport, _json_float, ramanujan_report
-from .components import SCOPES
+from .files import json_float
 from .graph import BipartiteGraph, as_graph
+from .report import RamanujanReport, ramanujan_report
+from .scopes import SCOPES
 
 __all__ = [
     "DEFAULT_LEVELS",
@@ -191,8 +192,8 @@ class SparsifyDecision:
             "accepted": self.accepted,
             "k": self.k,
             "rule": self.rule,
-            "rate": _json_float(self.rate),
-            "applied_rate": _json_float(self.applied_rate),
+            "rate": json_float(self.rate),
+            "applied_rate": json_float(self.applied_rate),
             "levels": self.levels,
             "collapse": self.collapse,
             "scope": self.scope,

@@ -25,7 +25,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from .components import connected_components
-from .graph import BipartiteGraph
+from .graph import BipartiteGraph, as_graph
 from .solvers import SOLVERS, MatrixOperator, SpectrumResult, register_solver
 from .solvers.direct import DENSE_HARD_MAX_ENTRIES
 from .solvers.external import primme_available
@@ -387,7 +387,6 @@ def spectral_pair(x: Any, *, solver: str = "auto", tol: float = DEFAULT_TOL, v0:
     >>> p = spectral_pair(two_edges); (p.t1, p.t2, p.multiplicity)
     (1.0, 0.0, 2)
     """
-    from .graph import as_graph
 
     g = x if isinstance(x, BipartiteGraph) else as_graph(x, "x")
     if g.n_edges == 0:

@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 
 from bipartite_expanders import BipartiteGraph, connected_components, generators, scope_vertices, side_degrees
-from bipartite_expanders.components import restrict_to_scope
+from bipartite_expanders.scopes import restrict_to_scope
 
 
 def test_components_of_union_with_isolated():

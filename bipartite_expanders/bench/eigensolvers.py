@@ -264,7 +264,7 @@ def warm_start_row(shape: tuple[int, int], density: float, weights: str, prune: 
                    seed: int = 0) -> dict[str, Any]:
     """Cold against warm re-analysis (``ramanujan_report``) of a layer after pruning a fraction
     ``prune`` of its edges: by magnitude for weighted layers, at random for masks."""
-    from ..bounds import ramanujan_report
+    from ..report import ramanujan_report
     from ..graph import BipartiteGraph
 
     m, n = shape
