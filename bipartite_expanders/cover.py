@@ -41,7 +41,9 @@ closed form ``w (sqrt(c - 1) + sqrt(d - 1))``.
 from __future__ import annotations
 
 import math
+import warnings
 from dataclasses import asdict, dataclass
+from contextlib import nullcontext
 from typing import Any
 
 import numpy as np
@@ -50,6 +52,11 @@ import scipy.sparse as sp
 import scipy.sparse.linalg as spla
 from scipy.sparse import csgraph
 
+try:  # optional (the 'all' extra): small dense BLAS calls are several times slower on 2 threads
+    from threadpoolctl import threadpool_limits
+except ImportError:  # pragma: no cover - exercised only without threadpoolctl
+    threadpool_limits = None
+
 from .components import connected_components, degree_counts
 from .files import json_float
 from .graph import as_graph
@@ -57,6 +64,7 @@ from .scopes import SCOPES, restrict_to_scope
 
 __all__ = [
     "CoverRadius",
+    "CoverToleranceWarning",
     "COVER_METHODS",
     "universal_cover_radius",
     "cover_radius_of_adjacency",
@@ -64,6 +72,11 @@ __all__ = [
 ]
 
 COVER_METHODS = ("auto", "fold", "bisect")
+
+
+class CoverToleranceWarning(RuntimeWarning):
+    """The certified bracket on ``rho(T)`` is wider than the requested tolerance."""
+
 
 _EPS = np.finfo(float).eps
 # Dense eigensolvers below this many vertices (exact, and faster than ARPACK there).
@@ -88,7 +101,9 @@ class CoverRadius:
     components join their methods with ``+``.
     ``cycle_rank`` is ``E - N + (number of components)``; ``n_components`` counts the
     components with an edge (``rho`` is the largest of theirs); ``iterations`` counts
-    Newton steps (fold) or sweeps (bisect).
+    Newton factorisations (fold) or sweeps (bisect). ``converged`` says whether the bracket met
+    the requested relative width ``upper - lower <= tol * upper`` (``tol`` is kept); the
+    bracket is certified either way.
     """
 
     value: float
@@ -98,6 +113,8 @@ class CoverRadius:
     cycle_rank: int
     n_components: int = 1
     iterations: int = 0
+    converged: bool = True
+    tol: float = 1e-10
 
     @property
     def width(self) -> float:
@@ -117,10 +134,11 @@ class _Edges:
     when the graph is known to be bipartite (else None).
     """
 
-    def __init__(self, n: int, a: np.ndarray, b: np.ndarray, w: np.ndarray, side: np.ndarray | None):
+    def __init__(self, n: int, a: np.ndarray, b: np.ndarray, w: np.ndarray, side: np.ndarray | None,
+                 c: np.ndarray | None = None):
         self.n = int(n)
         self.a, self.b, self.w = a, b, w
-        self.c = w * w
+        self.c = w * w if c is None else c
         self.E = int(a.size)
         self.tail = np.concatenate([a, b])
         self.head = np.concatenate([b, a])
@@ -542,7 +560,7 @@ def _fold(G: _Edges, tol: float, maxiter: int, pin: int | None = None, max_repin
     lower, polish, repins = z_lo, 0, 0
     tan, dz = br.tangent(g, z)
     pts = [(math.log(g[pin]), z, dz)]
-    target = 0.1 * tol * max(1.0, z)
+    target = 0.1 * tol * z
     bracket: list[float] | None = None  # [tau with dz < 0, tau with dz > 0]
     for _ in range(maxiter):
         if br.n_factor > _MAX_FACTOR:
@@ -559,7 +577,7 @@ def _fold(G: _Edges, tol: float, maxiter: int, pin: int | None = None, max_repin
                     # z is converged; the dual bound lags (its deficit is ~ |tau - tau*|, not
                     # squared): certify here, and polish a few more secant steps if needed
                     lower = max(lower, _dual_from_tangent(G, x, tan))
-                    if best_upper - lower <= tol * max(1.0, best_upper) or polish >= 4 or abs(dzc / curv) < 1e-14:
+                    if best_upper - lower <= tol * best_upper or polish >= 4 or abs(dzc / curv) < 1e-14:
                         break
                     polish += 1
                 new = tau - dzc / curv
@@ -616,7 +634,7 @@ def _fold(G: _Edges, tol: float, maxiter: int, pin: int | None = None, max_repin
     # where the branch moves fastest: the best pin for another attempt
     speed = np.abs(tan / g)
     next_pin = int(np.argmax(speed)) if np.all(np.isfinite(speed)) else None
-    return value, lower, upper, br.n_factor, upper - lower <= tol * max(1.0, upper), next_pin
+    return value, lower, upper, br.n_factor, upper - lower <= tol * upper, next_pin
 
 
 def _bisect(G: _Edges, tol: float, maxiter: int, lower: float = 0.0, upper: float = math.inf, max_sweeps: int = 20_000,
@@ -634,7 +652,7 @@ def _bisect(G: _Edges, tol: float, maxiter: int, lower: float = 0.0, upper: floa
         upper = float(wdeg.max()) * (1.0 + 1e-12) + 1e-300
     sweeps = 0
     for _ in range(maxiter):
-        if upper - lower <= tol * max(1.0, upper):
+        if upper - lower <= tol * upper:
             break
         if sweeps >= budget:
             break
@@ -663,7 +681,7 @@ def _tree_bracket(G: _Edges, t1: float, tol: float) -> tuple[float, float]:
 
     lo, hi = math.nan, math.nan
     for k in range(8):
-        d = 0.25 * max(tol, 1e-13) * 10.0**k * max(1.0, t1)
+        d = 0.25 * max(tol, 1e-13) * 10.0**k * t1
         if math.isnan(hi) and above(t1 + d):
             hi = t1 + d
         if math.isnan(lo) and above(t1 - d) is False:
@@ -673,7 +691,28 @@ def _tree_bracket(G: _Edges, t1: float, tol: float) -> tuple[float, float]:
     return lo, hi
 
 
+def _fold_attempts(G: _Edges, tol: float, maxiter: int) -> tuple[float, float, float, int, bool]:
+    """The fold solver, rerun at most twice at the vertex where the branch moved fastest;
+    certificates from different runs combine (max of lowers, min of uppers)."""
+    value, lo, hi, steps, ok, pin = _fold(G, tol, maxiter)
+    tried: set[int | None] = {None}
+    for _attempt in range(2):
+        if ok or pin in tried:
+            break
+        tried.add(pin)
+        v2, lo2, hi2, st2, _, pin = _fold(G, tol, maxiter, pin=pin, max_repins=0)
+        steps += st2
+        if hi2 - lo2 < hi - lo:
+            value = v2
+        lo, hi = max(lo, lo2), min(hi, hi2)
+        value = min(max(value, lo), hi)
+        ok = hi - lo <= tol * hi
+    return value, lo, hi, steps, ok
+
+
 def _component_radius(G: _Edges, tol: float, method: str, maxiter: int) -> tuple[float, float, float, str, int]:
+    """``(value, lower, upper, method, iterations)`` for one connected graph whose largest
+    weight is 1 (then ``rho >= 1``: one edge is a finite subtree)."""
     if G.E == 0:
         return 0.0, 0.0, 0.0, "empty", 0
     rank = G.E - G.n + 1
@@ -682,29 +721,25 @@ def _component_radius(G: _Edges, tol: float, method: str, maxiter: int) -> tuple
         return closed, closed * (1 - 4 * _EPS), closed * (1 + 4 * _EPS), "closed_form", 0
     if rank <= 1:
         t1, lo, hi = _perron(G, tol)
-        if math.isfinite(lo) and hi - lo <= max(tol, 1e-12) * max(1.0, hi):
+        if math.isfinite(lo) and hi - lo <= max(tol, 1e-12) * hi:
             return t1, lo, hi, "perron", 0
         if rank == 0:  # a tree: certify t1 by the exact leaf-to-root elimination instead
             lo, hi = _tree_bracket(G, t1, tol)
-            return t1, lo, hi, "perron", 0
+            if math.isnan(lo) or math.isnan(hi):  # not certified: the free bracket, reported wide
+                lo, hi = G.lower(np.ones(2 * G.E)), float(np.bincount(G.tail, weights=G.ww, minlength=G.n).max())
+            return min(max(t1, lo), hi), lo, hi, "perron", 0
     if method in ("auto", "fold"):
-        value, lo, hi, steps, ok, pin = _fold(G, tol, maxiter)
-        tried: set[int | None] = {None}
-        for _attempt in range(2):
-            # certificates from different runs combine: max of lowers, min of uppers
-            if ok or pin in tried:
-                break
-            tried.add(pin)
-            v2, lo2, hi2, st2, _, pin = _fold(G, tol, maxiter, pin=pin, max_repins=0)
-            steps += st2
-            if hi2 - lo2 < hi - lo:
-                value = v2
-            lo, hi = max(lo, lo2), min(hi, hi2)
-            value = min(max(value, lo), hi)
-            ok = hi - lo <= tol * max(1.0, hi)
+        try:
+            value, lo, hi, steps, ok = _fold_attempts(G, tol, maxiter)
+        except (np.linalg.LinAlgError, ZeroDivisionError, FloatingPointError):
+            # a numerically singular step: the fold gives nothing, the bisection below decides
+            value, lo, hi, steps, ok = math.nan, 0.0, math.inf, 0, False
+        hi = min(hi, _start_upper(G))
         if ok or method == "fold":
-            return value, lo, hi, "fold", steps
-        v2, lo2, hi2, sweeps = _bisect(G, tol, 200, lower=lo, upper=hi)
+            return min(max(value, lo), hi), lo, hi, "fold", steps
+        # bounded fallback: about 2.5e7 directed-edge updates
+        budget = min(20_000, max(100, int(2.5e7 / (2 * G.E))))
+        v2, lo2, hi2, sweeps = _bisect(G, tol, 200, lower=lo, upper=hi, budget=budget)
         if lo2 <= value <= hi2:
             v2 = value
         return v2, lo2, hi2, "fold+bisect", steps + sweeps
@@ -725,15 +760,38 @@ def _check_method(method: Any) -> str:
     return str(method)
 
 
-def _combine(parts: list[tuple[float, float, float, str, int]], rank: int, n_comp: int) -> CoverRadius:
+def _combine(parts: list[tuple[float, float, float, str, int]], rank: int, n_comp: int, tol: float) -> CoverRadius:
     if not parts:
-        return CoverRadius(0.0, 0.0, 0.0, "empty", rank, 0, 0)
+        return CoverRadius(0.0, 0.0, 0.0, "empty", rank, 0, 0, True, tol)
     i = int(np.argmax([p[0] for p in parts]))
     value = parts[i][0]
     lower = max(p[1] for p in parts)
     upper = max(p[2] for p in parts)
     methods = sorted({p[3] for p in parts if p[3] != "empty"}) or ["empty"]
-    return CoverRadius(float(value), float(lower), float(upper), "+".join(methods), int(rank), int(n_comp), int(sum(p[4] for p in parts)))
+    converged = bool(upper - lower <= tol * upper)
+    return CoverRadius(float(value), float(lower), float(upper), "+".join(methods), int(rank), int(n_comp),
+                       int(sum(p[4] for p in parts)), converged, tol)
+
+
+def _scaled_component(n: int, a: np.ndarray, b: np.ndarray, w: np.ndarray, side: np.ndarray | None, tol: float,
+                      method: str, maxiter: int) -> tuple[float, float, float, str, int]:
+    """``_component_radius`` on ``W / max W``, scaled back: ``rho(c W) = c rho(W)`` for every
+    representable ``c``, and every tolerance is relative to the radius."""
+    scale = float(w.max())
+    w = w / scale
+    # weights whose square underflows count as 0 in c = w^2; the upper bound then adds their
+    # largest weighted degree (the norm of what was dropped, by the Schur test)
+    tiny = w < 1e-150
+    c = np.where(tiny, 0.0, w * w)
+    dropped = 0.0
+    if tiny.any():
+        wt = np.where(tiny, w, 0.0)
+        dropped = float((np.bincount(a, weights=wt, minlength=n) + np.bincount(b, weights=wt, minlength=n)).max())
+    value, lo, hi, how, its = _component_radius(_Edges(n, a, b, w, side, c=c), tol, method, maxiter)
+    hi = hi + dropped
+    lo = min(lo, hi)
+    value = min(max(value, lo), hi)
+    return value * scale, lo * scale, hi * scale, how, its
 
 
 def universal_cover_radius(
@@ -752,7 +810,9 @@ def universal_cover_radius(
     graph
         A :class:`BipartiteGraph` (or anything it accepts).
     tol
-        Target relative width of the certified bracket, ``upper - lower <= tol * max(1, upper)``.
+        Target relative width of the certified bracket, ``upper - lower <= tol * upper``; a
+        result that misses it has ``converged=False`` and a :class:`CoverToleranceWarning` is
+        issued (the bracket is certified either way).
     scope
         None (default) requires a connected graph (isolated vertices included) and raises
         ``ValueError`` otherwise. ``"largest"`` analyses the component with most edges;
@@ -792,7 +852,22 @@ def universal_cover_radius(
             )
         scope = "all"
     B, _, _ = restrict_to_scope(g, scope, comp)
-    return _bipartite_radius(sp.csr_array(B), tol, method, maxiter)
+    with _one_blas_thread():
+        return _warn_if_wide(_bipartite_radius(sp.csr_array(B), tol, method, maxiter))
+
+
+def _one_blas_thread() -> Any:
+    # the dense factorisations here are small: one BLAS thread is several times faster than two
+    return threadpool_limits(1, user_api="blas") if threadpool_limits is not None else nullcontext()
+
+
+def _warn_if_wide(r: CoverRadius) -> CoverRadius:
+    if not r.converged:
+        warnings.warn(
+            f"universal-cover bracket [{r.lower!r}, {r.upper!r}] (method {r.method}) is {r.width / r.upper:.2e} wide "
+            f"relative, above tol={r.tol:g}; it is certified but does not decide rho(T) to that tolerance",
+            CoverToleranceWarning, stacklevel=3)
+    return r
 
 
 def _bipartite_radius(B: sp.csr_array, tol: float, method: str, maxiter: int) -> CoverRadius:
@@ -806,7 +881,7 @@ def _bipartite_radius(B: sp.csr_array, tol: float, method: str, maxiter: int) ->
 
 def _radius_of_edges(N: int, a: np.ndarray, b: np.ndarray, w: np.ndarray, side: np.ndarray | None, tol: float, method: str, maxiter: int) -> CoverRadius:
     if a.size == 0:
-        return CoverRadius(0.0, 0.0, 0.0, "empty", 0, 0, 0)
+        return CoverRadius(0.0, 0.0, 0.0, "empty", 0, 0, 0, True, tol)
     adj = sp.csr_array((np.ones(a.size), (a, b)), shape=(N, N))
     k, labels = csgraph.connected_components(adj, directed=False)
     edge_label = labels[a]
@@ -821,9 +896,9 @@ def _radius_of_edges(N: int, a: np.ndarray, b: np.ndarray, w: np.ndarray, side: 
         verts = np.flatnonzero(labels == c) if k > 1 else np.arange(N)
         pos = np.empty(N, dtype=np.int64)
         pos[verts] = np.arange(verts.size)
-        G = _Edges(int(n_per[c]), pos[a[idx]], pos[b[idx]], w[idx], None if side is None else side[verts])
-        parts.append(_component_radius(G, tol, method, maxiter))
-    return _combine(parts, rank, int(np.count_nonzero(e_per)))
+        parts.append(_scaled_component(int(n_per[c]), pos[a[idx]], pos[b[idx]], w[idx], None if side is None else side[verts],
+                                       tol, method, maxiter))
+    return _combine(parts, rank, int(np.count_nonzero(e_per)), tol)
 
 
 def cover_radius_of_adjacency(A: Any, tol: float = 1e-10, *, method: str = "auto", maxiter: int = 100) -> CoverRadius:
@@ -859,7 +934,9 @@ def cover_radius_of_adjacency(A: Any, tol: float = 1e-10, *, method: str = "auto
     if (M != M.T).nnz:
         raise ValueError("A must be symmetric")
     coo = sp.triu(M, k=1).tocoo()
-    return _radius_of_edges(M.shape[0], coo.row.astype(np.int64), coo.col.astype(np.int64), coo.data, None, tol, method, maxiter)
+    with _one_blas_thread():
+        r = _radius_of_edges(M.shape[0], coo.row.astype(np.int64), coo.col.astype(np.int64), coo.data, None, tol, method, maxiter)
+    return _warn_if_wide(r)
 
 
 def _max_edge_sum(B: Any, su: np.ndarray, sv: np.ndarray, deg_l: np.ndarray) -> float:
