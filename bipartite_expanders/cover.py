@@ -532,7 +532,7 @@ def _dual_from_tangent(G: _Edges, x: np.ndarray, h: np.ndarray) -> float:
 def _start_upper(G: _Edges) -> float:
     """A cheap certified upper bound: ``x_{v->w} = 1 / sqrt(C_v)`` with ``C_v = sum_w c_vw``."""
     C = np.bincount(G.tail, weights=G.cc, minlength=G.n)
-    return G.upper(1.0 / np.sqrt(C[G.tail]))
+    return G.upper(1.0 / np.sqrt(np.maximum(C[G.tail], np.finfo(float).tiny)))  # C = 0: only dropped weights
 
 
 def _fold(G: _Edges, tol: float, maxiter: int, pin: int | None = None, max_repins: int = 3) -> tuple[float, float, float, int, bool, int | None]:
