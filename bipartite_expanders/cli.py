@@ -53,6 +53,15 @@ def _fmt(v: Any) -> str:
     return str(v)
 
 
+def _cover_row(report: Any) -> str:
+    lo, hi = report.rho_uc_lower, report.rho_uc_upper
+    if math.isnan(report.rho_uc):
+        return f"not computed; free bracket [{_fmt(report.uc_free_lower)}, {_fmt(report.uc_free_upper)}]"
+    rel = (hi - lo) / hi if hi > 0 else 0.0
+    note = "" if report.rho_uc_converged else "  (NOT converged to tol: wider than asked)"
+    return f"{report.rho_uc:.10g}  certified [{lo:.12g}, {hi:.12g}], rel. width {rel:.1e}, {report.rho_uc_method}{note}"
+
+
 def run(args: argparse.Namespace) -> int:
     from .report import ramanujan_report
     from .io import example_path, load_graph
@@ -79,6 +88,8 @@ def run(args: argparse.Namespace) -> int:
         ("db = sqrt(dL-1) + sqrt(dR-1)", _fmt(report.db) + ("" if report.db_valid else "  (min degree < 2: Hoory's hypothesis fails)")),
         ("Delta_S", f"{_fmt(report.delta_s)}  -> {report.verdict_s.value}"),
         ("Delta_R", f"{_fmt(report.delta_r)}  -> {report.verdict_r.value}"),
+        ("rho(T) universal cover", _cover_row(report)),
+        ("exact test t2 <= rho(T)", report.verdict_uc.value),
         ("solver", report.solver),
     ]
     width = max(len(k) for k, _ in rows)

@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 
-from .bounds import HooryBounds, Verdict, hoory_bounds, margin, verdict
+from .bounds import HooryBounds, Verdict, exact_verdict, hoory_bounds, margin, verdict
 from .components import Components, connected_components, degree_counts, side_degrees
 from .cover import cover_bracket_free, universal_cover_radius
 from .files import json_float
@@ -86,9 +86,14 @@ class RamanujanReport:
     rho_uc: float = math.nan
     rho_uc_lower: float = math.nan
     rho_uc_upper: float = math.nan
-    #: ``(rho_uc - t2) / t2`` and the exact verdict: connected scope and ``t2 <= rho(T)``
+    #: ``(rho_uc - t2) / t2`` and the exact verdict: connected scope and ``t2 <= rho(T)``, decided
+    #: by the bracket alone (``undecided`` when ``rho_uc_lower < t2 <= rho_uc_upper``)
     delta_uc: float = math.nan
     verdict_uc: Verdict = Verdict.UNDEFINED
+    #: whether the bracket met ``tol`` (relative to rho), and how rho(T) was obtained:
+    #: the solver's method (``"fold"``, ``"closed_form"``, ...), ``""`` when not computed
+    rho_uc_converged: bool = False
+    rho_uc_method: str = ""
     #: the free O(E) bracket on rho(T): Hoory / edge-average <= rho(T) <= min(t1, max edge bound)
     uc_free_lower: float = math.nan
     uc_free_upper: float = math.nan
@@ -126,7 +131,7 @@ class RamanujanReport:
                 v = Verdict(v)
             elif k == "shape":
                 v = tuple(v)
-            elif isinstance(v, str) and k not in ("scope", "solver"):
+            elif isinstance(v, str) and k not in ("scope", "solver", "rho_uc_method"):
                 v = float(v)
             kw[k] = v
         return cls(**kw)
@@ -238,9 +243,9 @@ def _universal_cover_fields(scope_graph: BipartiteGraph, weighted: bool, t1: flo
     if exact:
         r = universal_cover_radius(scope_graph, tol=max(tol, 1e-12), scope="all")
         connected = connected_components(scope_graph).n_components == 1
-        out.update(rho_uc=r.value, rho_uc_lower=r.lower, rho_uc_upper=r.upper, delta_uc=margin(r.value, t2))
-        # t2 <= rho(T) up to the certified bracket (the bracket's width is below tol * rho)
-        out["verdict_uc"] = Verdict.RAMANUJAN if (connected and t2 <= r.upper) else Verdict.NOT_RAMANUJAN
+        out.update(rho_uc=r.value, rho_uc_lower=r.lower, rho_uc_upper=r.upper, delta_uc=margin(r.value, t2),
+                   rho_uc_converged=r.converged, rho_uc_method=r.method)
+        out["verdict_uc"] = exact_verdict(t2, r.lower, r.upper, connected)
     return out
 
 
