@@ -89,6 +89,8 @@ _MAX_STEP = 0.5
 _MAX_FACTOR = 300
 # Below this many vertices every Newton step refactorises (cheaper than refinement).
 _REFACTOR_ALWAYS_MAX = 300
+# Sweeps x <- 1 / (z - S x) from 0 for the first branch point (Newton corrects the rest).
+_START_SWEEPS = 10
 
 
 @dataclass(frozen=True)
@@ -501,7 +503,7 @@ def _sweep(G: _Edges, z: float, x: np.ndarray | None, n_sweeps: int) -> tuple[np
     return x, n_sweeps
 
 
-def _dual_from_tangent(G: _Edges, x: np.ndarray, h: np.ndarray) -> float:
+def _dual_from_tangent(G: _Edges, x: np.ndarray, h: np.ndarray, enough: float = math.inf) -> float:
     """The lower certificate ``L(p)`` for the dual ``p`` built from the branch tangent ``h``.
 
     At the fold the tangent ``h = dg/dtau`` spans the null space of the vertex Jacobian, which is
@@ -509,7 +511,8 @@ def _dual_from_tangent(G: _Edges, x: np.ndarray, h: np.ndarray) -> float:
     vertex (``sum_{head(e) = v} p_e = h_v``) and ``p = c x^2 (M p)`` reads, per edge ``uv``,
     ``p_uv = a (h_u - p_vu)``, ``p_vu = b (h_v - p_uv)`` with ``a = c x_uv^2``,
     ``b = c x_vu^2`` (``a b < 1``): two unknowns, solved in closed form. O(E), no eigensolver.
-    A few power steps ``p <- c x^2 M p`` follow; every iterate is a valid certificate.
+    Up to three power steps ``p <- c x^2 M p`` follow until the bound reaches ``enough``; every
+    iterate is a valid certificate.
     """
     if not (np.all(np.isfinite(h)) and np.all(np.isfinite(x))):
         return 0.0
@@ -520,6 +523,8 @@ def _dual_from_tangent(G: _Edges, x: np.ndarray, h: np.ndarray) -> float:
     best = G.lower(p)
     p = np.maximum(p, 0.0)
     for _ in range(3):
+        if best >= enough:
+            break
         p = al * G.M(p)
         total = p.sum()
         if not (total > 0 and math.isfinite(total)):
@@ -545,7 +550,7 @@ def _fold(G: _Edges, tol: float, maxiter: int, pin: int | None = None, max_repin
             pin = int(np.argmax(np.where(G.side == small, G.degree, -1)))
     z_lo = G.lower(np.ones(2 * G.E))  # the free, uniform-p lower bound
     z = 1.05 * _start_upper(G)  # above rho: the sweep from 0 converges geometrically
-    x, _ = _sweep(G, z, None, 2000)
+    x, _ = _sweep(G, z, None, _START_SWEEPS)
     if x is None:
         return math.nan, z_lo, math.inf, 0, False, None
     g = 1.0 / (z - G.vertex_out(x))
@@ -576,7 +581,7 @@ def _fold(G: _Edges, tol: float, maxiter: int, pin: int | None = None, max_repin
                 if dzc * dzc / (2 * curv) < target:  # the quadratic model's remaining drop
                     # z is converged; the dual bound lags (its deficit is ~ |tau - tau*|, not
                     # squared): certify here, and polish a few more secant steps if needed
-                    lower = max(lower, _dual_from_tangent(G, x, tan))
+                    lower = max(lower, _dual_from_tangent(G, x, tan, best_upper * (1 - 0.1 * tol)))
                     if best_upper - lower <= tol * best_upper or polish >= 4 or abs(dzc / curv) < 1e-14:
                         break
                     polish += 1
@@ -628,7 +633,7 @@ def _fold(G: _Edges, tol: float, maxiter: int, pin: int | None = None, max_repin
             bracket[1] = tnew
         if dz == 0.0:
             break
-    lower = max(lower, _dual_from_tangent(G, x, tan))
+    lower = max(lower, _dual_from_tangent(G, x, tan, best_upper * (1 - 0.1 * tol)))
     upper = best_upper
     value = min(max(best_z, lower), upper)
     # where the branch moves fastest: the best pin for another attempt
