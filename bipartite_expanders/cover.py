@@ -43,6 +43,7 @@ from __future__ import annotations
 import math
 import warnings
 from dataclasses import asdict, dataclass
+from functools import cached_property
 from contextlib import nullcontext
 from typing import Any
 
@@ -57,6 +58,7 @@ try:  # optional (the 'all' extra): small dense BLAS calls are several times slo
 except ImportError:  # pragma: no cover - exercised only without threadpoolctl
     threadpool_limits = None
 
+from . import cover_kernels as kernels
 from .components import connected_components, degree_counts
 from .files import json_float
 from .graph import as_graph
@@ -142,54 +144,34 @@ class _Edges:
         self.a, self.b, self.w = a, b, w
         self.c = w * w if c is None else c
         self.E = int(a.size)
-        self.tail = np.concatenate([a, b])
-        self.head = np.concatenate([b, a])
-        self.cc = np.concatenate([self.c, self.c])
-        self.ww = np.concatenate([w, w])
-        self.rev = np.concatenate([np.arange(self.E, 2 * self.E), np.arange(self.E)])
-        self.degree = np.bincount(self.tail, minlength=self.n)
+        self.degree = np.bincount(a, minlength=self.n) + np.bincount(b, minlength=self.n)
         self.side = side
-        # CSR pattern of the vertex Jacobian's off-diagonal part, values filled per point
-        rows, cols = np.concatenate([a, b]), np.concatenate([b, a])
-        pat = sp.csr_array((np.arange(1, rows.size + 1, dtype=float), (rows, cols)), shape=(self.n, self.n))
-        self._jperm = pat.data.astype(np.int64) - 1
-        self._jind, self._jptr = pat.indices, pat.indptr
         self._split: _Split | None = None
-
-    def offdiag(self, jab: np.ndarray, jba: np.ndarray) -> sp.csr_array:
-        vals = np.concatenate([jab, jba])[self._jperm]
-        return sp.csr_array((vals, self._jind, self._jptr), shape=(self.n, self.n))
 
     # F_e(x) = 1/x_e + (S x)_e with (S x)_e = V_head(e) - c_e x_rev(e): O(E), no 2-step lists.
     def vertex_out(self, x: np.ndarray) -> np.ndarray:
-        return np.bincount(self.tail, weights=self.cc * x, minlength=self.n)
+        return kernels.vertex_out(self.a, self.b, self.c, x, self.n)
 
     def S(self, x: np.ndarray) -> np.ndarray:
-        return self.vertex_out(x)[self.head] - self.cc * x[self.rev]
-
-    def F(self, x: np.ndarray) -> np.ndarray:
-        return 1.0 / x + self.S(x)
+        return kernels.edge_S(self.a, self.b, self.c, x, self.n)
 
     def M(self, p: np.ndarray) -> np.ndarray:
         """Predecessor sums ``(M p)_f = sum_{e -> f} p_e``."""
-        into = np.bincount(self.head, weights=p, minlength=self.n)
-        return into[self.tail] - p[self.rev]
+        return kernels.predecessor_sum(self.a, self.b, p, self.n)
+
+    def offdiag_apply(self, jab: np.ndarray, jba: np.ndarray, v: np.ndarray) -> np.ndarray:
+        """The vertex Jacobian's off-diagonal part (``J[a, b] = jab``, ``J[b, a] = jba``) times ``v``."""
+        return kernels.offdiag_apply(self.a, self.b, jab, jba, v, self.n)
 
     def upper(self, x: np.ndarray) -> float:
         """The certified upper bound ``max_e F_e(x)`` (cycle rank >= 1), rounding-widened."""
         if not np.all(np.isfinite(x)) or np.any(x <= 0):
             return math.inf
-        return float(np.max(self.F(x))) * (1.0 + self.round_slack)
+        return float(kernels.max_F(self.a, self.b, self.c, x, self.n)) * (1.0 + self.round_slack)
 
     def lower(self, p: np.ndarray) -> float:
         """The certified lower bound ``L(p)`` for any non-negative ``p`` (rounding-widened)."""
-        p = np.where(np.isfinite(p), np.maximum(p, 0.0), 0.0)
-        total = p.sum()
-        if not total > 0:
-            return 0.0
-        p = p / total
-        mp = np.maximum(self.M(p), 0.0)
-        return float(2.0 * np.sum(self.ww * np.sqrt(p * mp))) * (1.0 - self.round_slack)
+        return float(kernels.lower_bound_sum(self.a, self.b, self.w, np.array(p, dtype=float), self.n)) * (1.0 - self.round_slack)
 
     @property
     def round_slack(self) -> float:
@@ -207,16 +189,49 @@ class _Edges:
         # a vertex residual sums deg terms: its rounding level grows like sqrt(deg) ulps
         return 64.0 * _EPS * math.sqrt(1.0 + float(self.degree.max(initial=1)))
 
+    # directed-edge arrays, built only where a numpy expression needs them (kernels take a, b)
+    @cached_property
+    def tail(self) -> np.ndarray:
+        return np.concatenate([self.a, self.b])
+
+    @cached_property
+    def head(self) -> np.ndarray:
+        return np.concatenate([self.b, self.a])
+
+    @cached_property
+    def ww(self) -> np.ndarray:
+        return np.concatenate([self.w, self.w])
+
+    def weighted_degree(self) -> np.ndarray:
+        return np.bincount(self.a, weights=self.w, minlength=self.n) + np.bincount(self.b, weights=self.w, minlength=self.n)
+
     def adjacency(self) -> sp.csr_array:
         return sp.csr_array((self.ww, (self.tail, self.head)), shape=(self.n, self.n))
+
+
+class _Block:
+    """An off-diagonal block of the vertex Jacobian, one entry ``(row, col, val)`` per edge."""
+
+    def __init__(self, rows: np.ndarray, cols: np.ndarray, vals: np.ndarray, shape: tuple[int, int]):
+        self.rows, self.cols, self.vals, self.shape = rows, cols, vals, shape
+
+    def __matmul__(self, v: np.ndarray) -> np.ndarray:
+        return kernels.block_apply(self.rows, self.cols, self.vals, v, self.shape[0])
+
+    def row(self, i: int) -> np.ndarray:
+        sel = self.rows == i
+        return np.bincount(self.cols[sel], weights=self.vals[sel], minlength=self.shape[1])
+
+    def tocsr(self) -> sp.csr_array:
+        return sp.csr_array((self.vals, (self.rows, self.cols)), shape=self.shape)
 
 
 class _Split:
     """Index structure of the Schur elimination of a bipartite graph's larger side.
 
-    ``keep`` is the smaller side (its block is factorised densely), ``drop`` the other. The
-    off-diagonal Jacobian values arrive as ``concatenate([jab, jba])`` (one per directed edge
-    ``tail -> head``, the entry ``J[tail, head]``); the ``*_perm`` arrays pick them in CSR order.
+    ``keep`` is the smaller side (its block is factorised densely), ``drop`` the other; every
+    edge has one end on each: ``kd_rows`` / ``kd_cols`` are its ends' positions within their
+    sides and ``a_kept`` says whether ``a`` is the kept end.
     """
 
     def __init__(self, G: _Edges):
@@ -228,20 +243,18 @@ class _Split:
         pos[self.keep] = np.arange(self.keep.size)
         pos[self.drop] = np.arange(self.drop.size)
         self.pos = pos
-        rows, cols = G.tail, G.head
-        nk, nd = self.keep.size, self.drop.size
-        rk = np.flatnonzero(self.is_keep[rows])
-        rd = np.flatnonzero(~self.is_keep[rows])
-        self.kd_perm, self.kd_ind, self.kd_ptr = self._csr(pos[rows[rk]], pos[cols[rk]], rk, nk, nd)
-        self.dk_perm, self.dk_ind, self.dk_ptr = self._csr(pos[rows[rd]], pos[cols[rd]], rd, nd, nk)
-        self.kd_edges, self.kd_rows = rk, rows[rk]
-        self.kd_flat = pos[rows[rk]] * nd + pos[cols[rk]]
+        self.a_kept = self.is_keep[G.a]
+        kv = np.where(self.a_kept, G.a, G.b)
+        dv = np.where(self.a_kept, G.b, G.a)
+        self.kept_end = kv
+        self.kd_rows, self.kd_cols = pos[kv], pos[dv]
 
-    @staticmethod
-    def _csr(r: np.ndarray, c: np.ndarray, which: np.ndarray, nr: int, nc: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        order = np.lexsort((c, r))
-        ptr = np.concatenate([[0], np.cumsum(np.bincount(r, minlength=nr))])
-        return which[order], c[order].astype(np.int32), ptr.astype(np.int32)
+    def blocks(self, jab: np.ndarray, jba: np.ndarray) -> tuple[_Block, _Block]:
+        """``C_kd`` (rows kept, columns dropped) and ``C_dk`` at the given Jacobian values."""
+        nk, nd = self.keep.size, self.drop.size
+        j_kd = np.where(self.a_kept, jab, jba)
+        j_dk = np.where(self.a_kept, jba, jab)
+        return _Block(self.kd_rows, self.kd_cols, j_kd, (nk, nd)), _Block(self.kd_cols, self.kd_rows, j_dk, (nd, nk))
 
 
 # ------------------------------------------------------------------- small cases
@@ -277,25 +290,15 @@ def _perron(G: _Edges, tol: float) -> tuple[float, float, float]:
 
 
 # ------------------------------------------------------------- the fold solver
-def _vertex_system(G: _Edges, g: np.ndarray, z: float) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Residual of ``z g - 1 - sum 1/2 (sqrt(1 + 4 k) - 1)`` and its Jacobian pieces."""
-    a, b, c = G.a, G.b, G.c
-    k = c * g[a] * g[b]
-    q = np.sqrt(1.0 + 4.0 * k)
-    term = 2.0 * k / (1.0 + q)  # = (q - 1) / 2 without cancellation
-    n = G.n
-    phi = z * g - 1.0 - np.bincount(a, term, n) - np.bincount(b, term, n)
-    diag = z - np.bincount(a, c * g[b] / q, n) - np.bincount(b, c * g[a] / q, n)
-    jab = -c * g[a] / q  # d phi_a / d g_b
-    jba = -c * g[b] / q  # d phi_b / d g_a
-    return phi, diag, jab, jba, q
+def _vertex_system(G: _Edges, g: np.ndarray, z: float) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Residual of ``z g - 1 - sum 1/2 (sqrt(1 + 4 k) - 1)`` and its Jacobian: diagonal,
+    ``d phi_a / d g_b`` and ``d phi_b / d g_a`` per edge."""
+    return kernels.vertex_system(G.a, G.b, G.c, g, z, G.n)
 
 
 def _edge_values(G: _Edges, g: np.ndarray) -> np.ndarray:
     """Branch Green functions on directed edges from the vertex ones: ``x_{u->v} = 2 g_v / (1 + q)``."""
-    k = G.c * g[G.a] * g[G.b]
-    s = 2.0 / (1.0 + np.sqrt(1.0 + 4.0 * k))
-    return np.concatenate([g[G.b] * s, g[G.a] * s])
+    return kernels.edge_values(G.a, G.b, G.c, g)
 
 
 class _Bordered:
@@ -321,22 +324,19 @@ class _Bordered:
             sp_ = G.split()
             self.keep, self.drop, pos = sp_.keep, sp_.drop, sp_.pos
             nk, nd = self.keep.size, self.drop.size
-            vals = np.concatenate([jab, jba])
             # J restricted: rows keep / cols drop (C_kd) and rows drop / cols keep (C_dk).
-            C_kd = sp.csr_array((vals[sp_.kd_perm], sp_.kd_ind, sp_.kd_ptr), shape=(nk, nd))
-            C_dk = sp.csr_array((vals[sp_.dk_perm], sp_.dk_ind, sp_.dk_ptr), shape=(nd, nk))
+            C_kd, C_dk = sp_.blocks(jab, jba)
             self.Dd = diag[self.drop]
             self.C_kd, self.C_dk = C_kd, C_dk
             if np.all(self.Dd > 0) and nk * nd <= _DENSE_SCHUR_MAX:
                 # C_kd = diag(g_k) Q and C_dk = diag(g_d) Q^T with Q = c / q: one dense SYRK.
-                qv = -vals[sp_.kd_edges] / gz[sp_.kd_rows]
-                Qs = np.bincount(sp_.kd_flat, weights=qv, minlength=nk * nd).reshape(nk, nd)
+                Qs = kernels.dense_block(C_kd.rows, C_kd.cols, -C_kd.vals / gz[sp_.kept_end], nk, nd)
                 Qs *= np.sqrt(gz[self.drop] / self.Dd)
                 S = sla.blas.dsyrk(1.0, Qs, lower=False)
                 S = np.triu(S) + np.triu(S, 1).T
                 S *= -gz[self.keep][:, None]
             else:
-                S = -(C_kd @ sp.csr_array(C_dk / self.Dd[:, None])).toarray()
+                S = -(C_kd.tocsr() @ sp.csr_array(C_dk.tocsr() / self.Dd[:, None])).toarray()
             S[np.arange(nk), np.arange(nk)] += diag[self.keep]
             bord = gz[self.keep] - C_kd @ (gz[self.drop] / self.Dd)
             Mk = np.zeros((nk + 1, nk + 1))
@@ -346,7 +346,7 @@ class _Bordered:
             if self.pin_dropped:
                 # e_pin^T dg with dg_pin = (r_pin_row - C_dk[pin] dg_k - g_pin dz) / D_pin
                 pd = pos[pin]
-                row = C_dk[[pd], :].toarray().ravel()
+                row = C_dk.row(pd)
                 Mk[nk, :nk] = -row / self.Dd[pd]
                 Mk[nk, nk] = -gz[pin] / self.Dd[pd]
             else:
@@ -411,20 +411,21 @@ class _Branch:
         return self._sys[2]
 
     def _refactor(self, g: np.ndarray, z: float) -> None:
-        _, diag, jab, jba, _ = self.system(g, z)
+        _, diag, jab, jba = self.system(g, z)
         self.solver = _Bordered(self.G, self.pin, diag, jab, jba, g)
         if self.G.side is not None and not self.solver.dense:
             self.solver._gd_over_D = g[self.solver.drop] / self.solver.Dd
         self.n_factor += 1
 
-    def solve(self, g: np.ndarray, z: float, r: np.ndarray, r_pin: float) -> tuple[np.ndarray, float]:
-        """Solve the bordered system at ``(g, z)`` to near machine precision."""
+    def solve(self, g: np.ndarray, z: float, r: np.ndarray, r_pin: float, rtol: float | None = None) -> tuple[np.ndarray, float]:
+        """Solve the bordered system at ``(g, z)`` to relative residual ``rtol`` (default: near
+        machine precision, ``self.rtol``)."""
+        rtol = self.rtol if rtol is None else rtol
         G = self.G
-        _, diag, jab, jba, _ = self.system(g, z)
-        off = G.offdiag(jab, jba)
+        _, diag, jab, jba = self.system(g, z)
 
         def apply(v: np.ndarray, vz: float) -> tuple[np.ndarray, float]:
-            return diag * v + off @ v + g * vz, float(v[self.pin])
+            return diag * v + G.offdiag_apply(jab, jba, v) + g * vz, float(v[self.pin])
 
         rscale = max(float(np.max(np.abs(r))), abs(r_pin), 1e-300)
         # small systems: a fresh factorisation is cheaper than refinement sweeps
@@ -443,7 +444,7 @@ class _Branch:
                 res = max(float(np.max(np.abs(res_v))), abs(res_p)) / rscale
                 if not math.isfinite(res):
                     break
-                if res < self.rtol:
+                if res < rtol:
                     return v, vz
                 if res > 0.25 * prev:  # slow contraction: a fresh factorisation is cheaper
                     break
@@ -470,7 +471,8 @@ class _Branch:
             if grew >= 2 or not math.isfinite(res):
                 return g, z, False
             prev = res
-            dg, dz = self.solve(g, z, -phi, 0.0)
+            # inexact Newton: a correction solved to 1e-3 of the residual still contracts ~1000x
+            dg, dz = self.solve(g, z, -phi, 0.0, rtol=max(self.rtol, min(1e-3, 1e-3 * res)))
             step = 1.0
             while not (np.all(g + step * dg > 0) and math.isfinite(dz)):  # keep g positive
                 step *= 0.5
@@ -493,11 +495,10 @@ def _sweep(G: _Edges, z: float, x: np.ndarray | None, n_sweeps: int) -> tuple[np
     if x is None:
         x = np.zeros(2 * G.E)
     for i in range(1, n_sweeps + 1):
-        den = z - G.S(x)
-        if np.any(den <= 0):
+        x_new, positive, change = kernels.sweep_step(G.a, G.b, G.c, x, z, G.n)
+        if not positive:
             return None, i
-        x_new = 1.0 / den
-        if np.max(np.abs(x_new - x) / x_new) <= 2 * _EPS:
+        if change <= 2 * _EPS:
             return x_new, i
         x = x_new
     return x, n_sweeps
@@ -517,10 +518,11 @@ def _dual_from_tangent(G: _Edges, x: np.ndarray, h: np.ndarray, enough: float = 
     if not (np.all(np.isfinite(h)) and np.all(np.isfinite(x))):
         return 0.0
     h = h if h.sum() >= 0 else -h
-    al = G.cc * x * x
-    be = al[G.rev]
-    p = al * (h[G.tail] - be * h[G.head]) / (1.0 - al * be)
+    p = kernels.dual_from_vertex(G.a, G.b, G.c, x, h)
     best = G.lower(p)
+    if best >= enough:
+        return best
+    al = np.concatenate([G.c, G.c]) * x * x
     p = np.maximum(p, 0.0)
     for _ in range(3):
         if best >= enough:
@@ -536,8 +538,9 @@ def _dual_from_tangent(G: _Edges, x: np.ndarray, h: np.ndarray, enough: float = 
 
 def _start_upper(G: _Edges) -> float:
     """A cheap certified upper bound: ``x_{v->w} = 1 / sqrt(C_v)`` with ``C_v = sum_w c_vw``."""
-    C = np.bincount(G.tail, weights=G.cc, minlength=G.n)
-    return G.upper(1.0 / np.sqrt(np.maximum(C[G.tail], np.finfo(float).tiny)))  # C = 0: only dropped weights
+    C = np.bincount(G.a, weights=G.c, minlength=G.n) + np.bincount(G.b, weights=G.c, minlength=G.n)
+    r = 1.0 / np.sqrt(np.maximum(C, np.finfo(float).tiny))  # C = 0: only dropped weights
+    return G.upper(np.concatenate([r[G.a], r[G.b]]))  # x_{v->w} = 1 / sqrt(C_v)
 
 
 def _fold(G: _Edges, tol: float, maxiter: int, pin: int | None = None, max_repins: int = 3) -> tuple[float, float, float, int, bool, int | None]:
@@ -652,7 +655,7 @@ def _bisect(G: _Edges, tol: float, maxiter: int, lower: float = 0.0, upper: floa
     if budget is None:
         budget = max(20_000, int(5e7 / max(G.E, 1)))
     lower = max(lower, G.lower(np.ones(2 * G.E)))
-    wdeg = np.bincount(G.tail, weights=G.ww, minlength=G.n)
+    wdeg = G.weighted_degree()
     if not math.isfinite(upper):
         upper = float(wdeg.max()) * (1.0 + 1e-12) + 1e-300
     sweeps = 0
@@ -731,7 +734,7 @@ def _component_radius(G: _Edges, tol: float, method: str, maxiter: int) -> tuple
         if rank == 0:  # a tree: certify t1 by the exact leaf-to-root elimination instead
             lo, hi = _tree_bracket(G, t1, tol)
             if math.isnan(lo) or math.isnan(hi):  # not certified: the free bracket, reported wide
-                lo, hi = G.lower(np.ones(2 * G.E)), float(np.bincount(G.tail, weights=G.ww, minlength=G.n).max())
+                lo, hi = G.lower(np.ones(2 * G.E)), float(G.weighted_degree().max())
             return min(max(t1, lo), hi), lo, hi, "perron", 0
     if method in ("auto", "fold"):
         try:
