@@ -26,7 +26,13 @@ from .graph import BipartiteGraph, as_graph
 from .scopes import SCOPES, restrict_to_scope
 from .spectrum import DEFAULT_TOL, SpectrumResult, spectral_pair
 
-__all__ = ["Regime", "RamanujanReport", "ramanujan_report", "network_regime"]
+__all__ = ["Regime", "RamanujanReport", "ramanujan_report", "network_regime", "cover_is_exact_by_default",
+           "COVER_AUTO_EDGES", "COVER_AUTO_DENSITY"]
+
+#: ``universal_cover="auto"`` computes the exact radius unless the scope has more edges than
+#: this at a density above ``COVER_AUTO_DENSITY`` (benchmarks/census_vgg19.py, docs/universal-cover.md)
+COVER_AUTO_EDGES = 262_144
+COVER_AUTO_DENSITY = 0.5
 
 
 class Regime(str, Enum):
@@ -145,7 +151,7 @@ def ramanujan_report(
     *,
     tol: float = DEFAULT_TOL,
     v0: Any = None,
-    universal_cover: bool = True,
+    universal_cover: bool | str = "auto",
 ) -> RamanujanReport:
     """Analyse one bipartite graph: spectrum, degrees, Hoory bounds and verdicts on a scope.
 
@@ -160,8 +166,12 @@ def ramanujan_report(
     solver, tol, v0
         Passed to :func:`~bipartite_expanders.spectrum.spectral_pair`.
     universal_cover
-        Compute ``rho_uc`` (the exact universal-cover radius, ``tol``-certified) and
-        ``verdict_uc``; False leaves them NaN / ``undefined`` (the free bracket is always filled).
+        ``"auto"`` (default): the exact universal-cover radius ``rho_uc`` (``tol``-certified) and
+        ``verdict_uc``, except on the class that stays slow, large dense graphs (more than
+        ``COVER_AUTO_EDGES`` edges at density above ``COVER_AUTO_DENSITY``), which get the free
+        O(E) bracket instead (``rho_uc_method == "free"``, ``rho_uc`` NaN, the verdict decided by
+        that bracket); see docs/universal-cover.md. True always computes the exact radius; False
+        leaves the fields NaN / ``undefined`` (the free bracket ``uc_free_*`` is always filled).
 
     Examples
     --------
@@ -195,9 +205,9 @@ def ramanujan_report(
         b = hoory_bounds(t1, t2, d_l, d_r)
     whole_l, whole_r = side_degrees(g.matrix, use_weights, degree_counts(g))
     n_l, n_r = sub.shape
-    if not isinstance(universal_cover, (bool, np.bool_)):
-        raise TypeError(f"universal_cover must be True or False; got {universal_cover!r}")
-    uc = _universal_cover_fields(scope_graph, use_weights, t1, t2, bool(universal_cover), tol)
+    if not (isinstance(universal_cover, (bool, np.bool_)) or universal_cover == "auto"):
+        raise TypeError(f"universal_cover must be 'auto', True or False; got {universal_cover!r}")
+    uc = _universal_cover_fields(scope_graph, use_weights, t1, t2, universal_cover, tol)
     return RamanujanReport(
         t1=t1, t2=t2, d_left=d_l, d_right=d_r,
         eb=b.eb, db=b.db, delta_s=b.delta_s, delta_r=b.delta_r,
@@ -232,20 +242,39 @@ def _scope_graph(g: BipartiteGraph, sub: Any, scope: str, weighted: bool) -> Bip
     return scope_graph
 
 
-def _universal_cover_fields(scope_graph: BipartiteGraph, weighted: bool, t1: float, t2: float, exact: bool,
+def cover_is_exact_by_default(n_edges: int, density: float) -> bool:
+    """The ``universal_cover="auto"`` rule: the exact radius except on large dense graphs,
+    where each of the solver's O(E) passes costs more than the whole spectral pair
+    (docs/universal-cover.md, "Default").
+
+    >>> cover_is_exact_by_default(147_000, 0.9), cover_is_exact_by_default(2_359_296, 1.0)
+    (True, False)
+    """
+    return not (n_edges > COVER_AUTO_EDGES and density > COVER_AUTO_DENSITY)
+
+
+def _universal_cover_fields(scope_graph: BipartiteGraph, weighted: bool, t1: float, t2: float, mode: bool | str,
                             tol: float) -> dict[str, Any]:
-    """rho(T) fields of a report: the free bracket always, the certified value when ``exact``."""
+    """rho(T) fields of a report: the free bracket always, the certified value when asked for
+    (``mode`` True, or "auto" outside the slow class), else the free bracket's verdict."""
     out: dict[str, Any] = {}
     if not (scope_graph.n_left and scope_graph.n_right) or scope_graph.n_edges == 0:
         return out
     lo, hi = cover_bracket_free(scope_graph)
-    out["uc_free_lower"], out["uc_free_upper"] = lo, min(hi, t1)
-    if exact:
-        r = universal_cover_radius(scope_graph, tol=max(tol, 1e-12), scope="all")
-        connected = connected_components(scope_graph).n_components == 1
-        out.update(rho_uc=r.value, rho_uc_lower=r.lower, rho_uc_upper=r.upper, delta_uc=margin(r.value, t2),
-                   rho_uc_converged=r.converged, rho_uc_method=r.method)
-        out["verdict_uc"] = exact_verdict(t2, r.lower, r.upper, connected)
+    hi = min(hi, t1)
+    out["uc_free_lower"], out["uc_free_upper"] = lo, hi
+    if mode is False:
+        return out
+    density = scope_graph.n_edges / (scope_graph.n_left * scope_graph.n_right)
+    connected = connected_components(scope_graph).n_components == 1
+    if mode == "auto" and not cover_is_exact_by_default(scope_graph.n_edges, density):
+        out.update(rho_uc_lower=lo, rho_uc_upper=hi, rho_uc_converged=bool(hi - lo <= max(tol, 1e-12) * hi),
+                   rho_uc_method="free", verdict_uc=exact_verdict(t2, lo, hi, connected))
+        return out
+    r = universal_cover_radius(scope_graph, tol=max(tol, 1e-12), scope="all")
+    out.update(rho_uc=r.value, rho_uc_lower=r.lower, rho_uc_upper=r.upper, delta_uc=margin(r.value, t2),
+               rho_uc_converged=r.converged, rho_uc_method=r.method)
+    out["verdict_uc"] = exact_verdict(t2, r.lower, r.upper, connected)
     return out
 
 

@@ -190,3 +190,32 @@ def test_report_fields_round_trip():
     assert back.rho_uc_converged is True and back.rho_uc_method == "fold"
     off = ramanujan_report(fam.heavy_tailed(40, 30, np.random.default_rng(2)), universal_cover=False)
     assert off.rho_uc_method == "" and not off.rho_uc_converged and off.verdict_uc is Verdict.UNDEFINED
+
+
+def test_auto_default_gives_the_free_bracket_on_large_dense_graphs(monkeypatch):
+    from bipartite_expanders import report as report_module
+
+    B = fam.near_complete(60, 40, 0.9, np.random.default_rng(4))
+    W = B * np.random.default_rng(5).uniform(0.5, 2.0, size=B.shape)
+    monkeypatch.setattr(report_module, "COVER_AUTO_EDGES", 100)  # make this graph "large"
+    auto = ramanujan_report(W)
+    assert auto.rho_uc_method == "free" and math.isnan(auto.rho_uc)
+    assert (auto.rho_uc_lower, auto.rho_uc_upper) == (auto.uc_free_lower, auto.uc_free_upper)
+    assert auto.verdict_uc == exact_verdict(auto.t2, auto.uc_free_lower, auto.uc_free_upper)
+    exact = ramanujan_report(W, universal_cover=True)  # opt-in: the exact radius inside the free bracket
+    assert exact.rho_uc_method == "fold" and exact.rho_uc_converged
+    assert auto.rho_uc_lower <= exact.rho_uc_lower <= exact.rho_uc_upper <= auto.rho_uc_upper * (1 + 1e-12)
+    sparse = ramanujan_report(fam.random_sparse(60, 40, 0.1, np.random.default_rng(6)))
+    assert sparse.rho_uc_method == "fold"  # density <= 0.5 stays exact at any size
+
+
+def test_census_records_carry_convergence_and_method():
+    torch = pytest.importorskip("torch")
+    from adapters.torch import census
+
+    torch.manual_seed(0)
+    model = torch.nn.Sequential(torch.nn.Linear(30, 12), torch.nn.ReLU(), torch.nn.Linear(12, 4))
+    rec = census(model).to_records(flat=True)[0]
+    assert rec["mask.rho_uc_converged"] is True and rec["weight.rho_uc_converged"] is True
+    assert rec["mask.rho_uc_method"] == "closed_form" and rec["weight.rho_uc_method"] == "fold"
+    assert rec["weight.verdict_uc"] in ("ramanujan", "not_ramanujan", "undecided")
