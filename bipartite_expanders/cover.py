@@ -91,6 +91,10 @@ _MAX_STEP = 0.5
 _MAX_FACTOR = 300
 # Below this many vertices every Newton step refactorises (cheaper than refinement).
 _REFACTOR_ALWAYS_MAX = 300
+# The Schur complement by pairs of edges when their count is below this fraction of a SYRK's flops
+# Refinement steps must shrink the residual at least this much, else the solver refactorises.
+_MAX_CONTRACTION = 0.1
+_PAIR_VS_SYRK = 0.05 if kernels.COMPILED else 0.005
 # Sweeps x <- 1 / (z - S x) from 0 for the first branch point (Newton corrects the rest).
 _START_SWEEPS = 10
 
@@ -248,6 +252,11 @@ class _Split:
         dv = np.where(self.a_kept, G.b, G.a)
         self.kept_end = kv
         self.kd_rows, self.kd_cols = pos[kv], pos[dv]
+        # edges grouped by their dropped end, for the Schur product sum_d C_kd[:, d] C_dk[d, :] / D_d
+        self.by_drop = np.argsort(self.kd_cols, kind="stable")
+        self.drop_ptr = np.concatenate([[0], np.cumsum(np.bincount(self.kd_cols, minlength=self.drop.size))])
+        # its cost (sum of squared dropped degrees) against a dense SYRK's nk^2 nd / 2
+        self.pair_work = float(np.sum(np.diff(self.drop_ptr).astype(float) ** 2))
 
     def blocks(self, jab: np.ndarray, jba: np.ndarray) -> tuple[_Block, _Block]:
         """``C_kd`` (rows kept, columns dropped) and ``C_dk`` at the given Jacobian values."""
@@ -328,15 +337,16 @@ class _Bordered:
             C_kd, C_dk = sp_.blocks(jab, jba)
             self.Dd = diag[self.drop]
             self.C_kd, self.C_dk = C_kd, C_dk
-            if np.all(self.Dd > 0) and nk * nd <= _DENSE_SCHUR_MAX:
+            if sp_.pair_work <= _PAIR_VS_SYRK * nk * nk * nd or not (np.all(self.Dd > 0) and nk * nd <= _DENSE_SCHUR_MAX):
+                # sparse layers: one pass over the pairs of edges at each dropped vertex
+                S = -kernels.schur_product(sp_.drop_ptr, sp_.by_drop, C_kd.rows, C_kd.vals, C_dk.vals, 1.0 / self.Dd, nk)
+            else:
                 # C_kd = diag(g_k) Q and C_dk = diag(g_d) Q^T with Q = c / q: one dense SYRK.
                 Qs = kernels.dense_block(C_kd.rows, C_kd.cols, -C_kd.vals / gz[sp_.kept_end], nk, nd)
                 Qs *= np.sqrt(gz[self.drop] / self.Dd)
                 S = sla.blas.dsyrk(1.0, Qs, lower=False)
                 S = np.triu(S) + np.triu(S, 1).T
                 S *= -gz[self.keep][:, None]
-            else:
-                S = -(C_kd.tocsr() @ sp.csr_array(C_dk.tocsr() / self.Dd[:, None])).toarray()
             S[np.arange(nk), np.arange(nk)] += diag[self.keep]
             bord = gz[self.keep] - C_kd @ (gz[self.drop] / self.Dd)
             Mk = np.zeros((nk + 1, nk + 1))
@@ -446,7 +456,7 @@ class _Branch:
                     break
                 if res < rtol:
                     return v, vz
-                if res > 0.25 * prev:  # slow contraction: a fresh factorisation is cheaper
+                if res > _MAX_CONTRACTION * prev:  # slow contraction: a fresh factorisation is cheaper
                     break
                 prev = res
                 dv, dvz = self.solver.solve(res_v, res_p)

@@ -8,6 +8,7 @@ compiled (``cache=True``: the first call in a fresh environment compiles, later 
 the cache); without it the same functions run as numpy ``bincount`` expressions.
 
 >>> import numpy as np
+import scipy.sparse as sp
 >>> a, b, c = np.array([0, 0]), np.array([1, 2]), np.array([1.0, 4.0])
 >>> vertex_out(a, b, c, np.ones(4), 3).tolist()   # sum over edges out of each vertex of c x
 [5.0, 1.0, 4.0]
@@ -35,6 +36,7 @@ __all__ = [
     "block_apply",
     "dense_block",
     "sweep_step",
+    "schur_product",
     "dual_from_vertex",
     "NUMPY_VERSIONS",
 ]
@@ -118,6 +120,16 @@ def _np_dual_from_vertex(a, b, c, x, h):
     be = np.concatenate([al[E:], al[:E]])
     hu, hv = np.concatenate([h[a], h[b]]), np.concatenate([h[b], h[a]])
     return al * (hu - be * hv) / (1.0 - al * be)
+
+
+def _np_schur_product(ptr, order, kd_rows, j_kd, j_dk, inv_d, n_keep):
+    # sum over dropped d of C_kd[:, d] C_dk[d, :] / D_d as one sparse product
+    nd = ptr.size - 1
+    drop_of = np.repeat(np.arange(nd), np.diff(ptr))
+    rows, vals_l, vals_r = kd_rows[order], j_kd[order], j_dk[order]
+    L = sp.csr_array((vals_l * inv_d[drop_of], (rows, drop_of)), shape=(n_keep, nd))
+    R = sp.csr_array((vals_r, (drop_of, rows)), shape=(nd, n_keep))
+    return (L @ R).toarray()
 
 
 #: the numpy version of every loop, by name (the reference for the compiled ones)
@@ -283,12 +295,25 @@ if numba is not None:
             p[k + E] = be * (h[b[k]] - al * h[a[k]]) / den
         return p
 
+    @_jit
+    def _nb_schur_product(ptr, order, kd_rows, j_kd, j_dk, inv_d, n_keep):
+        out = np.zeros((n_keep, n_keep))
+        for d in range(ptr.size - 1):
+            for i in range(ptr[d], ptr[d + 1]):
+                e = order[i]
+                k1, v1 = kd_rows[e], j_kd[e] * inv_d[d]
+                for j in range(ptr[d], ptr[d + 1]):
+                    f = order[j]
+                    out[k1, kd_rows[f]] += v1 * j_dk[f]
+        return out
+
+    schur_product = _nb_schur_product
     sweep_step, dual_from_vertex = _nb_sweep_step, _nb_dual_from_vertex
     vertex_system, offdiag_apply, vertex_out, edge_S = _nb_vertex_system, _nb_offdiag_apply, _nb_vertex_out, _nb_edge_S
     max_F, predecessor_sum, lower_bound_sum = _nb_max_F, _nb_predecessor_sum, _nb_lower_bound_sum
     edge_values, block_apply, dense_block = _nb_edge_values, _nb_block_apply, _nb_dense_block
 else:  # pragma: no cover - exercised only without numba
-    sweep_step, dual_from_vertex = _np_sweep_step, _np_dual_from_vertex
+    sweep_step, dual_from_vertex, schur_product = _np_sweep_step, _np_dual_from_vertex, _np_schur_product
     vertex_system, offdiag_apply, vertex_out, edge_S = _np_vertex_system, _np_offdiag_apply, _np_vertex_out, _np_edge_S
     max_F, predecessor_sum, lower_bound_sum = _np_max_F, _np_predecessor_sum, _np_lower_bound_sum
     edge_values, block_apply, dense_block = _np_edge_values, _np_block_apply, _np_dense_block
