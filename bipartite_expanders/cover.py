@@ -93,7 +93,7 @@ _MAX_FACTOR = 300
 _REFACTOR_ALWAYS_MAX = 300
 # The Schur complement by pairs of edges when their count is below this fraction of a SYRK's flops
 # Refinement steps must shrink the residual at least this much, else the solver refactorises.
-_MAX_CONTRACTION = 0.1
+_MAX_CONTRACTION = 0.25
 _PAIR_VS_SYRK = 0.05 if kernels.COMPILED else 0.005
 # Sweeps x <- 1 / (z - S x) from 0 for the first branch point (Newton corrects the rest).
 _START_SWEEPS = 10
@@ -251,9 +251,10 @@ class _Split:
         kv = np.where(self.a_kept, G.a, G.b)
         dv = np.where(self.a_kept, G.b, G.a)
         self.kept_end = kv
-        self.kd_rows, self.kd_cols = pos[kv], pos[dv]
+        # int32 positions: the products gather and scatter through them (half the index traffic)
+        self.kd_rows, self.kd_cols = pos[kv].astype(np.int32), pos[dv].astype(np.int32)
         # edges grouped by their dropped end, for the Schur product sum_d C_kd[:, d] C_dk[d, :] / D_d
-        self.by_drop = np.argsort(self.kd_cols, kind="stable")
+        self.by_drop = np.argsort(self.kd_cols, kind="stable").astype(np.int32)
         self.drop_ptr = np.concatenate([[0], np.cumsum(np.bincount(self.kd_cols, minlength=self.drop.size))])
         # its cost (sum of squared dropped degrees) against a dense SYRK's nk^2 nd / 2
         self.pair_work = float(np.sum(np.diff(self.drop_ptr).astype(float) ** 2))
