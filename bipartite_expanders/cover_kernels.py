@@ -2,13 +2,12 @@
 
 Every function takes the undirected edges ``(a[k], b[k])`` of one graph on ``n`` vertices with
 ``c = w**2``; a vector on directed edges has length ``2E``: entry ``k`` is ``a -> b`` and
-``k + E`` is ``b -> a``. Each is one or two passes over the edges. ``lower_bound_sum`` cleans and normalises its ``p``
-in place (negative or non-finite entries to 0, sum 1). With numba installed they are
-compiled (``cache=True``: the first call in a fresh environment compiles, later processes load
+``k + E`` is ``b -> a``. Each is one or two passes over the edges (``schur_product``: one over
+the pairs of edges at each dropped vertex). ``lower_bound_sum`` cleans and normalises its ``p``
+in place (negative or non-finite entries to 0, sum 1). With numba installed they are compiled (``cache=True``: the first call in a fresh environment compiles, later processes load
 the cache); without it the same functions run as numpy ``bincount`` expressions.
 
 >>> import numpy as np
-import scipy.sparse as sp
 >>> a, b, c = np.array([0, 0]), np.array([1, 2]), np.array([1.0, 4.0])
 >>> vertex_out(a, b, c, np.ones(4), 3).tolist()   # sum over edges out of each vertex of c x
 [5.0, 1.0, 4.0]
@@ -17,6 +16,7 @@ import scipy.sparse as sp
 from __future__ import annotations
 
 import numpy as np
+import scipy.sparse as sp
 
 try:
     import numba
