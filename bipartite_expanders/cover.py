@@ -28,7 +28,10 @@ function of ``T`` at a lift of ``v``): pinned Newton steps parametrised by ``tau
 and a safeguarded secant on ``d z / d tau = 0`` (the fold is the minimum of ``z`` along the
 branch). Each Newton step is one sparse solve of size ``N + 1``; on a bipartite graph the
 larger side is eliminated first (its block is diagonal), leaving a dense solve of the smaller
-side. ``method="bisect"`` is the slow reference the issue describes: bisection on ``z`` with the
+side. The dual ``p`` at the fold comes in closed form from the branch tangent (O(E), no
+eigensolver; see ``_dual_from_tangent``). Every component is solved on ``W / max W`` and scaled
+back (scale-exact; tolerances relative to ``rho >= max W``); the O(E) loops are in
+``cover_kernels`` (numba when installed). ``method="bisect"`` is the slow reference the issue describes: bisection on ``z`` with the
 O(E) monotone sweep ``x <- 1 / (z - S x)`` from ``x = 0`` (a sweep that hits a non-positive
 denominator certifies ``z <= rho(T)``: it found a finite subtree with an eigenvalue ``>= z``).
 
