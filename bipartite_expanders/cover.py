@@ -342,8 +342,10 @@ class _Bordered:
             self.Dd = diag[self.drop]
             self.C_kd, self.C_dk = C_kd, C_dk
             if sp_.pair_work <= _PAIR_VS_SYRK * nk * nk * nd or not (np.all(self.Dd > 0) and nk * nd <= _DENSE_SCHUR_MAX):
-                # sparse layers: one pass over the pairs of edges at each dropped vertex
-                S = -kernels.schur_product(sp_.drop_ptr, sp_.by_drop, C_kd.rows, C_kd.vals, C_dk.vals, 1.0 / self.Dd, nk)
+                # sparse layers: C_kd D^-1 C_dk = diag(g_k) sum_d (g_d / D_d) Q_d Q_d^T with Q = c / q,
+                # one pass over the pairs of edges at each dropped vertex (each pair once)
+                S = kernels.gram_pairs(sp_.drop_ptr, sp_.by_drop, C_kd.rows, -C_kd.vals / gz[sp_.kept_end], gz[self.drop] / self.Dd, nk)
+                S *= -gz[self.keep][:, None]
             else:
                 # C_kd = diag(g_k) Q and C_dk = diag(g_d) Q^T with Q = c / q: one dense SYRK.
                 Qs = kernels.dense_block(C_kd.rows, C_kd.cols, -C_kd.vals / gz[sp_.kept_end], nk, nd)

@@ -2,7 +2,7 @@
 
 Every function takes the undirected edges ``(a[k], b[k])`` of one graph on ``n`` vertices with
 ``c = w**2``; a vector on directed edges has length ``2E``: entry ``k`` is ``a -> b`` and
-``k + E`` is ``b -> a``. Each is one or two passes over the edges (``schur_product``: one over
+``k + E`` is ``b -> a``. Each is one or two passes over the edges (``gram_pairs``: one over
 the pairs of edges at each dropped vertex). ``lower_bound_sum`` cleans and normalises its ``p``
 in place (negative or non-finite entries to 0, sum 1). With numba installed they are compiled (``cache=True``: the first call in a fresh environment compiles, later processes load
 the cache); without it the same functions run as numpy ``bincount`` expressions.
@@ -36,7 +36,7 @@ __all__ = [
     "block_apply",
     "dense_block",
     "sweep_step",
-    "schur_product",
+    "gram_pairs",
     "dual_from_vertex",
     "NUMPY_VERSIONS",
 ]
@@ -122,14 +122,13 @@ def _np_dual_from_vertex(a, b, c, x, h):
     return al * (hu - be * hv) / (1.0 - al * be)
 
 
-def _np_schur_product(ptr, order, kd_rows, j_kd, j_dk, inv_d, n_keep):
-    # sum over dropped d of C_kd[:, d] C_dk[d, :] / D_d as one sparse product
+def _np_gram_pairs(ptr, order, rows, q, s, n_keep):
+    # sum over dropped d of s_d q_(.d) q_(.d)^T, as one sparse product
     nd = ptr.size - 1
     drop_of = np.repeat(np.arange(nd), np.diff(ptr))
-    rows, vals_l, vals_r = kd_rows[order], j_kd[order], j_dk[order]
-    L = sp.csr_array((vals_l * inv_d[drop_of], (rows, drop_of)), shape=(n_keep, nd))
-    R = sp.csr_array((vals_r, (drop_of, rows)), shape=(nd, n_keep))
-    return (L @ R).toarray()
+    L = sp.csr_array((q[order] * s[drop_of], (rows[order], drop_of)), shape=(n_keep, nd))
+    R = sp.csr_array((q[order], (rows[order], drop_of)), shape=(n_keep, nd))
+    return (L @ R.T).toarray()
 
 
 #: the numpy version of every loop, by name (the reference for the compiled ones)
@@ -296,24 +295,32 @@ if numba is not None:
         return p
 
     @_jit
-    def _nb_schur_product(ptr, order, kd_rows, j_kd, j_dk, inv_d, n_keep):
-        out = np.zeros((n_keep, n_keep))
+    def _nb_gram_pairs(ptr, order, rows, q, s, n_keep):
+        upper = np.zeros((n_keep, n_keep))
         for d in range(ptr.size - 1):
             for i in range(ptr[d], ptr[d + 1]):
                 e = order[i]
-                k1, v1 = kd_rows[e], j_kd[e] * inv_d[d]
-                for j in range(ptr[d], ptr[d + 1]):
+                k1, v1 = rows[e], q[e] * s[d]
+                upper[k1, k1] += v1 * q[e]
+                for j in range(i + 1, ptr[d + 1]):  # each unordered pair once, into the upper triangle
                     f = order[j]
-                    out[k1, kd_rows[f]] += v1 * j_dk[f]
-        return out
+                    k2 = rows[f]
+                    if k1 <= k2:
+                        upper[k1, k2] += v1 * q[f]
+                    else:
+                        upper[k2, k1] += v1 * q[f]
+        for i in range(n_keep):
+            for j in range(i + 1, n_keep):
+                upper[j, i] = upper[i, j]
+        return upper
 
-    schur_product = _nb_schur_product
+    gram_pairs = _nb_gram_pairs
     sweep_step, dual_from_vertex = _nb_sweep_step, _nb_dual_from_vertex
     vertex_system, offdiag_apply, vertex_out, edge_S = _nb_vertex_system, _nb_offdiag_apply, _nb_vertex_out, _nb_edge_S
     max_F, predecessor_sum, lower_bound_sum = _nb_max_F, _nb_predecessor_sum, _nb_lower_bound_sum
     edge_values, block_apply, dense_block = _nb_edge_values, _nb_block_apply, _nb_dense_block
 else:  # pragma: no cover - exercised only without numba
-    sweep_step, dual_from_vertex, schur_product = _np_sweep_step, _np_dual_from_vertex, _np_schur_product
+    sweep_step, dual_from_vertex, gram_pairs = _np_sweep_step, _np_dual_from_vertex, _np_gram_pairs
     vertex_system, offdiag_apply, vertex_out, edge_S = _np_vertex_system, _np_offdiag_apply, _np_vertex_out, _np_edge_S
     max_F, predecessor_sum, lower_bound_sum = _np_max_F, _np_predecessor_sum, _np_lower_bound_sum
     edge_values, block_apply, dense_block = _np_edge_values, _np_block_apply, _np_dense_block

@@ -50,21 +50,19 @@ def test_loops_agree_with_numpy_and_dense(graph):
     np.testing.assert_allclose(xs, xr, rtol=1e-12)
 
 
-def test_schur_product_against_dense(graph):
+def test_gram_pairs_against_dense(graph):
     a, b, w, n, rng = graph
     m = 30
-    # keep the right side (12), drop the left (30): S = C_kd D^-1 C_dk
+    # keep the right side (12), drop the left (30): sum_d s_d q_d q_d^T
     rows, cols = (b - m).astype(np.int32), a.astype(np.int32)
-    j_kd, j_dk = rng.standard_normal(a.size), rng.standard_normal(a.size)
-    inv_d = rng.uniform(0.5, 2.0, m)
+    q = rng.standard_normal(a.size)
+    s = rng.uniform(-1.0, 2.0, m)
     order = np.argsort(cols, kind="stable").astype(np.int32)
     ptr = np.concatenate([[0], np.cumsum(np.bincount(cols, minlength=m))])
-    Ckd = np.zeros((12, m))
-    Ckd[rows, cols] = j_kd
-    Cdk = np.zeros((m, 12))
-    Cdk[cols, rows] = j_dk
-    ref = Ckd @ np.diag(inv_d) @ Cdk
-    np.testing.assert_allclose(K.schur_product(ptr, order, rows, j_kd, j_dk, inv_d, 12), ref, rtol=1e-12, atol=1e-13)
-    np.testing.assert_allclose(NP["schur_product"](ptr, order, rows, j_kd, j_dk, inv_d, 12), ref, rtol=1e-12, atol=1e-13)
-    np.testing.assert_allclose(K.dense_block(rows, cols, j_kd, 12, m), Ckd)
-    np.testing.assert_allclose(K.block_apply(rows, cols, j_kd, np.arange(m, dtype=float), 12), Ckd @ np.arange(m))
+    Q = np.zeros((12, m))
+    Q[rows, cols] = q
+    ref = Q @ np.diag(s) @ Q.T
+    np.testing.assert_allclose(K.gram_pairs(ptr, order, rows, q, s, 12), ref, rtol=1e-12, atol=1e-13)
+    np.testing.assert_allclose(NP["gram_pairs"](ptr, order, rows, q, s, 12), ref, rtol=1e-12, atol=1e-13)
+    np.testing.assert_allclose(K.dense_block(rows, cols, q, 12, m), Q)
+    np.testing.assert_allclose(K.block_apply(rows, cols, q, np.arange(m, dtype=float), 12), Q @ np.arange(m))
