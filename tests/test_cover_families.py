@@ -219,3 +219,17 @@ def test_census_records_carry_convergence_and_method():
     assert rec["mask.rho_uc_converged"] is True and rec["weight.rho_uc_converged"] is True
     assert rec["mask.rho_uc_method"] == "closed_form" and rec["weight.rho_uc_method"] == "fold"
     assert rec["weight.verdict_uc"] in ("ramanujan", "not_ramanujan", "undecided")
+
+
+def test_analyze_prints_the_radius_of_the_issue_band_graph(tmp_path, capsys):
+    from bipartite_expanders.cli import main
+
+    path = tmp_path / "band.npy"
+    np.save(path, fam.band(14, 5))
+    assert main(["analyze", str(path)]) == 0
+    out = capsys.readouterr().out
+    line = next(ln for ln in out.splitlines() if "rho(T) universal cover" in ln)
+    assert "certified [" in line and "fold" in line and "NOT converged" not in line
+    assert any(v in out for v in ("exact test t2 <= rho(T)       not_ramanujan", "exact test t2 <= rho(T)       ramanujan"))
+    assert main(["analyze", str(path), "--universal-cover", "off"]) == 0
+    assert "not computed; free bracket" in capsys.readouterr().out
