@@ -97,6 +97,8 @@ _REFACTOR_ALWAYS_MAX = 300
 # The Schur complement by pairs of edges when their count is below this fraction of a SYRK's flops
 # Refinement steps must shrink the residual at least this much, else the solver refactorises.
 _MAX_CONTRACTION = 0.25
+# Refinement steps per solve before refactorising.
+_MAX_REFINE = 12
 _PAIR_VS_SYRK = 0.05 if kernels.COMPILED else 0.005
 # Sweeps x <- 1 / (z - S x) from 0 for the first branch point (Newton corrects the rest).
 _START_SWEEPS = 10
@@ -453,7 +455,7 @@ class _Branch:
                 stale = False
             v, vz = self.solver.solve(r, r_pin)
             prev = math.inf
-            for _ in range(12):
+            for _ in range(_MAX_REFINE):
                 self.n_solve += 1
                 ar, ap = apply(v, vz)
                 res_v, res_p = r - ar, r_pin - ap
