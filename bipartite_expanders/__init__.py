@@ -9,8 +9,8 @@ The core is framework-free (numpy + scipy); torch lives in :mod:`adapters.torch`
 """
 
 from . import generators
-from .bounds import HooryBounds, Verdict, hoory_bounds, verdict
-from .cover import COVER_METHODS, CoverRadius, cover_bracket_free, cover_radius_of_adjacency, universal_cover_radius
+from .bounds import HooryBounds, Verdict, exact_verdict, hoory_bounds, verdict
+from .cover import COVER_METHODS, CoverRadius, CoverToleranceWarning, cover_bracket_free, cover_radius_of_adjacency, universal_cover_radius
 from .metrics import SPECTRAL_METRICS, MetricSpec, imdb, narc, register_metric, spectral_metric, spectral_metrics
 from .nonbacktracking import NonBacktrackingResult, ihara_bass_matrix, nonbacktracking_test
 from .components import Components, SideDegrees, connected_components, side_degrees
@@ -58,12 +58,14 @@ __all__ = [
     "ramanujan_report",
     "network_regime",
     "verdict",
+    "exact_verdict",
     "GraphFileError",
     "load_graph",
     "save_graph",
     "example_path",
     "generators",
     "CoverRadius",
+    "CoverToleranceWarning",
     "COVER_METHODS",
     "universal_cover_radius",
     "cover_radius_of_adjacency",

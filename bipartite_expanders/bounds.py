@@ -27,6 +27,7 @@ __all__ = [
     "hoory_bounds",
     "margin",
     "verdict",
+    "exact_verdict",
 ]
 
 
@@ -36,6 +37,8 @@ class Verdict(str, Enum):
     RAMANUJAN = "ramanujan"
     NOT_RAMANUJAN = "not_ramanujan"
     UNDEFINED = "undefined"
+    #: a certified bracket contains the threshold: the test cannot decide (docs/universal-cover.md)
+    UNDECIDED = "undecided"
 
     def __str__(self) -> str:
         return self.value
@@ -109,3 +112,23 @@ def hoory_bounds(t1: float, t2: float, d_left: float, d_right: float) -> HooryBo
     eb = 2.0 * math.sqrt(t1 - 1.0) if t1 >= 1 else math.nan
     db = math.sqrt(d_left - 1.0) + math.sqrt(d_right - 1.0) if (d_left >= 1 and d_right >= 1) else math.nan
     return HooryBounds(eb, db, margin(eb, t2), margin(db, t2))
+
+
+def exact_verdict(t2: float, lower: float, upper: float, connected: bool = True) -> Verdict:
+    """The irregular-Ramanujan verdict ``t2 <= rho(T)`` decided by a certified bracket alone.
+
+    ``ramanujan`` when ``t2 <= lower``, ``not_ramanujan`` when ``t2 > upper`` or the graph is
+    disconnected, ``undecided`` when the bracket contains ``t2``, ``undefined`` for NaN input.
+
+    >>> exact_verdict(2.0, 2.5, 2.6).value, exact_verdict(2.55, 2.5, 2.6).value
+    ('ramanujan', 'undecided')
+    """
+    if not connected:
+        return Verdict.NOT_RAMANUJAN
+    if math.isnan(t2) or math.isnan(lower) or math.isnan(upper):
+        return Verdict.UNDEFINED
+    if t2 <= lower:
+        return Verdict.RAMANUJAN
+    if t2 > upper:
+        return Verdict.NOT_RAMANUJAN
+    return Verdict.UNDECIDED

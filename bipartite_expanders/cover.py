@@ -28,7 +28,10 @@ function of ``T`` at a lift of ``v``): pinned Newton steps parametrised by ``tau
 and a safeguarded secant on ``d z / d tau = 0`` (the fold is the minimum of ``z`` along the
 branch). Each Newton step is one sparse solve of size ``N + 1``; on a bipartite graph the
 larger side is eliminated first (its block is diagonal), leaving a dense solve of the smaller
-side. ``method="bisect"`` is the slow reference the issue describes: bisection on ``z`` with the
+side. The dual ``p`` at the fold comes in closed form from the branch tangent (O(E), no
+eigensolver; see ``_dual_from_tangent``). Every component is solved on ``W / max W`` and scaled
+back (scale-exact; tolerances relative to ``rho >= max W``); the O(E) loops are in
+``cover_kernels`` (numba when installed). ``method="bisect"`` is the slow reference the issue describes: bisection on ``z`` with the
 O(E) monotone sweep ``x <- 1 / (z - S x)`` from ``x = 0`` (a sweep that hits a non-positive
 denominator certifies ``z <= rho(T)``: it found a finite subtree with an eigenvalue ``>= z``).
 
@@ -41,7 +44,10 @@ closed form ``w (sqrt(c - 1) + sqrt(d - 1))``.
 from __future__ import annotations
 
 import math
+import warnings
 from dataclasses import asdict, dataclass
+from functools import cached_property
+from contextlib import nullcontext
 from typing import Any
 
 import numpy as np
@@ -50,6 +56,12 @@ import scipy.sparse as sp
 import scipy.sparse.linalg as spla
 from scipy.sparse import csgraph
 
+try:  # optional (the 'all' extra): small dense BLAS calls are several times slower on 2 threads
+    from threadpoolctl import threadpool_limits
+except ImportError:  # pragma: no cover - exercised only without threadpoolctl
+    threadpool_limits = None
+
+from . import cover_kernels as kernels
 from ._checks import check_scope, check_tol
 from .components import connected_components, degree_counts
 from .files import json_float
@@ -58,6 +70,7 @@ from .scopes import restrict_to_scope
 
 __all__ = [
     "CoverRadius",
+    "CoverToleranceWarning",
     "COVER_METHODS",
     "universal_cover_radius",
     "cover_radius_of_adjacency",
@@ -65,6 +78,11 @@ __all__ = [
 ]
 
 COVER_METHODS = ("auto", "fold", "bisect")
+
+
+class CoverToleranceWarning(RuntimeWarning):
+    """The certified bracket on ``rho(T)`` is wider than the requested tolerance."""
+
 
 _EPS = np.finfo(float).eps
 # Dense eigensolvers below this many vertices (exact, and faster than ARPACK there).
@@ -75,10 +93,16 @@ _DENSE_SCHUR_MAX = 30_000_000
 _MAX_STEP = 0.5
 # Factorisations per fold attempt before giving up on it (a badly chosen pin).
 _MAX_FACTOR = 300
-# Dense eigenvectors for the dual certificate below this many directed edges.
-_DENSE_PERRON_MAX = 150
 # Below this many vertices every Newton step refactorises (cheaper than refinement).
 _REFACTOR_ALWAYS_MAX = 300
+# The Schur complement by pairs of edges when their count is below this fraction of a SYRK's flops
+# Refinement steps must shrink the residual at least this much, else the solver refactorises.
+_MAX_CONTRACTION = 0.25
+# Refinement steps per solve before refactorising.
+_MAX_REFINE = 12
+_PAIR_VS_SYRK = 0.05 if kernels.COMPILED else 0.005
+# Sweeps x <- 1 / (z - S x) from 0 for the first branch point (Newton corrects the rest).
+_START_SWEEPS = 10
 
 
 @dataclass(frozen=True)
@@ -91,7 +115,9 @@ class CoverRadius:
     components join their methods with ``+``.
     ``cycle_rank`` is ``E - N + (number of components)``; ``n_components`` counts the
     components with an edge (``rho`` is the largest of theirs); ``iterations`` counts
-    Newton steps (fold) or sweeps (bisect).
+    Newton factorisations (fold) or sweeps (bisect). ``converged`` says whether the bracket met
+    the requested relative width ``upper - lower <= tol * upper`` (``tol`` is kept); the
+    bracket is certified either way.
     """
 
     value: float
@@ -101,6 +127,8 @@ class CoverRadius:
     cycle_rank: int
     n_components: int = 1
     iterations: int = 0
+    converged: bool = True
+    tol: float = 1e-10
 
     @property
     def width(self) -> float:
@@ -120,66 +148,129 @@ class _Edges:
     when the graph is known to be bipartite (else None).
     """
 
-    def __init__(self, n: int, a: np.ndarray, b: np.ndarray, w: np.ndarray, side: np.ndarray | None):
+    def __init__(self, n: int, a: np.ndarray, b: np.ndarray, w: np.ndarray, side: np.ndarray | None,
+                 c: np.ndarray | None = None):
         self.n = int(n)
         self.a, self.b, self.w = a, b, w
-        self.c = w * w
+        self.c = w * w if c is None else c
         self.E = int(a.size)
-        self.tail = np.concatenate([a, b])
-        self.head = np.concatenate([b, a])
-        self.cc = np.concatenate([self.c, self.c])
-        self.ww = np.concatenate([w, w])
-        self.rev = np.concatenate([np.arange(self.E, 2 * self.E), np.arange(self.E)])
-        self.degree = np.bincount(self.tail, minlength=self.n)
+        self.degree = np.bincount(a, minlength=self.n) + np.bincount(b, minlength=self.n)
         self.side = side
-        # CSR pattern of the vertex Jacobian's off-diagonal part, values filled per point
-        rows, cols = np.concatenate([a, b]), np.concatenate([b, a])
-        pat = sp.csr_array((np.arange(1, rows.size + 1, dtype=float), (rows, cols)), shape=(self.n, self.n))
-        self._jperm = pat.data.astype(np.int64) - 1
-        self._jind, self._jptr = pat.indices, pat.indptr
-
-    def offdiag(self, jab: np.ndarray, jba: np.ndarray) -> sp.csr_array:
-        vals = np.concatenate([jab, jba])[self._jperm]
-        return sp.csr_array((vals, self._jind, self._jptr), shape=(self.n, self.n))
+        self._split: _Split | None = None
 
     # F_e(x) = 1/x_e + (S x)_e with (S x)_e = V_head(e) - c_e x_rev(e): O(E), no 2-step lists.
     def vertex_out(self, x: np.ndarray) -> np.ndarray:
-        return np.bincount(self.tail, weights=self.cc * x, minlength=self.n)
+        return kernels.vertex_out(self.a, self.b, self.c, x, self.n)
 
     def S(self, x: np.ndarray) -> np.ndarray:
-        return self.vertex_out(x)[self.head] - self.cc * x[self.rev]
-
-    def F(self, x: np.ndarray) -> np.ndarray:
-        return 1.0 / x + self.S(x)
+        return kernels.edge_S(self.a, self.b, self.c, x, self.n)
 
     def M(self, p: np.ndarray) -> np.ndarray:
         """Predecessor sums ``(M p)_f = sum_{e -> f} p_e``."""
-        into = np.bincount(self.head, weights=p, minlength=self.n)
-        return into[self.tail] - p[self.rev]
+        return kernels.predecessor_sum(self.a, self.b, p, self.n)
+
+    def offdiag_apply(self, jab: np.ndarray, jba: np.ndarray, v: np.ndarray) -> np.ndarray:
+        """The vertex Jacobian's off-diagonal part (``J[a, b] = jab``, ``J[b, a] = jba``) times ``v``."""
+        return kernels.offdiag_apply(self.a, self.b, jab, jba, v, self.n)
 
     def upper(self, x: np.ndarray) -> float:
         """The certified upper bound ``max_e F_e(x)`` (cycle rank >= 1), rounding-widened."""
         if not np.all(np.isfinite(x)) or np.any(x <= 0):
             return math.inf
-        return float(np.max(self.F(x))) * (1.0 + self.round_slack)
+        return float(kernels.max_F(self.a, self.b, self.c, x, self.n)) * (1.0 + self.round_slack)
 
     def lower(self, p: np.ndarray) -> float:
         """The certified lower bound ``L(p)`` for any non-negative ``p`` (rounding-widened)."""
-        p = np.where(np.isfinite(p), np.maximum(p, 0.0), 0.0)
-        total = p.sum()
-        if not total > 0:
-            return 0.0
-        p = p / total
-        mp = np.maximum(self.M(p), 0.0)
-        return float(2.0 * np.sum(self.ww * np.sqrt(p * mp))) * (1.0 - self.round_slack)
+        return float(kernels.lower_bound_sum(self.a, self.b, self.w, np.array(p, dtype=float), self.n)) * (1.0 - self.round_slack)
 
     @property
     def round_slack(self) -> float:
         # Floating-point error of a sum of deg terms: a few ulps per term.
         return 8.0 * _EPS * (2.0 + float(self.degree.max(initial=1)))
 
+    def split(self) -> _Split:
+        """The bipartite elimination structure (built once): the smaller side is kept."""
+        if self._split is None:
+            self._split = _Split(self)
+        return self._split
+
+    @property
+    def residual_floor(self) -> float:
+        # a vertex residual sums deg terms: its rounding level grows like sqrt(deg) ulps
+        return 64.0 * _EPS * math.sqrt(1.0 + float(self.degree.max(initial=1)))
+
+    # directed-edge arrays, built only where a numpy expression needs them (kernels take a, b)
+    @cached_property
+    def tail(self) -> np.ndarray:
+        return np.concatenate([self.a, self.b])
+
+    @cached_property
+    def head(self) -> np.ndarray:
+        return np.concatenate([self.b, self.a])
+
+    @cached_property
+    def ww(self) -> np.ndarray:
+        return np.concatenate([self.w, self.w])
+
+    def weighted_degree(self) -> np.ndarray:
+        return np.bincount(self.a, weights=self.w, minlength=self.n) + np.bincount(self.b, weights=self.w, minlength=self.n)
+
     def adjacency(self) -> sp.csr_array:
         return sp.csr_array((self.ww, (self.tail, self.head)), shape=(self.n, self.n))
+
+
+class _Block:
+    """An off-diagonal block of the vertex Jacobian, one entry ``(row, col, val)`` per edge."""
+
+    def __init__(self, rows: np.ndarray, cols: np.ndarray, vals: np.ndarray, shape: tuple[int, int]):
+        self.rows, self.cols, self.vals, self.shape = rows, cols, vals, shape
+
+    def __matmul__(self, v: np.ndarray) -> np.ndarray:
+        return kernels.block_apply(self.rows, self.cols, self.vals, v, self.shape[0])
+
+    def row(self, i: int) -> np.ndarray:
+        sel = self.rows == i
+        return np.bincount(self.cols[sel], weights=self.vals[sel], minlength=self.shape[1])
+
+    def tocsr(self) -> sp.csr_array:
+        return sp.csr_array((self.vals, (self.rows, self.cols)), shape=self.shape)
+
+
+class _Split:
+    """Index structure of the Schur elimination of a bipartite graph's larger side.
+
+    ``keep`` is the smaller side (its block is factorised densely), ``drop`` the other; every
+    edge has one end on each: ``kd_rows`` / ``kd_cols`` are its ends' positions within their
+    sides and ``a_kept`` says whether ``a`` is the kept end.
+    """
+
+    def __init__(self, G: _Edges):
+        n_small = int(np.count_nonzero(G.side == 1) <= np.count_nonzero(G.side == 0))
+        self.is_keep = G.side == n_small
+        self.keep = np.flatnonzero(self.is_keep)
+        self.drop = np.flatnonzero(~self.is_keep)
+        pos = np.empty(G.n, dtype=np.int64)
+        pos[self.keep] = np.arange(self.keep.size)
+        pos[self.drop] = np.arange(self.drop.size)
+        self.pos = pos
+        self.a_kept = self.is_keep[G.a]
+        kv = np.where(self.a_kept, G.a, G.b)
+        dv = np.where(self.a_kept, G.b, G.a)
+        self.kept_end = kv
+        # int32 positions: the products gather and scatter through them (half the index traffic)
+        self.kd_rows, self.kd_cols = pos[kv].astype(np.int32), pos[dv].astype(np.int32)
+        # edges grouped by their dropped end, for the Schur product sum_d C_kd[:, d] C_dk[d, :] / D_d
+        self.by_drop = np.argsort(self.kd_cols, kind="stable").astype(np.int32)
+        self.drop_ptr = np.concatenate([[0], np.cumsum(np.bincount(self.kd_cols, minlength=self.drop.size))])
+        # its cost (sum of squared dropped degrees) against a dense SYRK's nk^2 nd / 2
+        self.pair_work = float(np.sum(np.diff(self.drop_ptr).astype(float) ** 2))
+
+    def blocks(self, jab: np.ndarray, jba: np.ndarray) -> tuple[_Block, _Block]:
+        """``C_kd`` (rows kept, columns dropped) and ``C_dk`` at the given Jacobian values."""
+        nk, nd = self.keep.size, self.drop.size
+        j_kd = np.where(self.a_kept, jab, jba)
+        j_dk = np.where(self.a_kept, jba, jab)
+        return _Block(self.kd_rows, self.kd_cols, j_kd, (nk, nd)), _Block(self.kd_cols, self.kd_rows, j_dk, (nd, nk))
 
 
 # ------------------------------------------------------------------- small cases
@@ -215,25 +306,15 @@ def _perron(G: _Edges, tol: float) -> tuple[float, float, float]:
 
 
 # ------------------------------------------------------------- the fold solver
-def _vertex_system(G: _Edges, g: np.ndarray, z: float) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Residual of ``z g - 1 - sum 1/2 (sqrt(1 + 4 k) - 1)`` and its Jacobian pieces."""
-    a, b, c = G.a, G.b, G.c
-    k = c * g[a] * g[b]
-    q = np.sqrt(1.0 + 4.0 * k)
-    term = 2.0 * k / (1.0 + q)  # = (q - 1) / 2 without cancellation
-    n = G.n
-    phi = z * g - 1.0 - np.bincount(a, term, n) - np.bincount(b, term, n)
-    diag = z - np.bincount(a, c * g[b] / q, n) - np.bincount(b, c * g[a] / q, n)
-    jab = -c * g[a] / q  # d phi_a / d g_b
-    jba = -c * g[b] / q  # d phi_b / d g_a
-    return phi, diag, jab, jba, q
+def _vertex_system(G: _Edges, g: np.ndarray, z: float) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Residual of ``z g - 1 - sum 1/2 (sqrt(1 + 4 k) - 1)`` and its Jacobian: diagonal,
+    ``d phi_a / d g_b`` and ``d phi_b / d g_a`` per edge."""
+    return kernels.vertex_system(G.a, G.b, G.c, g, z, G.n)
 
 
 def _edge_values(G: _Edges, g: np.ndarray) -> np.ndarray:
     """Branch Green functions on directed edges from the vertex ones: ``x_{u->v} = 2 g_v / (1 + q)``."""
-    k = G.c * g[G.a] * g[G.b]
-    s = 2.0 / (1.0 + np.sqrt(1.0 + 4.0 * k))
-    return np.concatenate([g[G.b] * s, g[G.a] * s])
+    return kernels.edge_values(G.a, G.b, G.c, g)
 
 
 class _Bordered:
@@ -256,37 +337,39 @@ class _Bordered:
             Mf[n, pin] = 1.0
             self.lu = sla.lu_factor(Mf, check_finite=False)
         elif G.side is not None:
-            keep = G.side == G.side[pin]
-            self.keep = np.flatnonzero(keep)
-            self.drop = np.flatnonzero(~keep)
-            pos = np.empty(n, dtype=np.int64)
-            pos[self.keep] = np.arange(self.keep.size)
-            pos[self.drop] = np.arange(self.drop.size)
+            sp_ = G.split()
+            self.keep, self.drop, pos = sp_.keep, sp_.drop, sp_.pos
+            nk, nd = self.keep.size, self.drop.size
             # J restricted: rows keep / cols drop (C_kd) and rows drop / cols keep (C_dk).
-            rows = np.concatenate([G.a, G.b])
-            cols = np.concatenate([G.b, G.a])
-            vals = np.concatenate([jab, jba])
-            rk = keep[rows]
-            C_kd = sp.csr_array((vals[rk], (pos[rows[rk]], pos[cols[rk]])), shape=(self.keep.size, self.drop.size))
-            C_dk = sp.csr_array((vals[~rk], (pos[rows[~rk]], pos[cols[~rk]])), shape=(self.drop.size, self.keep.size))
+            C_kd, C_dk = sp_.blocks(jab, jba)
             self.Dd = diag[self.drop]
             self.C_kd, self.C_dk = C_kd, C_dk
-            nk = self.keep.size
-            if np.all(self.Dd > 0) and nk * self.drop.size <= _DENSE_SCHUR_MAX:
+            if sp_.pair_work <= _PAIR_VS_SYRK * nk * nk * nd or not (np.all(self.Dd > 0) and nk * nd <= _DENSE_SCHUR_MAX):
+                # sparse layers: C_kd D^-1 C_dk = diag(g_k) sum_d (g_d / D_d) Q_d Q_d^T with Q = c / q,
+                # one pass over the pairs of edges at each dropped vertex (each pair once)
+                S = kernels.gram_pairs(sp_.drop_ptr, sp_.by_drop, C_kd.rows, -C_kd.vals / gz[sp_.kept_end], gz[self.drop] / self.Dd, nk)
+                S *= -gz[self.keep][:, None]
+            else:
                 # C_kd = diag(g_k) Q and C_dk = diag(g_d) Q^T with Q = c / q: one dense SYRK.
-                Qs = (sp.csr_array((-vals[rk] / gz[rows[rk]], (pos[rows[rk]], pos[cols[rk]])), shape=C_kd.shape)).toarray()
+                Qs = kernels.dense_block(C_kd.rows, C_kd.cols, -C_kd.vals / gz[sp_.kept_end], nk, nd)
                 Qs *= np.sqrt(gz[self.drop] / self.Dd)
                 S = sla.blas.dsyrk(1.0, Qs, lower=False)
                 S = np.triu(S) + np.triu(S, 1).T
                 S *= -gz[self.keep][:, None]
-            else:
-                S = -(C_kd @ sp.csr_array(C_dk / self.Dd[:, None])).toarray()
             S[np.arange(nk), np.arange(nk)] += diag[self.keep]
             bord = gz[self.keep] - C_kd @ (gz[self.drop] / self.Dd)
             Mk = np.zeros((nk + 1, nk + 1))
             Mk[:nk, :nk] = S
             Mk[:nk, nk] = bord
-            Mk[nk, pos[pin]] = 1.0
+            self.pin_dropped = not sp_.is_keep[pin]
+            if self.pin_dropped:
+                # e_pin^T dg with dg_pin = (r_pin_row - C_dk[pin] dg_k - g_pin dz) / D_pin
+                pd = pos[pin]
+                row = C_dk.row(pd)
+                Mk[nk, :nk] = -row / self.Dd[pd]
+                Mk[nk, nk] = -gz[pin] / self.Dd[pd]
+            else:
+                Mk[nk, pos[pin]] = 1.0
             self.pos = pos
             self.lu = sla.lu_factor(Mk, check_finite=False)
         else:
@@ -304,6 +387,8 @@ class _Bordered:
         if self.G.side is not None:
             rd = r[self.drop] / self.Dd
             rk = r[self.keep] - self.C_kd @ rd
+            if self.pin_dropped:
+                r_pin = r_pin - rd[self.pos[self.pin]]
             sol = sla.lu_solve(self.lu, np.append(rk, r_pin), check_finite=False)
             nk = self.keep.size
             dk, dz = sol[:nk], float(sol[nk])
@@ -335,22 +420,31 @@ class _Branch:
         # relative residual of each linear solve: inexact Newton needs little; dz/dtau near the
         # fold is ~1e-7, so 1e-11 keeps it accurate to ~1e-4 of itself
         self.rtol = 1e-11
+        self._sys: tuple[float, np.ndarray, tuple] | None = None
+
+    def system(self, g: np.ndarray, z: float) -> tuple:
+        """``_vertex_system`` at ``(g, z)``, cached for the last point (Newton's residual, the
+        linear solve and the tangent all evaluate it at the same point)."""
+        if self._sys is None or self._sys[0] != z or self._sys[1] is not g:
+            self._sys = (z, g, _vertex_system(self.G, g, z))
+        return self._sys[2]
 
     def _refactor(self, g: np.ndarray, z: float) -> None:
-        _, diag, jab, jba, _ = _vertex_system(self.G, g, z)
+        _, diag, jab, jba = self.system(g, z)
         self.solver = _Bordered(self.G, self.pin, diag, jab, jba, g)
         if self.G.side is not None and not self.solver.dense:
             self.solver._gd_over_D = g[self.solver.drop] / self.solver.Dd
         self.n_factor += 1
 
-    def solve(self, g: np.ndarray, z: float, r: np.ndarray, r_pin: float) -> tuple[np.ndarray, float]:
-        """Solve the bordered system at ``(g, z)`` to near machine precision."""
+    def solve(self, g: np.ndarray, z: float, r: np.ndarray, r_pin: float, rtol: float | None = None) -> tuple[np.ndarray, float]:
+        """Solve the bordered system at ``(g, z)`` to relative residual ``rtol`` (default: near
+        machine precision, ``self.rtol``)."""
+        rtol = self.rtol if rtol is None else rtol
         G = self.G
-        _, diag, jab, jba, _ = _vertex_system(G, g, z)
-        off = G.offdiag(jab, jba)
+        _, diag, jab, jba = self.system(g, z)
 
         def apply(v: np.ndarray, vz: float) -> tuple[np.ndarray, float]:
-            return diag * v + off @ v + g * vz, float(v[self.pin])
+            return diag * v + G.offdiag_apply(jab, jba, v) + g * vz, float(v[self.pin])
 
         rscale = max(float(np.max(np.abs(r))), abs(r_pin), 1e-300)
         # small systems: a fresh factorisation is cheaper than refinement sweeps
@@ -362,16 +456,16 @@ class _Branch:
                 stale = False
             v, vz = self.solver.solve(r, r_pin)
             prev = math.inf
-            for _ in range(12):
+            for _ in range(_MAX_REFINE):
                 self.n_solve += 1
                 ar, ap = apply(v, vz)
                 res_v, res_p = r - ar, r_pin - ap
                 res = max(float(np.max(np.abs(res_v))), abs(res_p)) / rscale
                 if not math.isfinite(res):
                     break
-                if res < self.rtol:
+                if res < rtol:
                     return v, vz
-                if res > 0.25 * prev:  # slow contraction: a fresh factorisation is cheaper
+                if res > _MAX_CONTRACTION * prev:  # slow contraction: a fresh factorisation is cheaper
                     break
                 prev = res
                 dv, dvz = self.solver.solve(res_v, res_p)
@@ -388,15 +482,16 @@ class _Branch:
         G = self.G
         prev, grew = math.inf, 0
         for _ in range(maxit):
-            phi = _vertex_system(G, g, z)[0]
+            phi = self.system(g, z)[0]
             res = float(np.max(np.abs(phi) / (1.0 + z * g)))
-            if res < 64 * _EPS:
+            if res < G.residual_floor:
                 return g, z, True
             grew = grew + 1 if res > prev else 0
             if grew >= 2 or not math.isfinite(res):
                 return g, z, False
             prev = res
-            dg, dz = self.solve(g, z, -phi, 0.0)
+            # inexact Newton: a correction solved to 1e-3 of the residual still contracts ~1000x
+            dg, dz = self.solve(g, z, -phi, 0.0, rtol=max(self.rtol, min(1e-3, 1e-3 * res)))
             step = 1.0
             while not (np.all(g + step * dg > 0) and math.isfinite(dz)):  # keep g positive
                 step *= 0.5
@@ -405,8 +500,8 @@ class _Branch:
             g, z = g + step * dg, z + step * dz
             if np.max(np.abs(step * dg) / g) < 1e-15 and abs(step * dz) <= 4 * _EPS * abs(z):
                 return g, z, True
-        phi = _vertex_system(G, g, z)[0]
-        return g, z, bool(np.max(np.abs(phi) / (1.0 + z * g)) < 1e-12)
+        phi = self.system(g, z)[0]
+        return g, z, bool(np.max(np.abs(phi) / (1.0 + z * g)) < max(1e-12, 16 * G.residual_floor))
 
     def tangent(self, g: np.ndarray, z: float) -> tuple[np.ndarray, float]:
         """``(dg/dtau, dz/dtau)`` along the branch for ``tau = log g_pin``."""
@@ -419,55 +514,52 @@ def _sweep(G: _Edges, z: float, x: np.ndarray | None, n_sweeps: int) -> tuple[np
     if x is None:
         x = np.zeros(2 * G.E)
     for i in range(1, n_sweeps + 1):
-        den = z - G.S(x)
-        if np.any(den <= 0):
+        x_new, positive, change = kernels.sweep_step(G.a, G.b, G.c, x, z, G.n)
+        if not positive:
             return None, i
-        x_new = 1.0 / den
-        if np.max(np.abs(x_new - x) / x_new) <= 2 * _EPS:
+        if change <= 2 * _EPS:
             return x_new, i
         x = x_new
     return x, n_sweeps
 
 
-def _predecessor_matrix(G: _Edges) -> sp.csr_array:
-    """``M`` as a sparse ``2E x 2E`` matrix: ``M[f, e] = 1`` when ``e -> f`` (small graphs only)."""
-    D = 2 * G.E
-    by_head = np.argsort(G.head, kind="stable")
-    starts = np.searchsorted(G.head[by_head], np.arange(G.n + 1))
-    rows, cols = [], []
-    for f in range(D):  # f's predecessors: edges into tail(f), except rev(f)
-        preds = by_head[starts[G.tail[f]]:starts[G.tail[f] + 1]]
-        preds = preds[preds != G.rev[f]]
-        rows.append(np.full(preds.size, f))
-        cols.append(preds)
-    return sp.csr_array((np.ones(sum(r.size for r in rows)), (np.concatenate(rows), np.concatenate(cols))), shape=(D, D))
+def _dual_from_tangent(G: _Edges, x: np.ndarray, h: np.ndarray, enough: float = math.inf) -> float:
+    """The lower certificate ``L(p)`` for the dual ``p`` built from the branch tangent ``h``.
 
-
-def _perron_p(G: _Edges, x: np.ndarray) -> np.ndarray:
-    """Perron vector of ``diag(c x^2) M``: the dual certificate at the fold."""
-    d = G.cc * x * x
-    D = 2 * G.E
-    if D <= _DENSE_PERRON_MAX:
-        K = (_predecessor_matrix(G).toarray()) * d[:, None]
-        vals, vecs = np.linalg.eig(K)
-        p = np.real(vecs[:, int(np.argmax(vals.real))])
-        return p if p.sum() > 0 else -p
-    op = spla.LinearOperator((D, D), matvec=lambda v: d * G.M(np.ravel(v)), dtype=float)
-    try:
-        _, vec = spla.eigs(op, k=1, which="LR", v0=x.copy(), tol=1e-13, ncv=min(D - 1, 40), maxiter=3000)
-        p = np.real(vec[:, 0])
-    except spla.ArpackNoConvergence as exc:  # keep what converged, else power steps from x
-        p = np.real(exc.eigenvectors[:, 0]) if exc.eigenvectors.size else x.copy()
-        for _ in range(200):
-            p = d * G.M(np.abs(p))
-            p /= p.sum()
-    return p if p.sum() > 0 else -p
+    At the fold the tangent ``h = dg/dtau`` spans the null space of the vertex Jacobian, which is
+    ``diag(g)`` times a symmetric matrix; the optimal ``p`` then has inflow ``h_v`` at every
+    vertex (``sum_{head(e) = v} p_e = h_v``) and ``p = c x^2 (M p)`` reads, per edge ``uv``,
+    ``p_uv = a (h_u - p_vu)``, ``p_vu = b (h_v - p_uv)`` with ``a = c x_uv^2``,
+    ``b = c x_vu^2`` (``a b < 1``): two unknowns, solved in closed form. O(E), no eigensolver.
+    Up to three power steps ``p <- c x^2 M p`` follow until the bound reaches ``enough``; every
+    iterate is a valid certificate.
+    """
+    if not (np.all(np.isfinite(h)) and np.all(np.isfinite(x))):
+        return 0.0
+    h = h if h.sum() >= 0 else -h
+    p = kernels.dual_from_vertex(G.a, G.b, G.c, x, h)
+    best = G.lower(p)
+    if best >= enough:
+        return best
+    al = np.concatenate([G.c, G.c]) * x * x
+    p = np.maximum(p, 0.0)
+    for _ in range(3):
+        if best >= enough:
+            break
+        p = al * G.M(p)
+        total = p.sum()
+        if not (total > 0 and math.isfinite(total)):
+            break
+        p /= total
+        best = max(best, G.lower(p))
+    return best
 
 
 def _start_upper(G: _Edges) -> float:
     """A cheap certified upper bound: ``x_{v->w} = 1 / sqrt(C_v)`` with ``C_v = sum_w c_vw``."""
-    C = np.bincount(G.tail, weights=G.cc, minlength=G.n)
-    return G.upper(1.0 / np.sqrt(C[G.tail]))
+    C = np.bincount(G.a, weights=G.c, minlength=G.n) + np.bincount(G.b, weights=G.c, minlength=G.n)
+    r = 1.0 / np.sqrt(np.maximum(C, np.finfo(float).tiny))  # C = 0: only dropped weights
+    return G.upper(np.concatenate([r[G.a], r[G.b]]))  # x_{v->w} = 1 / sqrt(C_v)
 
 
 def _fold(G: _Edges, tol: float, maxiter: int, pin: int | None = None, max_repins: int = 3) -> tuple[float, float, float, int, bool, int | None]:
@@ -480,7 +572,7 @@ def _fold(G: _Edges, tol: float, maxiter: int, pin: int | None = None, max_repin
             pin = int(np.argmax(np.where(G.side == small, G.degree, -1)))
     z_lo = G.lower(np.ones(2 * G.E))  # the free, uniform-p lower bound
     z = 1.05 * _start_upper(G)  # above rho: the sweep from 0 converges geometrically
-    x, _ = _sweep(G, z, None, 2000)
+    x, _ = _sweep(G, z, None, _START_SWEEPS)
     if x is None:
         return math.nan, z_lo, math.inf, 0, False, None
     g = 1.0 / (z - G.vertex_out(x))
@@ -495,7 +587,7 @@ def _fold(G: _Edges, tol: float, maxiter: int, pin: int | None = None, max_repin
     lower, polish, repins = z_lo, 0, 0
     tan, dz = br.tangent(g, z)
     pts = [(math.log(g[pin]), z, dz)]
-    target = 0.1 * tol * max(1.0, z)
+    target = 0.1 * tol * z
     bracket: list[float] | None = None  # [tau with dz < 0, tau with dz > 0]
     for _ in range(maxiter):
         if br.n_factor > _MAX_FACTOR:
@@ -504,13 +596,15 @@ def _fold(G: _Edges, tol: float, maxiter: int, pin: int | None = None, max_repin
         new = math.nan
         if len(pts) >= 2 and pts[-2][2] != dzc:  # secant on dz/dtau
             t0, _, d0 = pts[-2]
+            if tau == t0:  # tau no longer resolves the fold (steps below its last bit): stop
+                break
             curv = (dzc - d0) / (tau - t0)
             if curv > 0:
                 if dzc * dzc / (2 * curv) < target:  # the quadratic model's remaining drop
                     # z is converged; the dual bound lags (its deficit is ~ |tau - tau*|, not
                     # squared): certify here, and polish a few more secant steps if needed
-                    lower = max(lower, G.lower(_perron_p(G, x)))
-                    if best_upper - lower <= tol * max(1.0, best_upper) or polish >= 4 or abs(dzc / curv) < 1e-14:
+                    lower = max(lower, _dual_from_tangent(G, x, tan, best_upper * (1 - 0.1 * tol)))
+                    if best_upper - lower <= tol * best_upper or polish >= 4 or abs(dzc / curv) < 1e-14:
                         break
                     polish += 1
                 new = tau - dzc / curv
@@ -561,14 +655,13 @@ def _fold(G: _Edges, tol: float, maxiter: int, pin: int | None = None, max_repin
             bracket[1] = tnew
         if dz == 0.0:
             break
-    if polish == 0:
-        lower = max(lower, G.lower(_perron_p(G, x)))
+    lower = max(lower, _dual_from_tangent(G, x, tan, best_upper * (1 - 0.1 * tol)))
     upper = best_upper
     value = min(max(best_z, lower), upper)
     # where the branch moves fastest: the best pin for another attempt
     speed = np.abs(tan / g)
     next_pin = int(np.argmax(speed)) if np.all(np.isfinite(speed)) else None
-    return value, lower, upper, br.n_factor, upper - lower <= tol * max(1.0, upper), next_pin
+    return value, lower, upper, br.n_factor, upper - lower <= tol * upper, next_pin
 
 
 def _bisect(G: _Edges, tol: float, maxiter: int, lower: float = 0.0, upper: float = math.inf, max_sweeps: int = 20_000,
@@ -581,12 +674,12 @@ def _bisect(G: _Edges, tol: float, maxiter: int, lower: float = 0.0, upper: floa
     if budget is None:
         budget = max(20_000, int(5e7 / max(G.E, 1)))
     lower = max(lower, G.lower(np.ones(2 * G.E)))
-    wdeg = np.bincount(G.tail, weights=G.ww, minlength=G.n)
+    wdeg = G.weighted_degree()
     if not math.isfinite(upper):
         upper = float(wdeg.max()) * (1.0 + 1e-12) + 1e-300
     sweeps = 0
     for _ in range(maxiter):
-        if upper - lower <= tol * max(1.0, upper):
+        if upper - lower <= tol * upper:
             break
         if sweeps >= budget:
             break
@@ -615,7 +708,7 @@ def _tree_bracket(G: _Edges, t1: float, tol: float) -> tuple[float, float]:
 
     lo, hi = math.nan, math.nan
     for k in range(8):
-        d = 0.25 * max(tol, 1e-13) * 10.0**k * max(1.0, t1)
+        d = 0.25 * max(tol, 1e-13) * 10.0**k * t1
         if math.isnan(hi) and above(t1 + d):
             hi = t1 + d
         if math.isnan(lo) and above(t1 - d) is False:
@@ -625,7 +718,28 @@ def _tree_bracket(G: _Edges, t1: float, tol: float) -> tuple[float, float]:
     return lo, hi
 
 
+def _fold_attempts(G: _Edges, tol: float, maxiter: int) -> tuple[float, float, float, int, bool]:
+    """The fold solver, rerun at most twice at the vertex where the branch moved fastest;
+    certificates from different runs combine (max of lowers, min of uppers)."""
+    value, lo, hi, steps, ok, pin = _fold(G, tol, maxiter)
+    tried: set[int | None] = {None}
+    for _attempt in range(2):
+        if ok or pin in tried:
+            break
+        tried.add(pin)
+        v2, lo2, hi2, st2, _, pin = _fold(G, tol, maxiter, pin=pin, max_repins=0)
+        steps += st2
+        if hi2 - lo2 < hi - lo:
+            value = v2
+        lo, hi = max(lo, lo2), min(hi, hi2)
+        value = min(max(value, lo), hi)
+        ok = hi - lo <= tol * hi
+    return value, lo, hi, steps, ok
+
+
 def _component_radius(G: _Edges, tol: float, method: str, maxiter: int) -> tuple[float, float, float, str, int]:
+    """``(value, lower, upper, method, iterations)`` for one connected graph whose largest
+    weight is 1 (then ``rho >= 1``: one edge is a finite subtree)."""
     if G.E == 0:
         return 0.0, 0.0, 0.0, "empty", 0
     rank = G.E - G.n + 1
@@ -634,29 +748,25 @@ def _component_radius(G: _Edges, tol: float, method: str, maxiter: int) -> tuple
         return closed, closed * (1 - 4 * _EPS), closed * (1 + 4 * _EPS), "closed_form", 0
     if rank <= 1:
         t1, lo, hi = _perron(G, tol)
-        if math.isfinite(lo) and hi - lo <= max(tol, 1e-12) * max(1.0, hi):
+        if math.isfinite(lo) and hi - lo <= max(tol, 1e-12) * hi:
             return t1, lo, hi, "perron", 0
         if rank == 0:  # a tree: certify t1 by the exact leaf-to-root elimination instead
             lo, hi = _tree_bracket(G, t1, tol)
-            return t1, lo, hi, "perron", 0
+            if math.isnan(lo) or math.isnan(hi):  # not certified: the free bracket, reported wide
+                lo, hi = G.lower(np.ones(2 * G.E)), float(G.weighted_degree().max())
+            return min(max(t1, lo), hi), lo, hi, "perron", 0
     if method in ("auto", "fold"):
-        value, lo, hi, steps, ok, pin = _fold(G, tol, maxiter)
-        tried: set[int | None] = {None}
-        for _attempt in range(2):
-            # certificates from different runs combine: max of lowers, min of uppers
-            if ok or pin in tried:
-                break
-            tried.add(pin)
-            v2, lo2, hi2, st2, _, pin = _fold(G, tol, maxiter, pin=pin, max_repins=0)
-            steps += st2
-            if hi2 - lo2 < hi - lo:
-                value = v2
-            lo, hi = max(lo, lo2), min(hi, hi2)
-            value = min(max(value, lo), hi)
-            ok = hi - lo <= tol * max(1.0, hi)
+        try:
+            value, lo, hi, steps, ok = _fold_attempts(G, tol, maxiter)
+        except (np.linalg.LinAlgError, ZeroDivisionError, FloatingPointError):
+            # a numerically singular step: the fold gives nothing, the bisection below decides
+            value, lo, hi, steps, ok = math.nan, 0.0, math.inf, 0, False
+        hi = min(hi, _start_upper(G))
         if ok or method == "fold":
-            return value, lo, hi, "fold", steps
-        v2, lo2, hi2, sweeps = _bisect(G, tol, 200, lower=lo, upper=hi)
+            return min(max(value, lo), hi), lo, hi, "fold", steps
+        # bounded fallback: about 2.5e7 directed-edge updates
+        budget = min(20_000, max(100, int(2.5e7 / (2 * G.E))))
+        v2, lo2, hi2, sweeps = _bisect(G, tol, 200, lower=lo, upper=hi, budget=budget)
         if lo2 <= value <= hi2:
             v2 = value
         return v2, lo2, hi2, "fold+bisect", steps + sweeps
@@ -671,15 +781,38 @@ def _check_method(method: Any) -> str:
     return str(method)
 
 
-def _combine(parts: list[tuple[float, float, float, str, int]], rank: int, n_comp: int) -> CoverRadius:
+def _combine(parts: list[tuple[float, float, float, str, int]], rank: int, n_comp: int, tol: float) -> CoverRadius:
     if not parts:
-        return CoverRadius(0.0, 0.0, 0.0, "empty", rank, 0, 0)
+        return CoverRadius(0.0, 0.0, 0.0, "empty", rank, 0, 0, True, tol)
     i = int(np.argmax([p[0] for p in parts]))
     value = parts[i][0]
     lower = max(p[1] for p in parts)
     upper = max(p[2] for p in parts)
     methods = sorted({p[3] for p in parts if p[3] != "empty"}) or ["empty"]
-    return CoverRadius(float(value), float(lower), float(upper), "+".join(methods), int(rank), int(n_comp), int(sum(p[4] for p in parts)))
+    converged = bool(upper - lower <= tol * upper)
+    return CoverRadius(float(value), float(lower), float(upper), "+".join(methods), int(rank), int(n_comp),
+                       int(sum(p[4] for p in parts)), converged, tol)
+
+
+def _scaled_component(n: int, a: np.ndarray, b: np.ndarray, w: np.ndarray, side: np.ndarray | None, tol: float,
+                      method: str, maxiter: int) -> tuple[float, float, float, str, int]:
+    """``_component_radius`` on ``W / max W``, scaled back: ``rho(c W) = c rho(W)`` for every
+    representable ``c``, and every tolerance is relative to the radius."""
+    scale = float(w.max())
+    w = w / scale
+    # weights whose square underflows count as 0 in c = w^2; the upper bound then adds their
+    # largest weighted degree (the norm of what was dropped, by the Schur test)
+    tiny = w < 1e-150
+    c = np.where(tiny, 0.0, w * w)
+    dropped = 0.0
+    if tiny.any():
+        wt = np.where(tiny, w, 0.0)
+        dropped = float((np.bincount(a, weights=wt, minlength=n) + np.bincount(b, weights=wt, minlength=n)).max())
+    value, lo, hi, how, its = _component_radius(_Edges(n, a, b, w, side, c=c), tol, method, maxiter)
+    hi = hi + dropped
+    lo = min(lo, hi)
+    value = min(max(value, lo), hi)
+    return value * scale, lo * scale, hi * scale, how, its
 
 
 def universal_cover_radius(
@@ -698,7 +831,9 @@ def universal_cover_radius(
     graph
         A :class:`BipartiteGraph` (or anything it accepts).
     tol
-        Target relative width of the certified bracket, ``upper - lower <= tol * max(1, upper)``.
+        Target relative width of the certified bracket, ``upper - lower <= tol * upper``; a
+        result that misses it has ``converged=False`` and a :class:`CoverToleranceWarning` is
+        issued (the bracket is certified either way).
     scope
         None (default) requires a connected graph (isolated vertices included) and raises
         ``ValueError`` otherwise. ``"largest"`` analyses the component with most edges;
@@ -737,7 +872,22 @@ def universal_cover_radius(
             )
         scope = "all"
     B, _, _ = restrict_to_scope(g, scope, comp)
-    return _bipartite_radius(sp.csr_array(B), tol, method, maxiter)
+    with _one_blas_thread():
+        return _warn_if_wide(_bipartite_radius(sp.csr_array(B), tol, method, maxiter))
+
+
+def _one_blas_thread() -> Any:
+    # the dense factorisations here are small: one BLAS thread is several times faster than two
+    return threadpool_limits(1, user_api="blas") if threadpool_limits is not None else nullcontext()
+
+
+def _warn_if_wide(r: CoverRadius) -> CoverRadius:
+    if not r.converged:
+        warnings.warn(
+            f"universal-cover bracket [{r.lower!r}, {r.upper!r}] (method {r.method}) is {r.width / r.upper:.2e} wide "
+            f"relative, above tol={r.tol:g}; it is certified but does not decide rho(T) to that tolerance",
+            CoverToleranceWarning, stacklevel=3)
+    return r
 
 
 def _bipartite_radius(B: sp.csr_array, tol: float, method: str, maxiter: int) -> CoverRadius:
@@ -751,7 +901,7 @@ def _bipartite_radius(B: sp.csr_array, tol: float, method: str, maxiter: int) ->
 
 def _radius_of_edges(N: int, a: np.ndarray, b: np.ndarray, w: np.ndarray, side: np.ndarray | None, tol: float, method: str, maxiter: int) -> CoverRadius:
     if a.size == 0:
-        return CoverRadius(0.0, 0.0, 0.0, "empty", 0, 0, 0)
+        return CoverRadius(0.0, 0.0, 0.0, "empty", 0, 0, 0, True, tol)
     adj = sp.csr_array((np.ones(a.size), (a, b)), shape=(N, N))
     k, labels = csgraph.connected_components(adj, directed=False)
     edge_label = labels[a]
@@ -766,9 +916,9 @@ def _radius_of_edges(N: int, a: np.ndarray, b: np.ndarray, w: np.ndarray, side: 
         verts = np.flatnonzero(labels == c) if k > 1 else np.arange(N)
         pos = np.empty(N, dtype=np.int64)
         pos[verts] = np.arange(verts.size)
-        G = _Edges(int(n_per[c]), pos[a[idx]], pos[b[idx]], w[idx], None if side is None else side[verts])
-        parts.append(_component_radius(G, tol, method, maxiter))
-    return _combine(parts, rank, int(np.count_nonzero(e_per)))
+        parts.append(_scaled_component(int(n_per[c]), pos[a[idx]], pos[b[idx]], w[idx], None if side is None else side[verts],
+                                       tol, method, maxiter))
+    return _combine(parts, rank, int(np.count_nonzero(e_per)), tol)
 
 
 def cover_radius_of_adjacency(A: Any, tol: float = 1e-10, *, method: str = "auto", maxiter: int = 100) -> CoverRadius:
@@ -804,7 +954,9 @@ def cover_radius_of_adjacency(A: Any, tol: float = 1e-10, *, method: str = "auto
     if (M != M.T).nnz:
         raise ValueError("A must be symmetric")
     coo = sp.triu(M, k=1).tocoo()
-    return _radius_of_edges(M.shape[0], coo.row.astype(np.int64), coo.col.astype(np.int64), coo.data, None, tol, method, maxiter)
+    with _one_blas_thread():
+        r = _radius_of_edges(M.shape[0], coo.row.astype(np.int64), coo.col.astype(np.int64), coo.data, None, tol, method, maxiter)
+    return _warn_if_wide(r)
 
 
 def _max_edge_sum(B: Any, su: np.ndarray, sv: np.ndarray, deg_l: np.ndarray) -> float:

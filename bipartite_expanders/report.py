@@ -19,7 +19,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from ._checks import check_scope
-from .bounds import HooryBounds, Verdict, hoory_bounds, margin, verdict
+from .bounds import HooryBounds, Verdict, exact_verdict, hoory_bounds, margin, verdict
 from .components import Components, connected_components, degree_counts, side_degrees
 from .cover import cover_bracket_free, universal_cover_radius
 from .files import json_float
@@ -28,7 +28,13 @@ from .scaling import scale_exponent
 from .scopes import restrict_to_scope
 from .spectrum import DEFAULT_TOL, SpectrumResult, spectral_pair
 
-__all__ = ["Regime", "RamanujanReport", "ramanujan_report", "network_regime"]
+__all__ = ["Regime", "RamanujanReport", "ramanujan_report", "network_regime", "cover_is_exact_by_default",
+           "COVER_AUTO_EDGES", "COVER_AUTO_DENSITY"]
+
+#: ``universal_cover="auto"`` computes the exact radius unless the scope has more edges than
+#: this at a density above ``COVER_AUTO_DENSITY`` (benchmarks/census_vgg19.py, docs/universal-cover.md)
+COVER_AUTO_EDGES = 262_144
+COVER_AUTO_DENSITY = 0.5
 
 
 class Regime(str, Enum):
@@ -88,9 +94,14 @@ class RamanujanReport:
     rho_uc: float = math.nan
     rho_uc_lower: float = math.nan
     rho_uc_upper: float = math.nan
-    #: ``(rho_uc - t2) / t2`` and the exact verdict: connected scope and ``t2 <= rho(T)``
+    #: ``(rho_uc - t2) / t2`` and the exact verdict: connected scope and ``t2 <= rho(T)``, decided
+    #: by the bracket alone (``undecided`` when ``rho_uc_lower < t2 <= rho_uc_upper``)
     delta_uc: float = math.nan
     verdict_uc: Verdict = Verdict.UNDEFINED
+    #: whether the bracket met ``tol`` (relative to rho), and how rho(T) was obtained:
+    #: the solver's method (``"fold"``, ``"closed_form"``, ...), ``""`` when not computed
+    rho_uc_converged: bool = False
+    rho_uc_method: str = ""
     #: the free O(E) bracket on rho(T): Hoory / edge-average <= rho(T) <= min(t1, max edge bound)
     uc_free_lower: float = math.nan
     uc_free_upper: float = math.nan
@@ -128,7 +139,7 @@ class RamanujanReport:
                 v = Verdict(v)
             elif k == "shape":
                 v = tuple(v)
-            elif isinstance(v, str) and k not in ("scope", "solver"):
+            elif isinstance(v, str) and k not in ("scope", "solver", "rho_uc_method"):
                 v = float(v)
             kw[k] = v
         return cls(**kw)
@@ -142,7 +153,7 @@ def ramanujan_report(
     *,
     tol: float = DEFAULT_TOL,
     v0: Any = None,
-    universal_cover: bool = True,
+    universal_cover: bool | str = "auto",
 ) -> RamanujanReport:
     """Analyse one bipartite graph: spectrum, degrees, Hoory bounds and verdicts on a scope.
 
@@ -157,8 +168,12 @@ def ramanujan_report(
     solver, tol, v0
         Passed to :func:`~bipartite_expanders.spectrum.spectral_pair`.
     universal_cover
-        Compute ``rho_uc`` (the exact universal-cover radius, ``tol``-certified) and
-        ``verdict_uc``; False leaves them NaN / ``undefined`` (the free bracket is always filled).
+        ``"auto"`` (default): the exact universal-cover radius ``rho_uc`` (``tol``-certified) and
+        ``verdict_uc``, except on the class that stays slow, large dense graphs (more than
+        ``COVER_AUTO_EDGES`` edges at density above ``COVER_AUTO_DENSITY``), which get the free
+        O(E) bracket instead (``rho_uc_method == "free"``, ``rho_uc`` NaN, the verdict decided by
+        that bracket); see docs/universal-cover.md. True always computes the exact radius; False
+        leaves the fields NaN / ``undefined`` (the free bracket ``uc_free_*`` is always filled).
 
     Examples
     --------
@@ -191,9 +206,9 @@ def ramanujan_report(
         b = hoory_bounds(t1, t2, d_l, d_r)
     whole_l, whole_r = side_degrees(g.matrix, use_weights, degree_counts(g))
     n_l, n_r = sub.shape
-    if not isinstance(universal_cover, (bool, np.bool_)):
-        raise TypeError(f"universal_cover must be True or False; got {universal_cover!r}")
-    uc = _universal_cover_fields(scope_graph, use_weights, t1, t2, bool(universal_cover), tol)
+    if not (isinstance(universal_cover, (bool, np.bool_)) or universal_cover == "auto"):
+        raise TypeError(f"universal_cover must be 'auto', True or False; got {universal_cover!r}")
+    uc = _universal_cover_fields(scope_graph, use_weights, t1, t2, universal_cover, tol)
     return RamanujanReport(
         t1=t1, t2=t2, d_left=d_l, d_right=d_r,
         eb=b.eb, db=b.db, delta_s=b.delta_s, delta_r=b.delta_r,
@@ -228,25 +243,44 @@ def _scope_graph(g: BipartiteGraph, sub: Any, scope: str, weighted: bool) -> Bip
     return scope_graph
 
 
-def _universal_cover_fields(scope_graph: BipartiteGraph, weighted: bool, t1: float, t2: float, exact: bool,
+def cover_is_exact_by_default(n_edges: int, density: float) -> bool:
+    """The ``universal_cover="auto"`` rule: the exact radius except on large dense graphs,
+    where each of the solver's O(E) passes costs more than the whole spectral pair
+    (docs/universal-cover.md, "Default").
+
+    >>> cover_is_exact_by_default(147_000, 0.9), cover_is_exact_by_default(2_359_296, 1.0)
+    (True, False)
+    """
+    return not (n_edges > COVER_AUTO_EDGES and density > COVER_AUTO_DENSITY)
+
+
+def _universal_cover_fields(scope_graph: BipartiteGraph, weighted: bool, t1: float, t2: float, mode: bool | str,
                             tol: float) -> dict[str, Any]:
-    """rho(T) fields of a report: the free bracket always, the certified value when ``exact``."""
+    """rho(T) fields of a report: the free bracket always, the certified value when asked for
+    (``mode`` True, or "auto" outside the slow class), else the free bracket's verdict."""
     out: dict[str, Any] = {}
     if not (scope_graph.n_left and scope_graph.n_right) or scope_graph.n_edges == 0:
         return out
-    # rho(T) and its bracket are homogeneous of degree 1 in the weights: computed with the largest
+    # rho(T) and its brackets are homogeneous of degree 1 in the weights: computed with the largest
     # weight in [1, 2) and scaled back, exactly (docs/bounds.md, "Scale")
     e = scale_exponent(float(scope_graph.matrix.data.max())) if weighted else 0
     unit = scope_graph.scaled(-e)
     lo, hi = cover_bracket_free(unit)
-    out["uc_free_lower"], out["uc_free_upper"] = math.ldexp(lo, e), min(math.ldexp(hi, e), t1)
-    if exact:
-        r = universal_cover_radius(unit, tol=max(tol, 1e-12), scope="all")
-        connected = connected_components(scope_graph).n_components == 1
-        value, lower, upper = (math.ldexp(v, e) for v in (r.value, r.lower, r.upper))
-        out.update(rho_uc=value, rho_uc_lower=lower, rho_uc_upper=upper, delta_uc=margin(value, t2))
-        # t2 <= rho(T) up to the certified bracket (the bracket's width is below tol * rho)
-        out["verdict_uc"] = Verdict.RAMANUJAN if (connected and t2 <= upper) else Verdict.NOT_RAMANUJAN
+    lo, hi = math.ldexp(lo, e), min(math.ldexp(hi, e), t1)
+    out["uc_free_lower"], out["uc_free_upper"] = lo, hi
+    if mode is False:
+        return out
+    density = scope_graph.n_edges / (scope_graph.n_left * scope_graph.n_right)
+    connected = connected_components(scope_graph).n_components == 1
+    if mode == "auto" and not cover_is_exact_by_default(scope_graph.n_edges, density):
+        out.update(rho_uc_lower=lo, rho_uc_upper=hi, rho_uc_converged=bool(hi - lo <= max(tol, 1e-12) * hi),
+                   rho_uc_method="free", verdict_uc=exact_verdict(t2, lo, hi, connected))
+        return out
+    r = universal_cover_radius(unit, tol=max(tol, 1e-12), scope="all")
+    value, lower, upper = (math.ldexp(v, e) for v in (r.value, r.lower, r.upper))
+    out.update(rho_uc=value, rho_uc_lower=lower, rho_uc_upper=upper, delta_uc=margin(value, t2),
+               rho_uc_converged=r.converged, rho_uc_method=r.method)
+    out["verdict_uc"] = exact_verdict(t2, lower, upper, connected)
     return out
 
 

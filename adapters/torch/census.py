@@ -133,7 +133,7 @@ def census(
     layers: Iterable[str] | str | Callable[[str], bool] | None = None,
     previous: Census | None = None,
     *,
-    universal_cover: bool = True,
+    universal_cover: bool | str = "auto",
     progress: bool = False,
 ) -> Census:
     """Spectral census of a model's prunable layers.
@@ -150,8 +150,10 @@ def census(
     previous
         A former census of the same model: its solver states warm-start this one.
     universal_cover
-        Also compute each report's exact universal-cover radius ``rho_uc`` and ``verdict_uc``
-        (on a CIFAR VGG-19 minutes instead of about 1.4 s: turn it off for a Hoory-only census of a large model).
+        Passed to :func:`bipartite_expanders.ramanujan_report`: ``"auto"`` (default) computes each
+        report's exact universal-cover radius ``rho_uc`` and ``verdict_uc`` except on large dense
+        layers, which get the certified free bracket (``rho_uc_method == "free"``); True computes
+        it everywhere, False nowhere (docs/universal-cover.md, "Default").
     progress
         Show a tqdm bar.
 
