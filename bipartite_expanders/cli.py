@@ -116,12 +116,13 @@ def run(args: argparse.Namespace) -> int:
         ("db = sqrt(dL-1) + sqrt(dR-1)", _fmt(report.db) + ("" if report.db_valid else "  (min degree < 2: Hoory's hypothesis fails)")),
         ("Delta_S", f"{_fmt(report.delta_s)}  -> {report.verdict_s.value}"),
         ("Delta_R", f"{_fmt(report.delta_r)}  -> {report.verdict_r.value}"),
-        ("rho_uc (universal cover rho(T))", _cover_row(report)),
     ]
-    if not math.isnan(report.rho_uc):
-        rows.append(("Delta_UC = (rho_uc - t2)/t2", _fmt(report.delta_uc)))
-    if report.rho_uc_method:
-        rows.append(("verdict_uc (t2 <= rho(T))", report.verdict_uc.value))
+    if not report.rho_uc_method:  # --universal-cover off
+        rows.append(("universal cover rho(T)", _cover_row(report)))
+    else:
+        rows.append(("rho_uc (universal cover rho(T))", _cover_row(report)))
+        delta = "" if math.isnan(report.delta_uc) else f"Delta_UC = {_fmt(report.delta_uc)}  "
+        rows.append(("exact test t2 <= rho(T)", f"{delta}-> verdict_uc {report.verdict_uc.value}"))
     rows.append(("solver", report.solver))
     width = max(len(k) for k, _ in rows)
     for k, v in rows:

@@ -39,8 +39,12 @@ def _targets(name, path, node, modules):
         mod = node.module or ""
     if not mod.startswith(PACKAGE):
         return []
+    subs = [f"{mod}.{a.name}" for a in node.names if f"{mod}.{a.name}" in modules]
+    # ``from . import sibling`` loads the sibling; the package itself is the one being imported already
+    if node.module is None and subs and len(subs) == len(node.names):
+        return subs
     found = [mod] if mod in modules else []
-    found += [f"{mod}.{a.name}" for a in node.names if f"{mod}.{a.name}" in modules]
+    found += subs
     return found
 
 
