@@ -29,6 +29,8 @@ from .graph import BipartiteGraph
 from .solvers import SOLVERS, MatrixOperator, SpectrumResult, register_solver
 from .solvers.direct import DENSE_HARD_MAX_ENTRIES
 from .solvers.external import primme_available
+from .solvers.kernels import KERNELS
+from .solvers.threads import resolve_threads, solve_threads
 
 __all__ = [
     "SOLVERS",
@@ -255,6 +257,8 @@ def top_singular_values(
     v0: Any = None,
     full_output: bool = False,
     vertex_ids: tuple[np.ndarray, np.ndarray] | None = None,
+    threads: int | None = None,
+    kernel: str = "auto",
 ) -> np.ndarray | SpectrumResult:
     """The ``k`` largest singular values of a graph or matrix, descending.
 
@@ -284,6 +288,14 @@ def top_singular_values(
     vertex_ids
         Original indices ``(rows, cols)`` of this matrix's vertices; stored on the result and
         used to map a warm start from a different scope.
+    threads
+        Threads of the solve, BLAS and compiled kernels alike; None: the environment variable
+        ``BIPARTITE_EXPANDERS_THREADS``, else the policy (one BLAS thread, kernel threads by
+        size; :mod:`bipartite_expanders.solvers.threads`).
+    kernel
+        Who multiplies a sparse matrix: ``"auto"`` (compiled numba kernels for large matrices
+        or once loaded), ``"numba"``, or ``"scipy"`` (the reference); see
+        :class:`~bipartite_expanders.solvers.MatrixOperator`.
 
     Examples
     --------
@@ -297,9 +309,12 @@ def top_singular_values(
         raise ValueError(f"tol must be a float in (0, 1); got {tol!r}")
     if not isinstance(solver, str):
         raise TypeError(f"solver must be a string; got {type(solver).__name__}")
+    if kernel not in KERNELS:
+        raise ValueError(f"kernel must be one of {KERNELS}; got {kernel!r}")
     B = _as_matrix(x, densify=False)  # the closed-form check first: no dense copy for it
     m, n = B.shape
     nnz = _nnz(B)
+    kernel_threads, blas_threads = resolve_threads(threads, nnz)
     if solver == "auto":
         name = choose_solver((m, n), nnz, k)
     elif solver in SOLVERS:
@@ -320,10 +335,11 @@ def top_singular_values(
     if res is None:
         if solver == "auto" and name == "arpack" and start is not None:
             name = "lanczos"  # ARPACK's restarts throw a warm start's advantage away; Lanczos keeps it
-        op = MatrixOperator(_densified(B))
-        res = SOLVERS[name](op, int(k), float(tol), start)
-        if not res.verified:
-            res = _refine(op, int(k), float(tol), res, start)
+        op = MatrixOperator(_densified(B), kernel=kernel, threads=kernel_threads)
+        with solve_threads(op.threads, blas_threads):
+            res = SOLVERS[name](op, int(k), float(tol), start)
+            if not res.verified:
+                res = _refine(op, int(k), float(tol), res, start)
     if vertex_ids is not None:
         res = replace(res, left_ids=vertex_ids[0], right_ids=vertex_ids[1])
     return res if full_output else res.values
@@ -355,13 +371,15 @@ def _clean_pair(t1: float, below: np.ndarray) -> float:
 
 
 def _component_pair(B: sp.csr_array, solver: str, tol: float, v0: Any,
-                    ids: tuple[np.ndarray, np.ndarray] | None) -> tuple[float, np.ndarray, SpectrumResult]:
+                    ids: tuple[np.ndarray, np.ndarray] | None, threads: int | None = None,
+                    kernel: str = "auto") -> tuple[float, np.ndarray, SpectrumResult]:
     """t1 and the values below it for one connected component (t1 is simple there by
     Perron-Frobenius; the loop only guards numerically equal values)."""
     k = 2
     small = min(B.shape)
     while True:
-        res = top_singular_values(B, k, solver=solver, tol=tol, v0=v0, full_output=True, vertex_ids=ids)
+        res = top_singular_values(B, k, solver=solver, tol=tol, v0=v0, full_output=True, vertex_ids=ids,
+                                  threads=threads, kernel=kernel)
         vals = res.values
         t1 = float(vals[0])
         if k >= small or vals[-1] < t1 * (1.0 - DISTINCT_RTOL):
@@ -370,7 +388,8 @@ def _component_pair(B: sp.csr_array, solver: str, tol: float, v0: Any,
 
 
 def spectral_pair(x: Any, *, solver: str = "auto", tol: float = DEFAULT_TOL, v0: Any = None,
-                  vertex_ids: tuple[np.ndarray, np.ndarray] | None = None) -> SpectralPair:
+                  vertex_ids: tuple[np.ndarray, np.ndarray] | None = None, threads: int | None = None,
+                  kernel: str = "auto") -> SpectralPair:
     """``(t1, t2)`` of a bipartite graph or non-negative matrix, per DESIGN.md.
 
     ``t1`` is the largest singular value; ``t2`` the largest one strictly below it, so that
@@ -380,6 +399,7 @@ def spectral_pair(x: Any, *, solver: str = "auto", tol: float = DEFAULT_TOL, v0:
     ``RamanujanReport.state``); its vectors are mapped by vertex, so a changed scope or a
     pruned graph still benefits. ``vertex_ids`` are the original indices ``(rows, cols)`` of
     ``x``'s vertices (default ``arange``), recorded on the result for that mapping.
+    ``threads`` and ``kernel`` are passed to :func:`top_singular_values` for every component.
 
     >>> import numpy as np
     >>> from bipartite_expanders import BipartiteGraph
@@ -427,7 +447,7 @@ def spectral_pair(x: Any, *, solver: str = "auto", tol: float = DEFAULT_TOL, v0:
         start = v0 if min(sub.shape) >= 32 else None
         if start is not None and not isinstance(start, SpectrumResult) and sub.shape != B.shape:
             start = None  # a whole-graph vector does not fit a component (a result is mapped by vertex)
-        t1c, rest, res = _component_pair(sub, solver, tol, start, (row_ids[rows], col_ids[cols]))
+        t1c, rest, res = _component_pair(sub, solver, tol, start, (row_ids[rows], col_ids[cols]), threads, kernel)
         if main is None:
             main = res
         t1s.append(t1c)
