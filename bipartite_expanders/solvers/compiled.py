@@ -33,7 +33,7 @@ if "NUMBA_THREADING_LAYER" not in os.environ:
 
 __all__ = [
     "gather", "gather_parallel", "gather_block", "scatter", "scatter_parallel", "scatter_block",
-    "gram", "gram_parallel", "gkl_steps", "set_threads", "get_threads", "max_threads",
+    "gram", "gram_parallel", "gkl_steps", "gkl_steps_parallel", "set_threads", "get_threads", "max_threads",
 ]
 
 _FLAGS = dict(cache=True, nogil=True, boundscheck=False)
@@ -239,22 +239,26 @@ def gram_parallel(indptr, indices, data, x, out, acc):
 
 # ------------------------------------------------------------------ Golub-Kahan-Lanczos
 @njit(**_FLAGS)
-def _product(indptr, indices, data, as_gather, scale, x, out, acc, threads):
+def _product(indptr, indices, data, as_gather, scale, x, out, acc):
     """``out = scale * A x`` (a gather over A's rows) when ``as_gather``, else
-    ``out = scale * A^T x`` (a scatter over them)."""
+    ``out = scale * A^T x`` (a scatter over them); one thread."""
     if as_gather:
-        if threads > 1:
-            gather_parallel(indptr, indices, data, x, out)
-        else:
-            gather(indptr, indices, data, x, out)
+        gather(indptr, indices, data, x, out)
     else:
-        if threads > 1:
-            scatter_parallel(indptr, indices, data, x, out, acc)
-        else:
-            scatter(indptr, indices, data, x, out)
+        scatter(indptr, indices, data, x, out)
     if scale != 1.0:
-        for i in range(out.shape[0]):
-            out[i] *= scale
+        out *= scale
+
+
+@njit(**_FLAGS)
+def _product_parallel(indptr, indices, data, as_gather, scale, x, out, acc):
+    """:func:`_product` with the parallel kernels (``acc``: per-thread accumulators)."""
+    if as_gather:
+        gather_parallel(indptr, indices, data, x, out)
+    else:
+        scatter_parallel(indptr, indices, data, x, out, acc)
+    if scale != 1.0:
+        out *= scale
 
 
 @njit(**_FLAGS)
@@ -286,15 +290,9 @@ def _fresh(basis, rows, out):
     out[:] = 0.0
 
 
-@njit(**_FLAGS)
-def gkl_steps(indptr, indices, data, tall, scale, P, Q, alpha, beta, j, stop, reorth_left, tiny, seed, acc_m, acc_n,
-              threads):
-    """Golub-Kahan-Lanczos steps ``j .. stop - 1`` on rows of ``P`` (left, m) and ``Q``
-    (right, n; ``Q[j]`` is the current unit vector); fills ``alpha[j:stop]``,
-    ``beta[j:stop]``, ``P[j:stop]``, ``Q[j + 1:stop + 1]``. ``(indptr, indices, data)`` are
-    the CSR rows of ``B`` (``tall``) or of ``B^T``, times ``scale``: ``B x`` is a gather over
-    them and ``B^T y`` a scatter when ``tall``, the other way round otherwise. Same algorithm as the Python loop in
-    :func:`bipartite_expanders.solvers.krylov.lanczos_svd`."""
+@njit(**_INLINE)
+def _gkl(product, indptr, indices, data, tall, scale, P, Q, alpha, beta, j, stop, reorth_left, tiny, seed, acc_m,
+         acc_n):
     if seed >= 0:
         np.random.seed(seed)
     m = P.shape[1]
@@ -302,7 +300,7 @@ def gkl_steps(indptr, indices, data, tall, scale, P, Q, alpha, beta, j, stop, re
     p = np.empty(m)
     r = np.empty(n)
     for step in range(j, stop):
-        _product(indptr, indices, data, tall, scale, Q[step], p, acc_m, threads)
+        product(indptr, indices, data, tall, scale, Q[step], p, acc_m)
         if step > 0:
             b_prev = beta[step - 1]
             for i in range(m):
@@ -316,7 +314,7 @@ def gkl_steps(indptr, indices, data, tall, scale, P, Q, alpha, beta, j, stop, re
         else:
             p /= a
         P[step] = p
-        _product(indptr, indices, data, not tall, scale, p, r, acc_n, threads)
+        product(indptr, indices, data, not tall, scale, p, r, acc_n)
         for i in range(n):
             r[i] -= a * Q[step, i]
         if not reorth_left:
@@ -331,3 +329,26 @@ def gkl_steps(indptr, indices, data, tall, scale, P, Q, alpha, beta, j, stop, re
         alpha[step] = a
         beta[step] = b
     return stop
+
+
+@njit(**_FLAGS)
+def gkl_steps(indptr, indices, data, tall, scale, P, Q, alpha, beta, j, stop, reorth_left, tiny, seed, acc_m, acc_n):
+    """Golub-Kahan-Lanczos steps ``j .. stop - 1`` on rows of ``P`` (left, m) and ``Q``
+    (right, n; ``Q[j]`` is the current unit vector); fills ``alpha[j:stop]``,
+    ``beta[j:stop]``, ``P[j:stop]``, ``Q[j + 1:stop + 1]``. ``(indptr, indices, data)`` are
+    the CSR rows of ``B`` (``tall``) or of ``B^T``, times ``scale``: ``B x`` is a gather over
+    them and ``B^T y`` a scatter when ``tall``, the other way round otherwise. Same algorithm
+    as the Python loop in :func:`bipartite_expanders.solvers.krylov.lanczos_svd`; one thread
+    (``acc_*`` unused)."""
+    return _gkl(_product, indptr, indices, data, tall, scale, P, Q, alpha, beta, j, stop, reorth_left, tiny, seed,
+                acc_m, acc_n)
+
+
+@njit(**_FLAGS)
+def gkl_steps_parallel(indptr, indices, data, tall, scale, P, Q, alpha, beta, j, stop, reorth_left, tiny, seed, acc_m,
+                       acc_n):
+    """:func:`gkl_steps` with the parallel kernels (``acc_m``, ``acc_n``: per-thread
+    accumulators, threads x m and threads x n); compiled separately, so a serial run never
+    compiles the parallel kernels."""
+    return _gkl(_product_parallel, indptr, indices, data, tall, scale, P, Q, alpha, beta, j, stop, reorth_left, tiny,
+                seed, acc_m, acc_n)

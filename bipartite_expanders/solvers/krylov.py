@@ -144,10 +144,11 @@ def lanczos_svd(op: MatrixOperator, k: int, tol: float, start: np.ndarray | None
     # step) when the operator's products are, else the Python loop below.
     if compiled is not None:
         cm = compiled_module()
+        gkl = cm.gkl_steps_parallel if op.threads > 1 else cm.gkl_steps
         acc_m, acc_n = np.empty((op.threads, m)), np.empty((op.threads, n))
 
         def advance(j: int, stop: int) -> int:
-            cm.gkl_steps(*compiled, P, Q, alpha, beta, j, stop, reorth_left, tiny, seed + j, acc_m, acc_n, op.threads)
+            gkl(*compiled, P, Q, alpha, beta, j, stop, reorth_left, tiny, seed + j, acc_m, acc_n)
             op.count += 2 * (stop - j)
             return stop
     else:
