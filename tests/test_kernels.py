@@ -201,6 +201,7 @@ def test_disconnected_and_tiny_graphs_with_compiled_kernels():
 # ------------------------------------------------------------------ threads
 def test_thread_keyword_and_environment(monkeypatch):
     monkeypatch.delenv(threads.ENV_THREADS, raising=False)
+    monkeypatch.setattr(threads.os, "getloadavg", lambda: (1.0, 1.0, 1.0))  # an idle machine
     assert threads.resolve_threads(None, 10) == (1, 1)
     assert threads.resolve_threads(None, 10**9)[1] == 1  # BLAS: one thread by policy
     assert threads.resolve_threads(None, 10**9)[0] == threads.available_cores()
@@ -212,6 +213,9 @@ def test_thread_keyword_and_environment(monkeypatch):
     with pytest.raises(ValueError, match=threads.ENV_THREADS):
         threads.resolve_threads(None, 10)
     monkeypatch.delenv(threads.ENV_THREADS)
+    # a busy machine: the policy runs one kernel thread whatever the size
+    monkeypatch.setattr(threads.os, "getloadavg", lambda: (threads.available_cores() + 3.0,) * 3)
+    assert threads.resolve_threads(None, 10**9) == (1, 1)
     for bad in (0, -1, 1.5, True, "2"):
         with pytest.raises(ValueError, match="threads must be a positive integer"):
             top_singular_values(np.eye(3), threads=bad)

@@ -7,9 +7,11 @@ took 268 ms against 6.4 ms (docs/spectrum.md, "Threads"). So:
 
 * BLAS runs one thread during a solve (the BLAS calls of a solve are small: Gram-Schmidt
   against a few hundred vectors, small SVDs, one ``syrk`` of at most 2048 columns);
-* the compiled sparse kernels run ``min(cores, nnz // KERNEL_NNZ_PER_THREAD)`` threads, at
-  least one (a parallel launch and the per-thread accumulators cost more than they save on
-  a product that sits in cache; measured in docs/benchmarks/eigensolvers.md);
+* the compiled sparse kernels run ``min(cores, nnz // KERNEL_NNZ_PER_THREAD, idle cores)``
+  threads, at least one: a parallel launch and the per-thread accumulators cost more than
+  they save on a product that sits in cache, and a thread on a core another process is
+  using waits for it (the idle cores are ``cores - load average + 1``, this process counted
+  as idle; measured in docs/benchmarks/eigensolvers.md);
 * ``threads=N`` (or the environment variable ``BIPARTITE_EXPANDERS_THREADS=N``) sets both
   to ``N``; the keyword wins over the variable.
 
@@ -29,7 +31,7 @@ import numpy as np
 
 from .kernels import compiled_loaded, compiled_module
 
-__all__ = ["ENV_THREADS", "KERNEL_NNZ_PER_THREAD", "available_cores", "policy_threads", "resolve_threads",
+__all__ = ["ENV_THREADS", "KERNEL_NNZ_PER_THREAD", "available_cores", "idle_cores", "policy_threads", "resolve_threads",
            "solve_threads"]
 
 #: environment variable overriding the policy (a positive integer)
@@ -48,9 +50,23 @@ def available_cores() -> int:
         return max(1, os.cpu_count() or 1)
 
 
+def idle_cores() -> float:
+    """Cores not used by other processes: ``cores - load average (1 min) + 1`` (the calling
+    process counts as one of the load's runners); all cores where no load average exists."""
+    cores = available_cores()
+    try:
+        load = os.getloadavg()[0]
+    except (AttributeError, OSError):
+        return float(cores)
+    return min(float(cores), cores - load + 1.0)
+
+
 def policy_threads(nnz: int) -> int:
     """The kernels' thread count the policy picks for a matrix with ``nnz`` stored entries."""
-    return max(1, min(available_cores(), int(nnz) // KERNEL_NNZ_PER_THREAD))
+    by_size = min(available_cores(), int(nnz) // KERNEL_NNZ_PER_THREAD)
+    if by_size <= 1:
+        return 1
+    return max(1, min(by_size, int(idle_cores() + 0.5)))
 
 
 def _positive(value: Any, name: str) -> int:
