@@ -230,3 +230,25 @@ def test_solve_threads_restores_the_blas_setting():
         assert all(n == 1 for n in inside)
     after = [lib["num_threads"] for lib in threadpool_info() if lib["user_api"] == "blas"]
     assert after == before
+
+
+def test_without_a_threading_layer_the_kernels_run_serially():
+    """A threading layer that cannot load (TBB is not installed here) makes a two-thread
+    request run the serial kernels instead of failing."""
+    import os
+    import subprocess
+    import sys
+
+    code = ("import numpy as np, scipy.sparse as sp; from bipartite_expanders import top_singular_values; "
+            "from bipartite_expanders.solvers import MatrixOperator; "
+            "B = sp.random_array((400, 150), density=0.05, rng=np.random.default_rng(0), format='csr'); "
+            "r = top_singular_values(B, 2, kernel='numba', threads=2, full_output=True); assert r.verified; "
+            "print(MatrixOperator(B, kernel='numba', threads=2).threads)")
+    try:
+        import tbb  # noqa: F401
+        pytest.skip("TBB is installed: the layer loads")
+    except ImportError:
+        pass
+    env = dict(os.environ, NUMBA_THREADING_LAYER="tbb")
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "1"

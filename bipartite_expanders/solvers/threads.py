@@ -105,8 +105,9 @@ def _blas_controller() -> Any:
 @contextmanager
 def solve_threads(kernel_threads: int, blas_threads: int | None = None) -> Iterator[int]:
     """Run the enclosed solve with ``blas_threads`` BLAS threads (default 1) and
-    ``kernel_threads`` compiled-kernel threads (numba's count in this thread, when loaded);
-    both are restored on exit. Yields the kernel thread count."""
+    ``kernel_threads`` compiled-kernel threads (numba's count in this thread, when loaded and
+    more than one; capped by what its threading layer allows); both are restored on exit.
+    Yields the kernel thread count."""
     blas = _blas_controller()
     libs = [] if blas is None else blas.lib_controllers
     before = [lib.num_threads for lib in libs]
@@ -116,12 +117,14 @@ def solve_threads(kernel_threads: int, blas_threads: int | None = None) -> Itera
             lib.set_num_threads(want)
     numba_before = None
     kernel_threads = max(1, int(kernel_threads))
-    if compiled_loaded():
+    # numba's thread count matters only to the parallel kernels; asking for it starts its
+    # threading layer, so a serial solve leaves numba alone
+    if kernel_threads > 1 and compiled_loaded():
         cm = compiled_module()
+        kernel_threads = min(kernel_threads, cm.max_threads())
         if kernel_threads > 1:
-            kernel_threads = min(kernel_threads, cm.max_threads())
-        numba_before = cm.get_threads()
-        cm.set_threads(kernel_threads)
+            numba_before = cm.get_threads()
+            cm.set_threads(kernel_threads)
     try:
         yield kernel_threads
     finally:
