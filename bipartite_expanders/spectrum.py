@@ -186,7 +186,9 @@ def choose_solver(shape: tuple[int, int], nnz: int, k: int = 2) -> str:
       resolve ``t2`` at the edge of a random layer's dense bulk;
     * Golub-Kahan-Lanczos when products are expensive (``nnz / (m + n) >= 16``) or the
       graph has 10,000 vertices or more: it needs about half the products of ARPACK;
-    * ARPACK otherwise: with cheap products its compiled loop beats Lanczos' Python one.
+    * ARPACK otherwise: with cheap products its compiled loop beat Lanczos' Python one
+      (measured with scipy's kernels; with the compiled kernels both loops are compiled and
+      the rule was kept, see docs/spectrum.md).
 
     Whatever it picks, the answer is checked and refined (see :func:`top_singular_values`).
     """
@@ -410,6 +412,9 @@ def spectral_pair(x: Any, *, solver: str = "auto", tol: float = DEFAULT_TOL, v0:
     from .graph import as_graph
 
     g = x if isinstance(x, BipartiteGraph) else as_graph(x, "x")
+    if kernel not in KERNELS:
+        raise ValueError(f"kernel must be one of {KERNELS}; got {kernel!r}")
+    resolve_threads(threads, 0)  # a bad value is refused even when no component needs a solver
     if g.n_edges == 0:
         return SpectralPair(0.0, 0.0, solver if solver != "auto" else "none", 0)
     comp = connected_components(g)

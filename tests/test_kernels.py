@@ -219,6 +219,10 @@ def test_thread_keyword_and_environment(monkeypatch):
     for bad in (0, -1, 1.5, True, "2"):
         with pytest.raises(ValueError, match="threads must be a positive integer"):
             top_singular_values(np.eye(3), threads=bad)
+        with pytest.raises(ValueError, match="threads must be a positive integer"):
+            spectral_pair(np.eye(3), threads=bad)  # stars only: no solver runs
+    with pytest.raises(ValueError, match="kernel must be"):
+        spectral_pair(np.eye(3), kernel="blas")
 
 
 def test_solve_threads_restores_the_blas_setting():
