@@ -4,13 +4,19 @@ Run it as ``python benchmarks/eigensolver_grid.py`` from a checkout (``--quick``
 
 * grid: shapes 300x100, 784x300, 4608x512, 4096x11008, 25088x4096 (``--shape`` replaces
   them), densities 1, 0.1, 0.01, 0.001, 0/1 masks and ``|N(0,1)|`` weights, one seed;
-* methods: every registered backend, ``auto``, the study's method (ARPACK ``eigsh`` on
-  ``B^T B`` as an operator, then ``sqrt``) and ``eigsh(k=3)`` on the ``(m + n)`` adjacency;
+* methods: every registered backend, ``auto``, ``auto`` on scipy's kernels (``auto-scipy``,
+  the path before the compiled kernels), ``auto`` with one and two fixed threads
+  (``auto-t1``, ``auto-t2``; ``auto`` itself follows the thread policy), the study's method
+  (ARPACK ``eigsh`` on ``B^T B`` as an operator, then ``sqrt``) and ``eigsh(k=3)`` on the
+  ``(m + n)`` adjacency;
 * per cell and method: median wall time, mat-vecs, relative errors of ``t1`` and ``t2`` (the
   two largest singular values) against a reference, peak traced memory; the machine's
   memory bandwidth (a large copy) and each method's time per mat-vec as a multiple of the
   bandwidth floor (the bytes one product must read);
-* summary: ratios auto/study, auto/adjacency, auto/best backend, and a warm-start row
+* summary: ratios auto/study, auto/adjacency, auto/best backend, auto-scipy/auto, the
+  policy's threads against the best fixed setting, auto's time per product against the
+  bytes the compiled kernel reads (cells with ``nnz >= 1e6``), the compiled kernels'
+  first-ever compile and cached first-use times (fresh processes), and a warm-start row
   (re-analysis of a layer after pruning 20% of it, cold against warm).
 
 The reference is LAPACK ``gesdd`` up to :data:`REFERENCE_SVD_MAX` entries, else LAPACK
@@ -39,6 +45,8 @@ import scipy.linalg as sla
 import scipy.sparse as sp
 import scipy.sparse.linalg as spla
 
+from bipartite_expanders.files import atomic_write, from_json_float, write_json
+
 __all__ = ["configure", "run", "make_layer", "run_cell", "memory_bandwidth", "DEFAULT_SHAPES", "DENSITIES"]
 
 DEFAULT_SHAPES = [(300, 100), (784, 300), (4608, 512), (4096, 11008), (25088, 4096)]
@@ -48,6 +56,8 @@ QUICK_DENSITIES = [1.0, 0.1, 0.01]
 WEIGHTS = ["mask", "absw"]
 REFERENCE_SVD_MAX = 3_000_000
 BASELINES = ["study", "adjacency"]
+#: ``auto`` variants: the scipy kernels (the old path) and fixed thread counts
+AUTO_VARIANTS = {"auto-scipy": {"kernel": "scipy"}, "auto-t1": {"threads": 1}, "auto-t2": {"threads": 2}}
 
 
 # ------------------------------------------------------------------ inputs
@@ -77,10 +87,26 @@ def memory_bandwidth(nbytes: int = 400_000_000, repeats: int = 5) -> float:
 
 
 def operator_bytes(B: sp.csr_array, dense: bool) -> int:
-    """Bytes one product with B must move: the matrix once, plus the input and output vectors."""
+    """Bytes one product with B must move in scipy's CSR format: the matrix once (8-byte
+    value and 4-byte index per stored entry), plus the input and output vectors."""
     m, n = B.shape
     matrix = 8 * m * n if dense else 12 * B.nnz + 4 * (m + 1)
     return matrix + 8 * (m + n)
+
+
+def kernel_bytes(B: sp.csr_array, dense: bool) -> int:
+    """Bytes one product with B reads in the compiled kernel's format (``MatrixOperator``
+    with ``kernel="numba"``): per stored entry the index (2 bytes below 65,536 on the short
+    side, else 4) plus 8 for a float64 value (none for a constant matrix such as a mask),
+    the long side's row pointers, and the two vectors."""
+    from bipartite_expanders.solvers.kernels import index_dtype
+
+    m, n = B.shape
+    if dense:
+        return 8 * m * n + 8 * (m + n)
+    constant = B.nnz == 0 or float(B.data.min()) == float(B.data.max())
+    per_entry = np.dtype(index_dtype(min(m, n))).itemsize + (0 if constant else 8)
+    return per_entry * B.nnz + 4 * (max(m, n) + 1) + 8 * (m + n)
 
 
 # ------------------------------------------------------------------ methods
@@ -116,8 +142,11 @@ def _adjacency(B: sp.csr_array) -> tuple[np.ndarray, int]:
 def _backend(name: str) -> Callable[[sp.csr_array], tuple[np.ndarray, int, str]]:
     from bipartite_expanders.spectrum import top_singular_values
 
+    options = AUTO_VARIANTS.get(name, {})
+    solver = "auto" if name in AUTO_VARIANTS else name
+
     def f(B: sp.csr_array) -> tuple[np.ndarray, int, str]:
-        r = top_singular_values(B, 2, solver=name, full_output=True)
+        r = top_singular_values(B, 2, solver=solver, full_output=True, **options)
         used = r.solver if r.fallback_from is None else f"{r.fallback_from}>{r.solver}"
         return r.values, r.n_matvec, used
 
@@ -128,7 +157,7 @@ def available_methods() -> list[str]:
     from bipartite_expanders.solvers import SOLVERS, primme_available
 
     names = [n for n in SOLVERS if n != "primme" or primme_available()]
-    return names + ["auto"] + BASELINES
+    return names + ["auto", *AUTO_VARIANTS] + BASELINES
 
 
 def _reference(B: sp.csr_array) -> tuple[np.ndarray, str, float] | None:
@@ -159,6 +188,7 @@ class MethodResult:
     err_t2: float | None = None
     peak_mb: float | None = None
     per_matvec_vs_floor: float | None = None
+    per_matvec_vs_kernel_floor: float | None = None
     used: str | None = None
     skipped: str | None = None
 
@@ -207,9 +237,9 @@ def run_cell(B: sp.csr_array, methods: list[str], repeats: int, bandwidth: float
     if found is not None:
         ref, out["reference_method"], out["reference_rel_err_t2"] = found
         out["reference"] = ref.tolist()
-    from bipartite_expanders.spectrum import _DENSE_OPERATOR_FROM
+    from bipartite_expanders.spectrum import DENSE_OPERATOR_FROM
 
-    dense_op = B.nnz >= _DENSE_OPERATOR_FROM * m * n
+    dense_op = B.nnz >= DENSE_OPERATOR_FROM * m * n
     for method in methods:
         res = MethodResult(method)
         reason = _skip_reason(method, m, n, B.nnz, quick)
@@ -253,6 +283,7 @@ def run_cell(B: sp.csr_array, methods: list[str], repeats: int, bandwidth: float
             uses_dense = dense_op and method not in BASELINES
             floor = operator_bytes(B, uses_dense) / bandwidth
             res.per_matvec_vs_floor = res.time_s / nmv / floor
+            res.per_matvec_vs_kernel_floor = res.time_s / nmv / (kernel_bytes(B, uses_dense) / bandwidth)
         out["methods"][method] = asdict(res)
         log(f"  {method:9s} {res.time_s * 1e3:10.1f} ms  mv={nmv:6d}  err t1={res.err_t1:.1e} t2={res.err_t2:.1e}  "
             f"peak={res.peak_mb:8.1f} MB  {res.used}")
@@ -325,6 +356,11 @@ def markdown(results: dict[str, Any]) -> str:
     methods = results["methods"]
     lines = []
     meta = results["meta"]
+    if meta.get("load_average"):
+        la = meta["load_average"]
+        lines.append(f"Load average (1, 5, 15 min) at the start: {la[0]:.2f}, {la[1]:.2f}, {la[2]:.2f}; "
+                     f"at the end: {', '.join(f'{x:.2f}' for x in meta.get('load_average_end', []))}.")
+        lines.append("")
     lines.append(f"Machine: {meta['machine']}; BLAS threads: {meta['threads']}; copy bandwidth "
                  f"{meta['bandwidth_gbs']:.1f} GB/s; repeats: median of {meta['repeats']} (1 when a run takes > "
                  f"{meta['slow_s']} s; runs under {FAST_BUDGET_S / meta['repeats']:.2g} s repeated for about {FAST_BUDGET_S} s, "
@@ -341,7 +377,8 @@ def markdown(results: dict[str, Any]) -> str:
     def auto_tail(c: dict[str, Any]) -> list[str]:
         a = c["methods"].get("auto", {})
         return [f"{a['peak_mb']:.1f}" if a.get("peak_mb") is not None else "—",
-                f"{a['per_matvec_vs_floor']:.1f}" if a.get("per_matvec_vs_floor") is not None else "—"]
+                f"{a['per_matvec_vs_floor']:.1f}" if a.get("per_matvec_vs_floor") is not None else "—",
+                f"{a['per_matvec_vs_kernel_floor']:.1f}" if a.get("per_matvec_vs_kernel_floor") is not None else "—"]
 
     cells = results["cells"]
     lines += _table(cells, methods, ["cell", "nnz"], lambda c: [c["label"], f"{c['nnz']:.3g}"], timing,
@@ -351,8 +388,8 @@ def markdown(results: dict[str, Any]) -> str:
                  "peak traced memory of auto; auto's time per mat-vec as a multiple of the bandwidth floor.")
     lines.append("")
     lines += _table(cells, methods, ["cell", "reference (est. rel. err.)"],
-                    lambda c: [c["label"], f"{c['reference_method']} ({c['reference_rel_err_t2']:.0e})"], error,
-                    ["auto peak MB", "auto time/mv ÷ floor"], auto_tail)
+                    lambda c: [c["label"], f"{c['reference_method']} ({from_json_float(c['reference_rel_err_t2']):.0e})"], error,
+                    ["auto peak MB", "auto time/mv ÷ floor", "÷ kernel floor"], auto_tail)
     s = results["summary"]
     lines.append("")
     lines.append("Ratios (time of the baseline ÷ time of auto; > 1 means auto is faster):")
@@ -366,6 +403,35 @@ def markdown(results: dict[str, Any]) -> str:
     d = s.get("auto_over_best")
     if d:
         lines.append(f"- auto ÷ best backend of the cell: median {d['median']:.2f}, worst {d['max']:.2f} ({d['worst_cell']})")
+    d = s.get("scipy_over_auto")
+    if d:
+        lines.append(f"- auto-scipy (scipy's kernels) ÷ auto: median {d['median']:.2f}x, min {d['min']:.2f}x "
+                     f"({d['min_cell']}), max {d['max']:.2f}x")
+    d = s.get("policy_over_best_threads")
+    if d:
+        over = ", ".join(d["over_1.1"]) or "none"
+        lines.append(f"- auto (thread policy) ÷ best of auto-t1, auto-t2: median {d['median']:.2f}, worst {d['max']:.2f} "
+                     f"({d['worst_cell']}) over {d['cells']} cells; cells above 1.1: {over}")
+    d = s.get("auto_per_product_vs_kernel_floor")
+    if d:
+        lines.append(f"- auto's time per product ÷ the compiled kernel's byte floor, cells with nnz >= 1e6: median "
+                     f"{d['median']:.2f}, worst {d['max']:.2f} ({d['worst_cell']}); within 2x on {d['within_2x']} of "
+                     f"{d['cells']}")
+    ct = results.get("compile")
+    if ct:
+        lines.append("")
+        lines.append("numba's first use in a fresh process (Lanczos and ARPACK on a pattern and a weighted matrix; "
+                     "seconds):")
+        lines.append("")
+        lines.append("| cache | import package | import numba + compiled module | first solves | process wall |")
+        lines.append("|---|---|---|---|---|")
+        for label in ("cold_cache", "warm_cache"):
+            r = ct.get(label, {})
+            if "error" in r or not r:
+                lines.append(f"| {label} | failed: {r.get('error', 'not run')[:80]} | | | |")
+                continue
+            lines.append(f"| {label.replace('_', ' ')} | {r['import_package_s']:.2f} | {r['import_numba_s']:.2f} | "
+                         f"{r['first_solves_s']:.2f} | {r['process_wall_s']:.2f} |")
     if results.get("warm"):
         lines.append("")
         lines.append("Warm start: `ramanujan_report` of a layer after pruning 20% of its edges, cold vs `v0=previous.state`.")
@@ -399,7 +465,8 @@ def summarise(cells: list[dict[str, Any]]) -> dict[str, Any]:
     worst, label, rs = 0.0, "", []
     for c in cells:
         a = c["methods"].get("auto", {})
-        best = [r["time_s"] for k, r in c["methods"].items() if k not in BASELINES + ["auto"] and r.get("time_s")]
+        best = [r["time_s"] for k, r in c["methods"].items()
+                if k not in BASELINES + ["auto", *AUTO_VARIANTS] and r.get("time_s")]
         if a.get("time_s") and best:
             r = a["time_s"] / min(best)
             rs.append(r)
@@ -407,15 +474,75 @@ def summarise(cells: list[dict[str, Any]]) -> dict[str, Any]:
                 worst, label = r, c["label"]
     if rs:
         out["auto_over_best"] = {"median": statistics.median(rs), "max": worst, "worst_cell": label}
+    # the old path (scipy kernels) against auto
+    old = [(c["methods"]["auto-scipy"]["time_s"] / c["methods"]["auto"]["time_s"], c["label"]) for c in cells
+           if c["methods"].get("auto", {}).get("time_s") and c["methods"].get("auto-scipy", {}).get("time_s")]
+    if old:
+        out["scipy_over_auto"] = {"median": statistics.median(r for r, _ in old), "min": min(old)[0],
+                                  "min_cell": min(old)[1], "max": max(old)[0]}
+    # the thread policy against the best fixed setting of each cell
+    th = []
+    for c in cells:
+        a = c["methods"].get("auto", {}).get("time_s")
+        fixed = [c["methods"].get(k, {}).get("time_s") for k in ("auto-t1", "auto-t2")]
+        fixed = [f for f in fixed if f]
+        if a and fixed:
+            th.append((a / min(fixed), c["label"]))
+    if th:
+        out["policy_over_best_threads"] = {"median": statistics.median(r for r, _ in th), "max": max(th)[0],
+                                           "worst_cell": max(th)[1], "cells": len(th),
+                                           "over_1.1": [lbl for r, lbl in th if r > 1.1]}
+    # time per product against the compiled kernel's byte floor, cells with nnz >= 1e6
+    fl = [(c["methods"]["auto"]["per_matvec_vs_kernel_floor"], c["label"]) for c in cells
+          if c["nnz"] >= 1e6 and c["methods"].get("auto", {}).get("per_matvec_vs_kernel_floor")]
+    if fl:
+        out["auto_per_product_vs_kernel_floor"] = {"median": statistics.median(r for r, _ in fl),
+                                                   "max": max(fl)[0], "worst_cell": max(fl)[1],
+                                                   "cells": len(fl), "within_2x": sum(r <= 2 for r, _ in fl)}
     return out
 
 
-def _atomic_write(path: str, text: str) -> None:
-    d = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(dir=d, prefix=".tmp-", suffix=os.path.basename(path))
-    with os.fdopen(fd, "w") as fh:
-        fh.write(text)
-    os.replace(tmp, path)
+_COMPILE_PROBE = r"""
+import json, time
+t0 = time.perf_counter()
+import numpy as np, scipy.sparse as sp
+from bipartite_expanders import top_singular_values
+from bipartite_expanders.solvers import kernels
+t1 = time.perf_counter()
+kernels.compiled_module()
+t2 = time.perf_counter()
+rng = np.random.default_rng(0)
+for data in ("pattern", "values"):
+    B = sp.random_array((600, 200), density=0.05, rng=rng, format="csr")
+    if data == "pattern":
+        B.data[:] = 1.0
+    for solver in ("lanczos", "arpack"):
+        top_singular_values(B, 2, solver=solver, kernel="numba", threads=1)
+t3 = time.perf_counter()
+print(json.dumps({"import_package_s": t1 - t0, "import_numba_s": t2 - t1, "first_solves_s": t3 - t2}))
+"""
+
+
+def compile_times() -> dict[str, Any]:
+    """numba's costs in fresh processes: the first-ever compile (an empty cache directory)
+    and the first use with the cache warm, for the kernels a pattern and a weighted matrix
+    need through Lanczos and ARPACK (serial kernels; ``auto`` loads numba only for a matrix
+    of ``MatrixOperator.NUMBA_FROM_NNZ`` entries or more)."""
+    import subprocess
+
+    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    out: dict[str, Any] = {}
+    with tempfile.TemporaryDirectory() as cache:
+        env = dict(os.environ, NUMBA_CACHE_DIR=cache, PYTHONPATH=root + os.pathsep + os.environ.get("PYTHONPATH", ""))
+        for label in ("cold_cache", "warm_cache"):
+            t0 = time.perf_counter()
+            done = subprocess.run([sys.executable, "-c", _COMPILE_PROBE], env=env, capture_output=True, text=True)
+            wall = time.perf_counter() - t0
+            if done.returncode != 0:
+                out[label] = {"error": done.stderr[-500:]}
+                continue
+            out[label] = {**json.loads(done.stdout), "process_wall_s": wall}
+    return out
 
 
 # ------------------------------------------------------------------ CLI
@@ -436,12 +563,14 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--shape", type=_shape, action="append", help="MxN (repeatable); replaces the grid's shapes")
     parser.add_argument("--density", type=float, action="append", help="density (repeatable); replaces the grid's")
     parser.add_argument("--weights", choices=WEIGHTS, action="append", help="mask or absw (repeatable)")
-    parser.add_argument("--methods", help="comma-separated subset of backends, auto, study, adjacency")
+    parser.add_argument("--methods", help="comma-separated subset of backends, auto, auto-scipy, auto-t1, auto-t2, study, adjacency")
     parser.add_argument("--repeats", type=int, default=3, help="timed runs per method (median); default 3")
     parser.add_argument("--slow", type=float, default=3.0, help="a method whose first run takes longer is run once")
-    parser.add_argument("--threads", type=int, default=1, help="BLAS threads (threadpoolctl); default 1")
+    parser.add_argument("--threads", type=int, default=1, help="BLAS threads of the baselines (threadpoolctl; the backends follow the thread policy or auto-t1/auto-t2); default 1")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--no-warm", action="store_true", help="skip the warm-start rows")
+    parser.add_argument("--no-compile", action="store_true",
+                        help="skip measuring numba's first-ever compile time (two fresh processes)")
     parser.add_argument("--json", metavar="FILE", help="write all measurements as JSON (after every cell)")
     parser.add_argument("--resume", action="store_true",
                         help="keep the cells already in --json FILE (also those outside this run's grid)")
@@ -486,15 +615,31 @@ def run(args: argparse.Namespace) -> int:
         old_warm = previous.get("warm", [])
         log(f"resuming: {len(done)} cells already in {args.json}")
 
+    load_start = list(os.getloadavg()) if hasattr(os, "getloadavg") else []
+    compile_info: dict[str, Any] = {}
+    if args.resume and args.json and os.path.exists(args.json):
+        compile_info = previous.get("compile", {})
+    if not args.no_compile and not compile_info:
+        compile_info = compile_times()
+        log(f"numba first use: {json.dumps(compile_info)}")
+    # a warm process: numba loaded, so "auto" uses the compiled kernels on every sparse matrix
+    from bipartite_expanders.solvers.kernels import compiled_module, numba_available
+
+    if numba_available():
+        compiled_module()
+
     def results_of(cells: list[dict[str, Any]], warm: list[dict[str, Any]], bw: float) -> dict[str, Any]:
         return {
             "meta": {"machine": f"{platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()}",
                      "threads": args.threads, "bandwidth_gbs": bw / 1e9, "repeats": args.repeats,
-                     "slow_s": args.slow, "seed": args.seed, "argv": sys.argv[1:]},
-            "methods": methods,
+                     "slow_s": args.slow, "seed": args.seed, "argv": sys.argv[1:], "load_average": load_start,
+                     "load_average_end": list(os.getloadavg()) if hasattr(os, "getloadavg") else []},
+            # columns: every method measured in some cell (a resumed run may have used fewer)
+            "methods": [x for x in available_methods() if x in methods or any(x in c["methods"] for c in cells)],
             "cells": cells,
             "summary": summarise(cells),
             "warm": warm,
+            "compile": compile_info,
         }
 
     with threadpool_limits(args.threads):
@@ -517,7 +662,7 @@ def run(args: argparse.Namespace) -> int:
                     cells.append(c)
                     del B
                     if args.json:  # one record per finished cell: an interrupted run resumes
-                        _atomic_write(args.json, json.dumps(results_of(cells, old_warm, bw), indent=1))
+                        write_json(args.json, results_of(cells, old_warm, bw), indent=1)
         warm = old_warm
         if not args.no_warm:
             warm = []
@@ -533,9 +678,9 @@ def run(args: argparse.Namespace) -> int:
     text = markdown(results)
     print(text)
     if args.json:
-        _atomic_write(args.json, json.dumps(results, indent=1))
+        write_json(args.json, results, indent=1)
     if args.markdown:
-        _atomic_write(args.markdown, text)
+        atomic_write(args.markdown, text)
     return 0
 
 

@@ -31,6 +31,8 @@ from .scaling import group_norms, needs_scaling, power_of_two_scale
 from .solvers import SOLVERS, MatrixOperator, SpectrumResult, register_solver
 from .solvers.direct import DENSE_HARD_MAX_ENTRIES
 from .solvers.external import primme_available
+from .solvers.kernels import KERNELS
+from .solvers.threads import resolve_threads, solve_threads
 
 __all__ = [
     "SOLVERS",
@@ -64,7 +66,7 @@ _LANCZOS_FROM_VERTICES = 10_000
 # A CSR matrix at least this dense is multiplied as a dense array: a dense BLAS gemv moves
 # 8 bytes per entry at full bandwidth, CSR 12 bytes per stored entry with indirection
 # (measured ~0.75 ns per dense entry against ~2.7 ns per CSR entry, one thread).
-_DENSE_OPERATOR_FROM = 0.3
+DENSE_OPERATOR_FROM = 0.3
 _DENSE_OPERATOR_MAX_BYTES = 2_000_000_000
 
 
@@ -91,7 +93,7 @@ def _as_matrix(x: Any, densify: bool = True) -> sp.csr_array | np.ndarray:
         if not np.all(np.isfinite(arr)):
             raise ValueError("x has non-finite entries (NaN or inf)")
         m, n = arr.shape
-        if m * n and np.count_nonzero(arr) >= _DENSE_OPERATOR_FROM * m * n:
+        if m * n and np.count_nonzero(arr) >= DENSE_OPERATOR_FROM * m * n:
             return arr
         return sp.csr_array(arr)
     return _densified(B) if densify else B
@@ -102,7 +104,7 @@ def _densified(B: sp.csr_array | np.ndarray) -> sp.csr_array | np.ndarray:
     if isinstance(B, np.ndarray):
         return B
     m, n = B.shape
-    if m * n and B.nnz >= _DENSE_OPERATOR_FROM * m * n and 8 * m * n <= _DENSE_OPERATOR_MAX_BYTES and min(m, n) > 1:
+    if m * n and B.nnz >= DENSE_OPERATOR_FROM * m * n and 8 * m * n <= _DENSE_OPERATOR_MAX_BYTES and min(m, n) > 1:
         return B.toarray()
     return B
 
@@ -199,7 +201,9 @@ def choose_solver(shape: tuple[int, int], nnz: int, k: int = 2) -> str:
       resolve ``t2`` at the edge of a random layer's dense bulk;
     * Golub-Kahan-Lanczos when products are expensive (``nnz / (m + n) >= 16``) or the
       graph has 10,000 vertices or more: it needs about half the products of ARPACK;
-    * ARPACK otherwise: with cheap products its compiled loop beats Lanczos' Python one.
+    * ARPACK otherwise: with cheap products its compiled loop beat Lanczos' Python one
+      (measured with scipy's kernels; with the compiled kernels both loops are compiled and
+      the rule was kept, see docs/spectrum.md).
 
     Whatever it picks, the answer is checked and refined (see :func:`top_singular_values`).
     """
@@ -270,6 +274,8 @@ def top_singular_values(
     v0: Any = None,
     full_output: bool = False,
     vertex_ids: tuple[np.ndarray, np.ndarray] | None = None,
+    threads: int | None = None,
+    kernel: str = "auto",
 ) -> np.ndarray | SpectrumResult:
     """The ``k`` largest singular values of a graph or matrix, descending.
 
@@ -302,6 +308,14 @@ def top_singular_values(
     vertex_ids
         Original indices ``(rows, cols)`` of this matrix's vertices; stored on the result and
         used to map a warm start from a different scope.
+    threads
+        Threads of the solve, BLAS and compiled kernels alike; None: the environment variable
+        ``BIPARTITE_EXPANDERS_THREADS``, else the policy (one BLAS thread, kernel threads by
+        size; :mod:`bipartite_expanders.solvers.threads`).
+    kernel
+        Who multiplies a sparse matrix: ``"auto"`` (compiled numba kernels for large matrices
+        or once loaded), ``"numba"``, or ``"scipy"`` (the reference); see
+        :class:`~bipartite_expanders.solvers.MatrixOperator`.
 
     Examples
     --------
@@ -313,9 +327,12 @@ def top_singular_values(
     tol = check_tol(tol)
     if not isinstance(solver, str):
         raise TypeError(f"solver must be a string; got {type(solver).__name__}")
+    if kernel not in KERNELS:
+        raise ValueError(f"kernel must be one of {KERNELS}; got {kernel!r}")
     B = _as_matrix(x, densify=False)  # the closed-form check first: no dense copy for it
     m, n = B.shape
     nnz = _nnz(B)
+    kernel_threads, blas_threads = resolve_threads(threads, nnz)
     if solver == "auto":
         name = choose_solver((m, n), nnz, k)
     elif solver in SOLVERS:
@@ -341,10 +358,11 @@ def top_singular_values(
     if res is None:
         if solver == "auto" and name == "arpack" and start is not None:
             name = "lanczos"  # ARPACK's restarts throw a warm start's advantage away; Lanczos keeps it
-        op = MatrixOperator(_densified(B))
-        res = SOLVERS[name](op, int(k), float(tol), start)
-        if not res.verified:
-            res = _refine(op, int(k), float(tol), res, start)
+        op = MatrixOperator(_densified(B), kernel=kernel, threads=kernel_threads)
+        with solve_threads(op.threads, blas_threads):
+            res = SOLVERS[name](op, int(k), float(tol), start)
+            if not res.verified:
+                res = _refine(op, int(k), float(tol), res, start)
     if scale != 1.0:
         res = replace(res, values=res.values * scale, residual=res.residual * scale,
                       residuals=None if res.residuals is None else res.residuals * scale)
@@ -379,13 +397,15 @@ def _clean_pair(t1: float, below: np.ndarray) -> float:
 
 
 def _component_pair(B: sp.csr_array, solver: str, tol: float, v0: Any,
-                    ids: tuple[np.ndarray, np.ndarray] | None) -> tuple[float, np.ndarray, SpectrumResult]:
+                    ids: tuple[np.ndarray, np.ndarray] | None, threads: int | None = None,
+                    kernel: str = "auto") -> tuple[float, np.ndarray, SpectrumResult]:
     """t1 and the values below it for one connected component (t1 is simple there by
     Perron-Frobenius; the loop only guards numerically equal values)."""
     k = 2
     small = min(B.shape)
     while True:
-        res = top_singular_values(B, k, solver=solver, tol=tol, v0=v0, full_output=True, vertex_ids=ids)
+        res = top_singular_values(B, k, solver=solver, tol=tol, v0=v0, full_output=True, vertex_ids=ids,
+                                  threads=threads, kernel=kernel)
         vals = res.values
         t1 = float(vals[0])
         if k >= small or vals[-1] < t1 * (1.0 - DISTINCT_RTOL):
@@ -394,7 +414,8 @@ def _component_pair(B: sp.csr_array, solver: str, tol: float, v0: Any,
 
 
 def spectral_pair(x: Any, *, solver: str = "auto", tol: float = DEFAULT_TOL, v0: Any = None,
-                  vertex_ids: tuple[np.ndarray, np.ndarray] | None = None) -> SpectralPair:
+                  vertex_ids: tuple[np.ndarray, np.ndarray] | None = None, threads: int | None = None,
+                  kernel: str = "auto") -> SpectralPair:
     """``(t1, t2)`` of a bipartite graph or non-negative matrix, as docs/bounds.md defines them.
 
     ``t1`` is the largest singular value; ``t2`` the largest one strictly below it, so that
@@ -404,6 +425,7 @@ def spectral_pair(x: Any, *, solver: str = "auto", tol: float = DEFAULT_TOL, v0:
     ``RamanujanReport.state``); its vectors are mapped by vertex, so a changed scope or a
     pruned graph still benefits. ``vertex_ids`` are the original indices ``(rows, cols)`` of
     ``x``'s vertices (default ``arange``), recorded on the result for that mapping.
+    ``threads`` and ``kernel`` are passed to :func:`top_singular_values` for every component.
 
     >>> import numpy as np
     >>> from bipartite_expanders import BipartiteGraph
@@ -413,6 +435,9 @@ def spectral_pair(x: Any, *, solver: str = "auto", tol: float = DEFAULT_TOL, v0:
     """
 
     g = x if isinstance(x, BipartiteGraph) else as_graph(x, "x")
+    if kernel not in KERNELS:
+        raise ValueError(f"kernel must be one of {KERNELS}; got {kernel!r}")
+    resolve_threads(threads, 0)  # a bad value is refused even when no component needs a solver
     if g.n_edges == 0:
         return SpectralPair(0.0, 0.0, solver if solver != "auto" else "none", 0)
     comp = connected_components(g)
@@ -449,7 +474,7 @@ def spectral_pair(x: Any, *, solver: str = "auto", tol: float = DEFAULT_TOL, v0:
         start = v0 if min(sub.shape) >= 32 else None
         if start is not None and not isinstance(start, SpectrumResult) and sub.shape != B.shape:
             start = None  # a whole-graph vector does not fit a component (a result is mapped by vertex)
-        t1c, rest, res = _component_pair(sub, solver, tol, start, (row_ids[rows], col_ids[cols]))
+        t1c, rest, res = _component_pair(sub, solver, tol, start, (row_ids[rows], col_ids[cols]), threads, kernel)
         if main is None:
             main = res
         t1s.append(t1c)

@@ -22,3 +22,11 @@ def test_public_api_exported():
 
     for name in be.__all__:
         assert hasattr(be, name), name
+
+
+def test_small_analysis_loads_no_numba():
+    """numba's import and first call cost ~0.4 s: ``analyze --example`` (784x300, 23,728 edges,
+    below ``MatrixOperator.NUMBA_FROM_NNZ``) must not pay it."""
+    code = ("import sys; from bipartite_expanders.cli import main; main(['analyze', '--example']); "
+            "assert 'numba' not in sys.modules, 'numba imported'")
+    subprocess.run([sys.executable, "-c", code], check=True, capture_output=True)

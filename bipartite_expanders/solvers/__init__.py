@@ -15,6 +15,10 @@ arpack     ARPACK on the smaller Gram operator, Rayleigh-Ritz on B
 lobpcg     scipy LOBPCG on the smaller Gram operator, Rayleigh-Ritz on B
 primme     PRIMME ``svds`` (optional package ``primme``)
 =========  ==========================================================================
+
+Who multiplies: :class:`MatrixOperator` (``kernel="auto" | "numba" | "scipy"``) over the
+compiled kernels of :mod:`.kernels` / :mod:`.compiled` or scipy's; how many threads:
+:mod:`.threads` (see docs/spectrum.md, "Kernels and threads").
 """
 
 from . import direct, external, krylov  # noqa: F401  (registers the backends)

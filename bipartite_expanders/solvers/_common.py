@@ -16,6 +16,8 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 
+from .kernels import KERNELS, VALUE_TYPES, CSRKernel, compiled_loaded, compiled_module, numba_available
+
 __all__ = [
     "SpectrumResult",
     "SOLVERS",
@@ -99,31 +101,60 @@ def register_solver(name: str, func: SolverFunc | None = None) -> Any:
 class MatrixOperator:
     """``B`` (CSR or dense ndarray) with products counted in single mat-vecs.
 
-    A product with a block of ``p`` columns counts ``p``.
+    A product with a block of ``p`` columns counts ``p``; a fused Gram product counts 2.
 
-    Which sparse kernel computes each product is chosen by where its random accesses land.
-    scipy's CSR kernel gathers from the input vector, its CSC kernel scatters into the output;
-    either is fastest when that vector is the *short* side's and stays in the L1 cache. So a
-    large matrix (``nnz >= 2e6`` and a side of ``8192`` or more) keeps one copy, the CSR matrix
-    of the long side's rows, and uses it both ways (gather for one product, CSC-view scatter
-    for the other): measured on 25088x4096 at 10%, ``B^T y`` 45 ms as a CSR gather against 18 ms
-    as a scatter, and on 4096x11008 at 10%, ``B x`` 25 ms against 10 ms. Smaller matrices sit in
-    cache either way and use two CSR gathers (``B`` and a CSR copy of ``B^T``), which are
-    slightly faster there.
+    ``kernel`` chooses who multiplies a sparse ``B`` (a dense one always goes to BLAS):
+
+    * ``"numba"``: the compiled kernels of :mod:`~bipartite_expanders.solvers.kernels` on
+      one copy of ``B``, the CSR matrix of the long side's rows (indices into the short
+      side, 2 bytes each below 65,536; no value array for a 0/1 or constant matrix): ``B x``
+      and ``B^T y`` are a gather and a scatter over those rows, whose random accesses land in
+      the short vector, and ``B^T B x`` (or ``B B^T y``, the smaller Gram) is one fused pass;
+      Golub-Kahan-Lanczos runs its steps in compiled code (:meth:`lanczos_operands`);
+    * ``"scipy"``: scipy's CSR kernels, the reference (see below);
+    * ``"auto"``: ``"numba"`` when numba is importable and either ``B`` has at least
+      :attr:`NUMBA_FROM_NNZ` stored entries or the compiled module is already loaded (its
+      one-off import and first call cost ~0.4 s, more than a small solve), else ``"scipy"``.
+
+    Blocks (the Rayleigh-Ritz pass and the residuals of :func:`finish`, a few calls per
+    solve) always go through scipy on the float64 ``B`` (scipy's CSR kernel was faster on
+    blocks of 3 here, and this keeps the check on ``B`` itself). ``values="float32"`` keeps
+    a weighted matrix's values in float32 for the iteration's vector products (float64
+    accumulation); the check still sees ``B``. ``threads`` is the compiled kernels' thread count (see
+    :mod:`~bipartite_expanders.solvers.threads`).
+
+    With scipy, the kernel is chosen by where its random accesses land. scipy's CSR kernel
+    gathers from the input vector, its CSC kernel scatters into the output; either is
+    fastest when that vector is the *short* side's and stays in the L1 cache. So a large
+    matrix (``nnz >= 2e6`` and a side of ``8192`` or more) keeps one copy, the CSR matrix of
+    the long side's rows, and uses it both ways (gather for one product, CSC-view scatter
+    for the other): measured on 25088x4096 at 10%, ``B^T y`` 45 ms as a CSR gather against
+    18 ms as a scatter, and on 4096x11008 at 10%, ``B x`` 25 ms against 10 ms. Smaller
+    matrices sit in cache either way and use two CSR gathers (``B`` and a CSR copy of
+    ``B^T``), which are slightly faster there.
     """
 
     #: sparse matrices from this many stored entries and a side this long use one copy and the
     #: short-side kernels (see the class docstring)
     SCATTER_FROM_NNZ = 2_000_000
     SCATTER_FROM_SIDE = 8192
+    #: ``kernel="auto"`` loads numba for a matrix with this many stored entries (a solve of it
+    #: with scipy takes ~0.1 s or more, so the one-off ~0.4 s import pays within a few solves)
+    NUMBA_FROM_NNZ = 200_000
 
-    def __init__(self, B: sp.csr_array | np.ndarray):
+    def __init__(self, B: sp.csr_array | np.ndarray, kernel: str = "auto", threads: int = 1,
+                 values: str = "float64"):
+        if kernel not in KERNELS:
+            raise ValueError(f"kernel must be one of {KERNELS}; got {kernel!r}")
+        if values not in VALUE_TYPES:
+            raise ValueError(f"values must be one of {VALUE_TYPES}; got {values!r}")
         self.B = B
         self.dense = isinstance(B, np.ndarray)
         self._BT: Any = None
         self._fwd: Any = None
         self.shape = B.shape
         self.count = 0
+        self.threads = max(1, int(threads))
         if self.dense:
             self.nnz = int(np.count_nonzero(B))
             self.frob2 = float(np.einsum("ij,ij->", B, B))
@@ -133,10 +164,28 @@ class MatrixOperator:
         m, n = B.shape
         self._short_side_kernels = (not self.dense and self.nnz >= self.SCATTER_FROM_NNZ
                                     and max(m, n) >= self.SCATTER_FROM_SIDE)
+        if self.dense:
+            self.kernel = "blas"
+        elif kernel == "auto":
+            use = numba_available() and (self.nnz >= self.NUMBA_FROM_NNZ or compiled_loaded())
+            self.kernel = "numba" if use else "scipy"
+        elif kernel == "numba" and not numba_available():
+            raise ImportError("kernel='numba' needs numba (pip install numba); kernel='scipy' works without it")
+        else:
+            self.kernel = kernel
+        #: the compiled structure: CSR rows of the long side (``B`` when tall, ``B^T`` when wide)
+        self.compiled: CSRKernel | None = None
+        self._tall = m >= n
+        if self.kernel == "numba":
+            cm = compiled_module()  # loaded now, so that a thread policy entered next reaches it
+            if self.threads > 1:
+                self.threads = min(self.threads, cm.max_threads())
+            long_rows = B if self._tall else sp.csr_array(B.T)
+            self.compiled = CSRKernel(long_rows, values=values, threads=self.threads)
 
     @property
     def BT(self) -> Any:
-        """``B^T`` as the operand of ``rmv``: a transposed view, or a CSR copy of the transpose."""
+        """``B^T`` as the operand of scipy's ``rmv``: a transposed view, or a CSR copy of the transpose."""
         if self._BT is None:
             m, n = self.shape
             if self.dense or (self._short_side_kernels and m >= n):
@@ -147,8 +196,8 @@ class MatrixOperator:
 
     @property
     def forward(self) -> Any:
-        """``B`` as the operand of ``mv``: itself, or for a large wide matrix the CSC view of
-        the transpose's CSR copy (scatter into the short output)."""
+        """``B`` as the operand of scipy's ``mv``: itself, or for a large wide matrix the CSC
+        view of the transpose's CSR copy (scatter into the short output)."""
         if self._fwd is None:
             m, n = self.shape
             self._fwd = self.BT.T if (self._short_side_kernels and m < n) else self.B
@@ -157,12 +206,40 @@ class MatrixOperator:
     def mv(self, x: np.ndarray) -> np.ndarray:
         """``B @ x`` for a vector or a block."""
         self.count += 1 if x.ndim == 1 else x.shape[1]
+        c = self.compiled
+        if c is not None:
+            if x.ndim == 1:
+                return c.gather(x) if self._tall else c.scatter(x)
+            return self.B @ x  # blocks (Ritz pass, residuals): scipy on the float64 matrix, no copy
         return self.forward @ x
 
     def rmv(self, y: np.ndarray) -> np.ndarray:
         """``B^T @ y`` for a vector or a block."""
         self.count += 1 if y.ndim == 1 else y.shape[1]
+        c = self.compiled
+        if c is not None:
+            if y.ndim == 1:
+                return c.scatter(y) if self._tall else c.gather(y)
+            return self.B.T @ y
         return self.BT @ y
+
+    def gram(self, x: np.ndarray, left: bool) -> np.ndarray:
+        """``B B^T x`` (``left``) or ``B^T B x``; one fused pass when compiled and ``x`` is a
+        vector of the short side. Counts two products per column."""
+        c = self.compiled
+        if c is not None and x.ndim == 1 and left != self._tall:
+            self.count += 2
+            return c.gram(x)
+        return self.mv(self.rmv(x)) if left else self.rmv(self.mv(x))
+
+    def lanczos_operands(self) -> tuple[Any, ...] | None:
+        """``(indptr, indices, data, tall, scale)`` of the compiled structure for
+        :func:`~bipartite_expanders.solvers.compiled.gkl_steps`, or None when the products
+        are not compiled."""
+        c = self.compiled
+        if c is None:
+            return None
+        return (*c.operands(), self._tall, c.scale)
 
     def toarray(self) -> np.ndarray:
         return self.B if self.dense else self.B.toarray()

@@ -13,6 +13,7 @@ import scipy.linalg as sla
 import scipy.sparse.linalg as spla
 
 from ._common import MatrixOperator, SpectrumResult, error_bounds, finish, register_solver, ritz
+from .kernels import compiled_module
 
 __all__ = ["lanczos_svd", "LANCZOS_MEMORY_BYTES"]
 
@@ -75,6 +76,36 @@ def _start_vector(start: np.ndarray | None, n: int, rng: np.random.Generator) ->
     return start.sum(axis=1)
 
 
+def _python_steps(op: MatrixOperator, P: np.ndarray, Q: np.ndarray, alpha: np.ndarray, beta: np.ndarray, j: int,
+                  stop: int, reorth_left: bool, tiny: float, rng: np.random.Generator) -> int:
+    """Golub-Kahan-Lanczos steps ``j .. stop - 1`` through ``op``'s products (the reference
+    for the compiled :func:`~bipartite_expanders.solvers.compiled.gkl_steps`)."""
+    m, n = op.shape
+    for j in range(j, stop):
+        p = op.mv(Q[j])
+        if j:
+            p -= beta[j - 1] * P[j - 1]
+        if reorth_left:
+            p = _orth_against(p, P[:j])
+        a = np.linalg.norm(p)
+        if a <= tiny:
+            a, p = 0.0, _fresh_direction(rng, P[:j], m)
+        else:
+            p /= a
+        P[j] = p
+        r = op.rmv(p) - a * Q[j]
+        if not reorth_left:
+            r = _orth_against(r, Q[: j + 1])
+        b = np.linalg.norm(r)
+        if b <= tiny:
+            b, r = 0.0, _fresh_direction(rng, Q[: j + 1], n)
+        else:
+            r /= b
+        Q[j + 1] = r
+        alpha[j], beta[j] = a, b
+    return stop
+
+
 def lanczos_svd(op: MatrixOperator, k: int, tol: float, start: np.ndarray | None = None, *,
                 seed: int = 0, max_steps: int | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, bool]:
     """Golub-Kahan-Lanczos bidiagonalisation of ``B`` with full reorthogonalisation.
@@ -108,36 +139,32 @@ def lanczos_svd(op: MatrixOperator, k: int, tol: float, start: np.ndarray | None
     # orthogonal, which keeps the bidiagonal's singular values accurate at a fraction of the
     # memory traffic; the Ritz vectors are then rebuilt from that side alone.
     reorth_left = m <= n
+    compiled = op.lanczos_operands()
+    # The steps between two convergence checks run in one call: compiled (no Python per
+    # step) when the operator's products are, else the Python loop below.
+    if compiled is not None:
+        cm = compiled_module()
+        gkl = cm.gkl_steps_parallel if op.threads > 1 else cm.gkl_steps
+        acc_m, acc_n = np.empty((op.threads, m)), np.empty((op.threads, n))
+
+        def advance(j: int, stop: int) -> int:
+            gkl(*compiled, P, Q, alpha, beta, j, stop, reorth_left, tiny, seed + j, acc_m, acc_n)
+            op.count += 2 * (stop - j)
+            return stop
+    else:
+        def advance(j: int, stop: int) -> int:
+            return _python_steps(op, P, Q, alpha, beta, j, stop, reorth_left, tiny, rng)
+
     j = 0
     next_check = k + 1
     last: tuple[int, float] | None = None
     converged = False
     while j < steps:
-        if j + 2 > Q.shape[0]:
-            rows = min(steps + 1, 2 * Q.shape[0])
+        stop = min(next_check, steps)
+        if stop + 1 > Q.shape[0]:
+            rows = min(steps + 1, max(stop + 1, 2 * Q.shape[0]))
             Q, P = _grow(Q, rows), _grow(P, rows)
-        p = op.mv(Q[j])
-        if j:
-            p -= beta[j - 1] * P[j - 1]
-        if reorth_left:
-            p = _orth_against(p, P[:j])
-        a = np.linalg.norm(p)
-        if a <= tiny:
-            a, p = 0.0, _fresh_direction(rng, P[:j], m)
-        else:
-            p /= a
-        P[j] = p
-        r = op.rmv(p) - a * Q[j]
-        if not reorth_left:
-            r = _orth_against(r, Q[: j + 1])
-        b = np.linalg.norm(r)
-        if b <= tiny:
-            b, r = 0.0, _fresh_direction(rng, Q[: j + 1], n)
-        else:
-            r /= b
-        Q[j + 1] = r
-        alpha[j], beta[j] = a, b
-        j += 1
+        j = advance(j, stop)
         if j >= next_check or j == steps:
             s_top, z_last = _bidiagonal_top(alpha[:j], beta[: j - 1], min(j, k + 3))
             res = np.abs(beta[j - 1] * z_last)
@@ -187,8 +214,7 @@ class _GramOperator(spla.LinearOperator):
         super().__init__(dtype=np.float64, shape=(size, size))
 
     def _matvec(self, x: np.ndarray) -> np.ndarray:
-        x = np.ravel(x)
-        return self.op.mv(self.op.rmv(x)) if self.left else self.op.rmv(self.op.mv(x))
+        return self.op.gram(np.ravel(x), self.left)
 
     def _matmat(self, X: np.ndarray) -> np.ndarray:
         return self.op.mv(self.op.rmv(X)) if self.left else self.op.rmv(self.op.mv(X))

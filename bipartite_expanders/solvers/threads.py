@@ -1,0 +1,135 @@
+"""The thread policy of a solve: how many threads the BLAS and the compiled kernels use.
+
+A solve never inherits the environment's BLAS thread count: on a machine whose cores are
+shared, two BLAS threads made every backend slower, the Gram method up to 10x (4608x512 at
+1%: 104 ms with one thread, 4.4 s with two), and ``top_singular_values`` on 1024x1024 at 5%
+took 268 ms against 6.4 ms (docs/spectrum.md, "Threads"). So:
+
+* BLAS runs one thread during a solve (the BLAS calls of a solve are small: Gram-Schmidt
+  against a few hundred vectors, small SVDs, one ``syrk`` of at most 2048 columns);
+* the compiled sparse kernels run ``min(cores, nnz // KERNEL_NNZ_PER_THREAD, idle cores)``
+  threads, at least one: a parallel launch and the per-thread accumulators cost more than
+  they save on a product that sits in cache, and a thread on a core another process is
+  using waits for it (the idle cores are ``cores - load average + 1``, this process counted
+  as idle; measured in docs/benchmarks/eigensolvers.md);
+* ``threads=N`` (or the environment variable ``BIPARTITE_EXPANDERS_THREADS=N``) sets both
+  to ``N``; the keyword wins over the variable.
+
+>>> with solve_threads(1) as n:
+...     n
+1
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import numpy as np
+
+from .kernels import compiled_loaded, compiled_module
+
+__all__ = ["ENV_THREADS", "KERNEL_NNZ_PER_THREAD", "available_cores", "idle_cores", "policy_threads", "resolve_threads",
+           "solve_threads"]
+
+#: environment variable overriding the policy (a positive integer)
+ENV_THREADS = "BIPARTITE_EXPANDERS_THREADS"
+#: the compiled kernels get one more thread per this many stored entries
+KERNEL_NNZ_PER_THREAD = 2_000_000
+
+_CONTROLLER: Any = None
+
+
+def available_cores() -> int:
+    """Cores this process may run on (its CPU affinity where the OS reports one)."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except (AttributeError, OSError):
+        return max(1, os.cpu_count() or 1)
+
+
+def idle_cores() -> float:
+    """Cores not used by other processes: ``cores - load average (1 min) + 1`` (the calling
+    process counts as one of the load's runners); all cores where no load average exists."""
+    cores = available_cores()
+    try:
+        load = os.getloadavg()[0]
+    except (AttributeError, OSError):
+        return float(cores)
+    return min(float(cores), cores - load + 1.0)
+
+
+def policy_threads(nnz: int) -> int:
+    """The kernels' thread count the policy picks for a matrix with ``nnz`` stored entries."""
+    by_size = min(available_cores(), int(nnz) // KERNEL_NNZ_PER_THREAD)
+    if by_size <= 1:
+        return 1
+    return max(1, min(by_size, int(idle_cores() + 0.5)))
+
+
+def _positive(value: Any, name: str) -> int:
+    if isinstance(value, str) and name == ENV_THREADS and value.strip().isdigit():
+        value = int(value)
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+        raise ValueError(f"{name} must be a positive integer; got {value!r}")
+    return int(value)
+
+
+def resolve_threads(threads: int | None, nnz: int) -> tuple[int, int]:
+    """``(kernel_threads, blas_threads)`` for a solve: the keyword, else the environment
+    variable :data:`ENV_THREADS`, else the policy (:func:`policy_threads`, BLAS 1)."""
+    if threads is not None:
+        n = _positive(threads, "threads")
+        return n, n
+    env = os.environ.get(ENV_THREADS, "").strip()
+    if env:
+        n = _positive(env, ENV_THREADS)
+        return n, n
+    return policy_threads(nnz), 1
+
+
+def _blas_controller() -> Any:
+    """A threadpoolctl controller of the BLAS libraries loaded now (None without threadpoolctl)."""
+    global _CONTROLLER
+    if _CONTROLLER is None:
+        try:
+            from threadpoolctl import ThreadpoolController
+        except ImportError:  # threadpoolctl is a core dependency; a broken install runs unlimited
+            return None
+        _CONTROLLER = ThreadpoolController().select(user_api="blas")
+    return _CONTROLLER
+
+
+@contextmanager
+def solve_threads(kernel_threads: int, blas_threads: int | None = None) -> Iterator[int]:
+    """Run the enclosed solve with ``blas_threads`` BLAS threads (default 1) and
+    ``kernel_threads`` compiled-kernel threads (numba's count in this thread, when loaded and
+    more than one; capped by what its threading layer allows); both are restored on exit.
+    Yields the kernel thread count."""
+    blas = _blas_controller()
+    libs = [] if blas is None else blas.lib_controllers
+    before = [lib.num_threads for lib in libs]
+    want = 1 if blas_threads is None else blas_threads
+    for lib in libs:
+        if lib.num_threads != want:
+            lib.set_num_threads(want)
+    numba_before = None
+    kernel_threads = max(1, int(kernel_threads))
+    # numba's thread count matters only to the parallel kernels; asking for it starts its
+    # threading layer, so a serial solve leaves numba alone
+    if kernel_threads > 1 and compiled_loaded():
+        cm = compiled_module()
+        kernel_threads = min(kernel_threads, cm.max_threads())
+        if kernel_threads > 1:
+            numba_before = cm.get_threads()
+            cm.set_threads(kernel_threads)
+    try:
+        yield kernel_threads
+    finally:
+        for lib, n in zip(libs, before):
+            if lib.num_threads != n:
+                lib.set_num_threads(n)
+        if numba_before is not None:
+            compiled_module().set_threads(numba_before)
