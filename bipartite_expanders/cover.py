@@ -100,7 +100,7 @@ _REFACTOR_ALWAYS_MAX = 300
 _MAX_CONTRACTION = 0.25
 # Refinement steps per solve before refactorising.
 _MAX_REFINE = 12
-_PAIR_VS_SYRK = 0.05 if kernels.COMPILED else 0.005
+_PAIR_VS_SYRK = {True: 0.05, False: 0.005}  # by whether the compiled loops are bound
 # Sweeps x <- 1 / (z - S x) from 0 for the first branch point (Newton corrects the rest).
 _START_SWEEPS = 10
 
@@ -344,7 +344,7 @@ class _Bordered:
             C_kd, C_dk = sp_.blocks(jab, jba)
             self.Dd = diag[self.drop]
             self.C_kd, self.C_dk = C_kd, C_dk
-            if sp_.pair_work <= _PAIR_VS_SYRK * nk * nk * nd or not (np.all(self.Dd > 0) and nk * nd <= _DENSE_SCHUR_MAX):
+            if sp_.pair_work <= _PAIR_VS_SYRK[kernels.prefer_compiled(0)] * nk * nk * nd or not (np.all(self.Dd > 0) and nk * nd <= _DENSE_SCHUR_MAX):
                 # sparse layers: C_kd D^-1 C_dk = diag(g_k) sum_d (g_d / D_d) Q_d Q_d^T with Q = c / q,
                 # one pass over the pairs of edges at each dropped vertex (each pair once)
                 S = kernels.gram_pairs(sp_.drop_ptr, sp_.by_drop, C_kd.rows, -C_kd.vals / gz[sp_.kept_end], gz[self.drop] / self.Dd, nk)
@@ -862,6 +862,7 @@ def universal_cover_radius(
     g = as_graph(graph)
     if weighted is False or (weighted is None and not g.is_weighted):
         g = g.pattern()
+    kernels.prefer_compiled(g.n_edges)
     comp = connected_components(g)
     if scope is None:
         if comp.n_components != 1:
@@ -954,6 +955,7 @@ def cover_radius_of_adjacency(A: Any, tol: float = 1e-10, *, method: str = "auto
     if (M != M.T).nnz:
         raise ValueError("A must be symmetric")
     coo = sp.triu(M, k=1).tocoo()
+    kernels.prefer_compiled(coo.nnz)
     with _one_blas_thread():
         r = _radius_of_edges(M.shape[0], coo.row.astype(np.int64), coo.col.astype(np.int64), coo.data, None, tol, method, maxiter)
     return _warn_if_wide(r)

@@ -3,9 +3,13 @@
 import numpy as np
 import pytest
 
+import subprocess
+import sys
+
 from bipartite_expanders import cover_kernels as K
 
 NP = K.NUMPY_VERSIONS
+C = pytest.importorskip("bipartite_expanders.cover_compiled")  # needs numba
 
 
 @pytest.fixture
@@ -20,7 +24,18 @@ def graph():
 
 
 def test_numpy_versions_cover_every_loop():
-    assert set(NP) == {name for name in K.__all__ if name not in ("COMPILED", "NUMPY_VERSIONS")}
+    assert set(NP) == set(K.LOOPS) and all(callable(getattr(C, name)) for name in K.LOOPS)
+
+
+def test_small_graphs_keep_the_numpy_loops_until_a_large_one_comes():
+    """numba's import costs more than the numpy loops on a small graph (a fresh process, so no
+    other test has loaded numba yet)."""
+    code = ("import sys; from bipartite_expanders import cover_kernels as K; "
+            "assert not K.prefer_compiled(1000) and 'numba' not in sys.modules; "
+            "assert K.vertex_out is K.NUMPY_VERSIONS['vertex_out']; "
+            "assert K.prefer_compiled(K.COMPILE_FROM_EDGES) and 'numba' in sys.modules; "
+            "assert K.vertex_out is not K.NUMPY_VERSIONS['vertex_out'] and K.prefer_compiled(1)")
+    subprocess.run([sys.executable, "-c", code], check=True, capture_output=True)
 
 
 def test_loops_agree_with_numpy_and_dense(graph):
@@ -34,17 +49,17 @@ def test_loops_agree_with_numpy_and_dense(graph):
     for name, args in [("vertex_out", (a, b, c, x, n)), ("edge_S", (a, b, c, x, n)), ("max_F", (a, b, c, x, n)),
                        ("predecessor_sum", (a, b, p, n)), ("edge_values", (a, b, c, g)),
                        ("vertex_system", (a, b, c, g, 3.0, n)), ("dual_from_vertex", (a, b, c, x, v))]:
-        got, ref = getattr(K, name)(*args), NP[name](*args)
+        got, ref = getattr(C, name)(*args), NP[name](*args)
         for u, r in zip(np.atleast_1d(got) if not isinstance(got, tuple) else got,
                         np.atleast_1d(ref) if not isinstance(ref, tuple) else ref):
             np.testing.assert_allclose(u, r, rtol=1e-12, atol=1e-14, err_msg=name)
-    assert K.lower_bound_sum(a, b, w, p.copy(), n) == pytest.approx(NP["lower_bound_sum"](a, b, w, p.copy(), n), rel=1e-12)
+    assert C.lower_bound_sum(a, b, w, p.copy(), n) == pytest.approx(NP["lower_bound_sum"](a, b, w, p.copy(), n), rel=1e-12)
     # dense references: V = (A o C) x on the out-edges; the off-diagonal product
-    _, _, jab, jba = K.vertex_system(a, b, c, g, 3.0, n)
+    _, _, jab, jba = C.vertex_system(a, b, c, g, 3.0, n)
     J = np.zeros((n, n))
     J[a, b], J[b, a] = jab, jba
-    np.testing.assert_allclose(K.offdiag_apply(a, b, jab, jba, v, n), J @ v, rtol=1e-12, atol=1e-14)
-    xs, ok, _ = K.sweep_step(a, b, c, x, 50.0, n)
+    np.testing.assert_allclose(C.offdiag_apply(a, b, jab, jba, v, n), J @ v, rtol=1e-12, atol=1e-14)
+    xs, ok, _ = C.sweep_step(a, b, c, x, 50.0, n)
     xr, okr, _ = NP["sweep_step"](a, b, c, x, 50.0, n)
     assert ok and okr
     np.testing.assert_allclose(xs, xr, rtol=1e-12)
@@ -62,7 +77,7 @@ def test_gram_pairs_against_dense(graph):
     Q = np.zeros((12, m))
     Q[rows, cols] = q
     ref = Q @ np.diag(s) @ Q.T
-    np.testing.assert_allclose(K.gram_pairs(ptr, order, rows, q, s, 12), ref, rtol=1e-12, atol=1e-13)
+    np.testing.assert_allclose(C.gram_pairs(ptr, order, rows, q, s, 12), ref, rtol=1e-12, atol=1e-13)
     np.testing.assert_allclose(NP["gram_pairs"](ptr, order, rows, q, s, 12), ref, rtol=1e-12, atol=1e-13)
-    np.testing.assert_allclose(K.dense_block(rows, cols, q, 12, m), Q)
-    np.testing.assert_allclose(K.block_apply(rows, cols, q, np.arange(m, dtype=float), 12), Q @ np.arange(m))
+    np.testing.assert_allclose(C.dense_block(rows, cols, q, 12, m), Q)
+    np.testing.assert_allclose(C.block_apply(rows, cols, q, np.arange(m, dtype=float), 12), Q @ np.arange(m))
