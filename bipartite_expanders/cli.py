@@ -57,7 +57,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
     uc = parser.add_mutually_exclusive_group()
     uc.add_argument("--universal-cover", choices=("auto", "exact", "off"), default="auto",
                     help="rho(T) of the universal cover: auto (default: exact, but the certified free O(E) bracket "
-                         "on graphs over 262144 edges at density > 0.5), exact (always) or off")
+                         "on graphs of more than 200000 edges), exact (always) or off")
     uc.add_argument("--no-universal-cover", dest="universal_cover", action="store_const", const="off",
                     help="the same as --universal-cover off: skip rho_uc and its verdict (faster)")
     h = parser.add_mutually_exclusive_group()

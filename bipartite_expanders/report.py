@@ -29,12 +29,12 @@ from .scopes import restrict_to_scope
 from .spectrum import DEFAULT_TOL, SpectrumResult, spectral_pair
 
 __all__ = ["Regime", "RamanujanReport", "ramanujan_report", "network_regime", "cover_is_exact_by_default",
-           "COVER_AUTO_EDGES", "COVER_AUTO_DENSITY"]
+           "COVER_AUTO_EDGES"]
 
-#: ``universal_cover="auto"`` computes the exact radius unless the scope has more edges than
-#: this at a density above ``COVER_AUTO_DENSITY`` (benchmarks/census_vgg19.py, docs/universal-cover.md)
-COVER_AUTO_EDGES = 262_144
-COVER_AUTO_DENSITY = 0.5
+#: ``universal_cover="auto"`` computes the exact radius unless the scope has more edges than this;
+#: such graphs get the certified free bracket (benchmarks/census_vgg19.py, docs/universal-cover.md,
+#: "Default")
+COVER_AUTO_EDGES = 200_000
 
 
 class Regime(str, Enum):
@@ -169,8 +169,8 @@ def ramanujan_report(
         Passed to :func:`~bipartite_expanders.spectrum.spectral_pair`.
     universal_cover
         ``"auto"`` (default): the exact universal-cover radius ``rho_uc`` (``tol``-certified) and
-        ``verdict_uc``, except on the class that stays slow, large dense graphs (more than
-        ``COVER_AUTO_EDGES`` edges at density above ``COVER_AUTO_DENSITY``), which get the free
+        ``verdict_uc``, except on the class that stays slow, large graphs (more than
+        ``COVER_AUTO_EDGES`` edges), which get the free
         O(E) bracket instead (``rho_uc_method == "free"``, ``rho_uc`` NaN, the verdict decided by
         that bracket); see docs/universal-cover.md. True always computes the exact radius; False
         leaves the fields NaN / ``undefined`` (the free bracket ``uc_free_*`` is always filled).
@@ -243,15 +243,15 @@ def _scope_graph(g: BipartiteGraph, sub: Any, scope: str, weighted: bool) -> Bip
     return scope_graph
 
 
-def cover_is_exact_by_default(n_edges: int, density: float) -> bool:
-    """The ``universal_cover="auto"`` rule: the exact radius except on large dense graphs,
-    where each of the solver's O(E) passes costs more than the whole spectral pair
-    (docs/universal-cover.md, "Default").
+def cover_is_exact_by_default(n_edges: int) -> bool:
+    """The ``universal_cover="auto"`` rule: the exact radius except on graphs of more than
+    :data:`COVER_AUTO_EDGES` edges, where the solver's few dozen O(E) passes with their linear
+    algebra cost 10-40 times the whole spectral pair (docs/universal-cover.md, "Default").
 
-    >>> cover_is_exact_by_default(147_000, 0.9), cover_is_exact_by_default(2_359_296, 1.0)
+    >>> cover_is_exact_by_default(147_000), cover_is_exact_by_default(235_930)
     (True, False)
     """
-    return not (n_edges > COVER_AUTO_EDGES and density > COVER_AUTO_DENSITY)
+    return n_edges <= COVER_AUTO_EDGES
 
 
 def _universal_cover_fields(scope_graph: BipartiteGraph, weighted: bool, t1: float, t2: float, mode: bool | str,
@@ -272,7 +272,7 @@ def _universal_cover_fields(scope_graph: BipartiteGraph, weighted: bool, t1: flo
         return out
     density = scope_graph.n_edges / (scope_graph.n_left * scope_graph.n_right)
     connected = connected_components(scope_graph).n_components == 1
-    if mode == "auto" and not cover_is_exact_by_default(scope_graph.n_edges, density):
+    if mode == "auto" and not cover_is_exact_by_default(scope_graph.n_edges):
         out.update(rho_uc_lower=lo, rho_uc_upper=hi, rho_uc_converged=bool(hi - lo <= max(tol, 1e-12) * hi),
                    rho_uc_method="free", verdict_uc=exact_verdict(t2, lo, hi, connected))
         return out
