@@ -344,7 +344,7 @@ class _Bordered:
             C_kd, C_dk = sp_.blocks(jab, jba)
             self.Dd = diag[self.drop]
             self.C_kd, self.C_dk = C_kd, C_dk
-            if sp_.pair_work <= _PAIR_VS_SYRK[kernels.prefer_compiled(0)] * nk * nk * nd or not (np.all(self.Dd > 0) and nk * nd <= _DENSE_SCHUR_MAX):
+            if sp_.pair_work <= _PAIR_VS_SYRK[kernels.vertex_system is not kernels.NUMPY_VERSIONS["vertex_system"]] * nk * nk * nd or not (np.all(self.Dd > 0) and nk * nd <= _DENSE_SCHUR_MAX):
                 # sparse layers: C_kd D^-1 C_dk = diag(g_k) sum_d (g_d / D_d) Q_d Q_d^T with Q = c / q,
                 # one pass over the pairs of edges at each dropped vertex (each pair once)
                 S = kernels.gram_pairs(sp_.drop_ptr, sp_.by_drop, C_kd.rows, -C_kd.vals / gz[sp_.kept_end], gz[self.drop] / self.Dd, nk)

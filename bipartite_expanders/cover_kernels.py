@@ -22,7 +22,6 @@ import scipy.sparse as sp
 
 import importlib
 import importlib.util
-import sys
 
 __all__ = [
     "COMPILED",
@@ -152,13 +151,18 @@ globals().update({loop: NUMPY_VERSIONS[loop] for loop in LOOPS})
 
 
 def prefer_compiled(n_edges: int) -> bool:
-    """Bind numba's loops into this module when it is worth it for a graph of ``n_edges``
-    edges (at least :data:`COMPILE_FROM_EDGES`, or numba already loaded by this process);
-    returns whether the compiled loops are bound. Once bound they stay."""
-    if globals()["vertex_system"] is not NUMPY_VERSIONS["vertex_system"]:
-        return True
-    if not COMPILED or (n_edges < COMPILE_FROM_EDGES and "numba" not in sys.modules):
-        return False
-    compiled = importlib.import_module("bipartite_expanders.cover_compiled")
-    globals().update({loop: getattr(compiled, loop) for loop in LOOPS})
-    return True
+    """Bind the loops for a graph of ``n_edges`` edges into this module: numba's from
+    :data:`COMPILE_FROM_EDGES` edges (when numba is installed), else the numpy versions; returns
+    whether the compiled loops are bound.
+
+    The choice depends on the graph alone, never on what the process did before (whether numba
+    is loaded already), so that the same graph gives the same floats in every process: the two
+    versions sum in different orders, and a resumed run must write the records an uninterrupted
+    one writes."""
+    use = COMPILED and n_edges >= COMPILE_FROM_EDGES
+    if use:
+        compiled = importlib.import_module("bipartite_expanders.cover_compiled")
+        globals().update({loop: getattr(compiled, loop) for loop in LOOPS})
+    else:
+        globals().update({loop: NUMPY_VERSIONS[loop] for loop in LOOPS})
+    return use

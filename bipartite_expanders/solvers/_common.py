@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 
-from .kernels import KERNELS, VALUE_TYPES, CSRKernel, compiled_loaded, compiled_module, numba_available
+from .kernels import KERNELS, VALUE_TYPES, CSRKernel, compiled_module, numba_available
 
 __all__ = [
     "SpectrumResult",
@@ -112,9 +112,11 @@ class MatrixOperator:
       the short vector, and ``B^T B x`` (or ``B B^T y``, the smaller Gram) is one fused pass;
       Golub-Kahan-Lanczos runs its steps in compiled code (:meth:`lanczos_operands`);
     * ``"scipy"``: scipy's CSR kernels, the reference (see below);
-    * ``"auto"``: ``"numba"`` when numba is importable and either ``B`` has at least
-      :attr:`NUMBA_FROM_NNZ` stored entries or the compiled module is already loaded (its
-      one-off import and first call cost ~0.4 s, more than a small solve), else ``"scipy"``.
+    * ``"auto"``: ``"numba"`` when numba is importable and ``B`` has at least
+      :attr:`NUMBA_FROM_NNZ` stored entries (its one-off import and first call cost ~0.4 s, more
+      than a small solve), else ``"scipy"``. The choice depends on ``B`` alone, not on whether
+      the process has loaded numba already, so that a matrix gets the same floats in every
+      process (a resumed pipeline run writes the records an uninterrupted one writes).
 
     Blocks (the Rayleigh-Ritz pass and the residuals of :func:`finish`, a few calls per
     solve) always go through scipy on the float64 ``B`` (scipy's CSR kernel was faster on
@@ -167,7 +169,7 @@ class MatrixOperator:
         if self.dense:
             self.kernel = "blas"
         elif kernel == "auto":
-            use = numba_available() and (self.nnz >= self.NUMBA_FROM_NNZ or compiled_loaded())
+            use = numba_available() and self.nnz >= self.NUMBA_FROM_NNZ
             self.kernel = "numba" if use else "scipy"
         elif kernel == "numba" and not numba_available():
             raise ImportError("kernel='numba' needs numba (pip install numba); kernel='scipy' works without it")
