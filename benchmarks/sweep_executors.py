@@ -26,9 +26,10 @@ from adapters.torch.lth.sweep import run_sweep  # noqa: E402
 
 
 def _records(out: Path) -> dict[str, list[str]]:
-    from adapters.torch.lth.runner import find_run_dirs, load_records
+    from adapters.torch.lth.rundir import find_run_dirs, read_records
 
-    return {d.name: [json.dumps({k: v for k, v in r.items() if k != "timing"}, sort_keys=True) for r in load_records(d)]
+    return {d.name: [json.dumps({k: v for k, v in r.to_json().items() if k != "timing"}, sort_keys=True)
+                     for r in read_records(d)]
             for d in find_run_dirs([out])}
 
 

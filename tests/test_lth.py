@@ -248,7 +248,7 @@ def test_rewind_point_is_the_state_at_iteration_k():
 def test_rewind_iter_run(tmp_path):
     h = _tiny(rounds=1).replace(training={"rewind_iter": 15})
     recs = run_lottery(h, tmp_path, progress=False).records
-    assert len(recs) == 2 and recs[1]["density"]["total"] < 1
+    assert len(recs) == 2 and recs[1].density["total"] < 1
 
 
 # ------------------------------------------------------------------ runs
@@ -257,15 +257,20 @@ def _tiny(bound=False, rounds=2, iterations=40, pruner="imp"):
     return h.replace(training={"iterations": iterations}, dataset={"noise": (0.2,)})
 
 
+def _js(records):
+    """Typed records as their JSON dicts (what round_NN.json holds)."""
+    return [r.to_json() for r in records]
+
+
 def _strip(records):
-    return [json.dumps({k: v for k, v in r.items() if k != "timing"}, sort_keys=True) for r in records]
+    return [json.dumps({k: v for k, v in r.to_json().items() if k != "timing"}, sort_keys=True) for r in records]
 
 
 def test_end_to_end_run_records(tmp_path):
     h = _tiny()
     res = run_lottery(h, tmp_path, progress=False)
     assert res.run_dir == tmp_path / h.run_name()
-    recs = load_records(res.run_dir)
+    recs = _js(load_records(res.run_dir))
     assert [r["round"] for r in recs] == [0, 1, 2] and recs[-1]["stop"] == "rounds"
     for r in recs:
         assert r["hparams_hash"] == h.hash()
@@ -286,7 +291,7 @@ def test_end_to_end_run_records(tmp_path):
 
 def test_bounded_run_records_decisions(tmp_path):
     res = run_lottery(_tiny(bound=True, rounds=1), tmp_path, progress=False)
-    recs = res.records
+    recs = _js(res.records)
     assert recs[0]["prune"]["bound"] is True
     assert set(recs[0]["prune"]["decisions"]) == {"fc1", "fc2", "fc3"}
     assert recs[1]["decisions"] == recs[0]["prune"]["decisions"]
@@ -298,8 +303,8 @@ def test_bounded_run_records_decisions(tmp_path):
 def test_every_pruner_runs_a_round(tmp_path, pruner, bound):
     h = _tiny(pruner=pruner, bound=bound, rounds=1, iterations=20)
     a = run_lottery(h, tmp_path / "a", progress=False).records
-    assert a[1]["prune"]["method"] == pruner and a[1]["density"]["total"] < 1.0
-    assert all(c["score"] is not None for c in a[0]["census"])  # the census carries the pruner's scores
+    assert a[1].prune["method"] == h.pruning.method and a[1].density["total"] < 1.0
+    assert all(c.score is not None for c in a[0].census)  # the census carries the pruner's scores
     b = run_lottery(h, tmp_path / "b", progress=False).records
     assert _strip(a) == _strip(b)  # seeded: data-dependent and random scores repeat
 
@@ -308,12 +313,12 @@ def test_injected_interrupt_then_resume_equals_uninterrupted(tmp_path):
     h = _tiny(rounds=3)
     whole = run_lottery(h, tmp_path / "a", progress=False).records
     part = run_lottery(h, tmp_path / "b", progress=False, stop_after=1)
-    assert [r["round"] for r in part.records] == [0, 1]
+    assert [r.round for r in part.records] == [0, 1]
     again = run_lottery(h, tmp_path / "b", progress=False)
     assert again.resumed_from == 2
     assert _strip(again.records) == _strip(whole)
     # a finished run is not rerun
-    assert run_lottery(h, tmp_path / "b", progress=False).records[-1]["timing"] == again.records[-1]["timing"]
+    assert run_lottery(h, tmp_path / "b", progress=False).records[-1].timing == again.records[-1].timing
 
 
 def test_killed_subprocess_resumes_to_the_same_records(tmp_path):
@@ -364,7 +369,7 @@ def test_cli_lth_both_then_report(tmp_path, capsys):
     for f in ("figure4.png", "table2.png", "metric_t2.png", "report.md", "table2.json"):
         assert (rep / f).stat().st_size > 0, f
     md = (rep / "report.md").read_text()
-    assert "| IMP |" in md and "| IMP-Bound |" in md and "mask.t2" in md
+    assert "| IMP, seed 0 |" in md and "| IMP-Bound, seed 0 |" in md and "mask.t2" in md
     assert main(["report", str(out), "--metric", "no_such_field"]) == 1
     assert "no_such_field" in capsys.readouterr().err
 

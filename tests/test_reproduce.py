@@ -14,14 +14,15 @@ from scipy.stats import rankdata
 
 pytest.importorskip("torch")
 
-from adapters.torch.lth.aggregate import (  # noqa: E402
-    compare_lengths, compare_lengths_markdown, partial_spearman, partial_spearman_markdown, render_study, run_label,
-    study_markdown, study_table,
-)
 from adapters.torch.lth.hparams import preset  # noqa: E402
-from adapters.torch.lth.report import RunData  # noqa: E402
+from adapters.torch.lth.report import RunData, run_label  # noqa: E402
+from adapters.torch.lth.report.markdown import compare_lengths_markdown, study_markdown  # noqa: E402
+from adapters.torch.lth.report.markdown import spearman_markdown as partial_spearman_markdown  # noqa: E402
+from adapters.torch.lth.report.stats import banded_spearman as partial_spearman  # noqa: E402
+from adapters.torch.lth.report.stats import compare_lengths, study_table  # noqa: E402
+from adapters.torch.lth.report.study import render_study  # noqa: E402
 from adapters.torch.lth.reproduce import SUITES, claim_run, collect, suite_grid  # noqa: E402
-from adapters.torch.lth.runner import write_json_atomic  # noqa: E402
+from bipartite_expanders.files import write_json as write_json_atomic  # noqa: E402
 
 
 # ------------------------------------------------------------------ grids
@@ -74,11 +75,14 @@ def test_claims_exclusive_and_taken_over_from_dead_process(tmp_path):
 
 # ------------------------------------------------------------------ synthetic records
 def _record(rnd, density, acc, ram, ds, dr, label, stop=None):
-    census = [{"name": f"fc{i + 1}", "is_ramanujan": bool(r), "mask": {"delta_s": s, "delta_r": q}}
+    census = [{"name": f"fc{i + 1}", "role": "fc", "shape": [4, 4], "graph_shape": [4, 4], "density": density,
+               "n_weights": 16, "n_kept": 8, "is_ramanujan": bool(r), "is_ramanujan_weighted": False,
+               "mask": {"delta_s": s, "delta_r": q}, "weight": None, "score": None}
               for i, (r, s, q) in enumerate(zip(ram, ds, dr))]
-    return {"round": rnd, "label": label, "density": {"total": density, "layers": {}}, "timing": {"total_s": 1.0},
-            "accuracy": {"clean": acc, "noisy": {"0.1": acc - 0.01, "0.3": acc - 0.1}},
-            "census": census, "regime": "partially", "stop": stop}
+    return {"format": 2, "hparams_hash": "h", "run": "r", "round": rnd, "label": label,
+            "density": {"total": density, "layers": {}}, "timing": {"total_s": 1.0}, "loss": {},
+            "accuracy": {"clean": acc, "noisy": {"0.1": acc - 0.01, "0.3": acc - 0.1}}, "decisions": None,
+            "prune": {}, "census": census, "regime": "partially", "regime_weighted": "non", "stop": stop}
 
 
 def _run(label, seed, accs, densities, stop="rounds", p_fc=0.2, p_out=0.1, iterations=300):
@@ -118,13 +122,18 @@ def test_study_table_by_hand():
     assert imp["at_0.01"]["density"]["mean"] == pytest.approx(0.0098)  # nearest on a log scale
     assert "at_0.0316" not in bound and bound["stop"]["density"]["mean"] == pytest.approx(0.11)
     assert bound["stop"]["reasons"] == ["bound_no_change"]
-    # only seed 0 has a bound run: plain IMP seed 0 at 10 % (nearest 11 %) had 0.89; the p/2 control 0.90
-    assert bound["plain_at_stop"]["n"] == 1 and bound["plain_at_stop"]["gain"]["mean"] == pytest.approx(0.005)
-    assert bound["half_at_stop"]["gain"]["mean"] == pytest.approx(-0.005)
+    # only seed 0 has a bound run; it stops at 11 %, between plain IMP seed 0's rounds at 50 % (0.90) and
+    # 10 % (0.89): interpolated on log density, the plain accuracy there is 0.90 - 0.01 * t
+    t = math.log(0.5 / 0.11) / math.log(0.5 / 0.1)
+    assert bound["plain_at_stop"]["n"] == 1
+    assert bound["plain_at_stop"]["accuracy"]["mean"] == pytest.approx(0.90 - 0.01 * t)
+    assert bound["plain_at_stop"]["gain"]["mean"] == pytest.approx(0.895 - (0.90 - 0.01 * t))
+    assert bound["half_at_stop"]["gain"]["mean"] == pytest.approx(-0.005)  # p/2 control: 0.90 at 50 % and 10 %
     assert bound["decisions"] == {"accepted": 3, "k1": pytest.approx(2 / 3), "weighted": pytest.approx(2 / 3)}
     md = study_markdown(rows)
     assert "| 67 / 67 (of 3) |" in md
     assert "| IMP | 2 (2) | 6 ± 0 | 91.00 ± 1.41 |" in md and "87.00 ± 1.41" in md and "| -0.50 |" in md
+    assert "| +0.44 |" not in md and "| 0.44 |" in md  # Bound − plain at matched density, in points
 
 
 def _rank_partial(x, y, z):

@@ -46,7 +46,8 @@ def _write(tmp_path: Path, text: str, name: str = "grid.toml") -> Path:
 
 
 def _strip(run_dir: Path) -> list[str]:
-    return [json.dumps({k: v for k, v in r.items() if k != "timing"}, sort_keys=True) for r in load_records(run_dir)]
+    return [json.dumps({k: v for k, v in r.to_json().items() if k != "timing"}, sort_keys=True)
+            for r in load_records(run_dir)]
 
 
 # ------------------------------------------------------------------ grid files
@@ -182,9 +183,9 @@ def test_local_sweep_writes_each_runs_directory_and_reports_the_failed_run(local
     _check_failed(manifest)
     for r, h in zip(manifest["runs"], grid.runs()[:4]):
         recs = load_records(out / h.run_name())
-        assert [x["round"] for x in recs] == [0, 1] and recs[-1]["stop"] == "rounds"
-        assert all(x["hparams_hash"] == h.hash() for x in recs)
-        assert r["summary"]["rounds"] == 2 and r["summary"]["accuracy"] == recs[-1]["accuracy"]["clean"]
+        assert [x.round for x in recs] == [0, 1] and recs[-1].stop == "rounds"
+        assert all(x.hparams_hash == h.hash() for x in recs)
+        assert r["summary"]["rounds"] == 2 and r["summary"]["accuracy"] == recs[-1].accuracy["clean"]
     # a sweep's run equals the same run made in-process (one thread each)
     h = grid.runs()[2]
     alone = run_lottery(h, out.parent / "alone", progress=False, threads=1)
@@ -256,15 +257,15 @@ def test_report_over_a_sweep_aggregates_seeds_and_runs_the_counter_check(local_s
     assert [(r["label"], r["seeds"]) for r in rows] == [("IMP", [0, 1]), ("SNIP", [0, 1])]
     for r, pruner in zip(rows, ("imp", "snip")):
         dirs = [out / h.run_name() for h in grid.runs()[:4] if h.pruning.pruner == pruner]
-        dense = [load_records(d)[0]["accuracy"]["clean"] for d in dirs]
-        last = [load_records(d)[-1]["accuracy"]["clean"] for d in dirs]
+        dense = [load_records(d)[0].accuracy["clean"] for d in dirs]
+        last = [load_records(d)[-1].accuracy["clean"] for d in dirs]
         assert r["dense_accuracy"]["mean"] == pytest.approx(statistics.mean(dense))
         assert r["dense_accuracy"]["sd"] == pytest.approx(statistics.stdev(dense))
         assert r["stop"]["accuracy"]["mean"] == pytest.approx(statistics.mean(last))
     sp = json.loads((rep / "spearman.json").read_text())
     assert [b["band"] for b in sp["rows"]] == ["all", "(0.9, 1]", "(0, 0.9]"]
     recs = [r for h in grid.runs()[:4] for r in load_records(out / h.run_name())]
-    rho = spearmanr([r["density"]["total"] for r in recs], [r["accuracy"]["clean"] for r in recs]).statistic
+    rho = spearmanr([r.density["total"] for r in recs], [r.accuracy["clean"] for r in recs]).statistic
     assert sp["rows"][0]["n"] == 8 and sp["rows"][0]["metrics"]["density"]["rho"] == pytest.approx(rho)
     assert sp["rows"][1]["n"] == 4 and sp["rows"][2]["n"] == 4  # dense rounds vs pruned rounds
     md = (rep / "report.md").read_text()
@@ -273,7 +274,7 @@ def test_report_over_a_sweep_aggregates_seeds_and_runs_the_counter_check(local_s
 
 def test_spearman_check_on_known_ranks():
     from adapters.torch.lth.report import RunData
-    from adapters.torch.lth.sweep_report import spearman_check
+    from adapters.torch.lth.report import banded_spearman as spearman_check
 
     def rec(d, acc, ram, ds):
         return {"round": 0, "density": {"total": d}, "accuracy": {"clean": acc, "noisy": {}},

@@ -13,6 +13,8 @@ True
 """
 
 import importlib
+import sys
+import types
 from typing import Any
 
 # Public name -> submodule. Imported lazily so that ``import adapters.torch.lth.cli`` (which the
@@ -40,6 +42,21 @@ def __getattr__(name: str) -> Any:
 
 def __dir__() -> list[str]:
     return sorted(set(globals()) | set(_SUBMODULE))
+
+
+class _Package(types.ModuleType):
+    """Importing the submodule ``census`` makes Python set the package attribute ``census`` to
+    that module, hiding the function of the same name; keep the function (the module stays
+    importable as ``adapters.torch.census`` through ``sys.modules``)."""
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if isinstance(value, types.ModuleType) and name in _SUBMODULE:
+            self.__dict__.pop(name, None)  # left to __getattr__, which gives the function
+            return
+        super().__setattr__(name, value)
+
+
+sys.modules[__name__].__class__ = _Package
 
 
 __all__ = [

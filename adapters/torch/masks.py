@@ -15,7 +15,6 @@ the graph's own reference, so gradients are unchanged.
 from __future__ import annotations
 
 import os
-import tempfile
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
@@ -25,6 +24,7 @@ import torch.nn.utils.prune as prune
 from torch import nn
 
 from .layers import prunable_layers
+from .serialization import load_torch, save_torch
 
 __all__ = [
     "ensure_masks",
@@ -176,21 +176,13 @@ def save_masked(model: nn.Module, path: str | os.PathLike[str]) -> Path:
         "state_dict": {k: v.detach().cpu() for k, v in model.state_dict().items()},
     }
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    try:
-        torch.save(payload, tmp)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-    return path
+    return save_torch(payload, path)
 
 
 def load_masked(model: nn.Module, path: str | os.PathLike[str]) -> nn.Module:
     """Load a file written by :func:`save_masked` into ``model`` (a fresh instance of the same
     architecture): reparametrises the layers that were masked, then loads strictly."""
-    payload = torch.load(Path(path), map_location="cpu", weights_only=True)
+    payload = load_torch(path, "masked model file")
     if not isinstance(payload, dict) or payload.get("format") != _FORMAT:
         raise ValueError(f"path: {path} is not a file written by save_masked")
     ensure_masks(model, payload["masked"])

@@ -13,7 +13,6 @@ entries are never ranked, so no method revives a weight.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -234,6 +233,7 @@ def prune_step(
     synflow_steps: int = 100,
     previous: Any = None,
     loss_fn: Any = None,
+    train_mode: bool | None = None,
 ) -> PruneResult:
     """Score the model, choose new masks and apply them.
 
@@ -253,6 +253,9 @@ def prune_step(
         Layer names left untouched (e.g. the first and the last layer).
     previous
         The previous step's :class:`PruneResult` (or a census) to warm-start the solvers.
+    train_mode
+        Train or eval mode while SNIP / GraSP score (None: SNIP eval, GraSP train, as the
+        methods' reference implementations do).
 
     Examples
     --------
@@ -291,7 +294,8 @@ def prune_step(
             raise ValueError("input_shape must be given for method='synflow', e.g. (1, 3, 32, 32)")
         scores = _iterated_synflow(model, masks, plan, input_shape, synflow_steps)
     else:
-        scores = compute_scores(model, method, batches=batches, input_shape=input_shape, seed=seed, loss_fn=loss_fn)
+        scores = compute_scores(model, method, batches=batches, input_shape=input_shape, seed=seed, loss_fn=loss_fn,
+                                train_mode=train_mode)
         if not bound:
             apply_masks(model, select_masks(masks, scores, plan))
         else:

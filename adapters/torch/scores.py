@@ -119,15 +119,16 @@ def snip(
     batches: Iterable[tuple[torch.Tensor, torch.Tensor]],
     loss_fn: Callable[[torch.Tensor, torch.Tensor], torch.Tensor] | None = None,
     *,
-    train_mode: bool = True,
+    train_mode: bool = False,
 ) -> dict[str, torch.Tensor]:
     """SNIP: ``|dL/d(w*m) * w|`` summed over ``batches``, normalised by its sum over all layers.
 
     The gradient is taken with respect to the mask ``m`` at its current value
     (``dL/dm = dL/d(w*m) * w``), so an already-pruned entry gets the score it would have if
-    restored; the pruners exclude such entries from ranking. ``train_mode`` (default True)
-    runs the forward in train mode, as SNIP scores a batch; buffers (BatchNorm statistics)
-    are restored afterwards.
+    restored; the pruners exclude such entries from ranking. ``train_mode`` (default False)
+    runs the forward in eval mode, as SNIP's reference code does (namhoonlee/snip-public,
+    ``snip/prune.py``, feeds ``is_train: False`` when it computes the sensitivities); True scores in train mode (BatchNorm on batch
+    statistics, dropout on). Buffers (BatchNorm statistics) are restored afterwards.
     """
     loss_fn = loss_fn or nn.functional.cross_entropy
     layers = _layers(model)
@@ -179,6 +180,9 @@ def grasp(
 
     ``g`` is the gradient of the loss at ``temperature`` (logits / T) summed over ``batches``
     and held fixed; ``H g`` is the gradient of ``g . grad L`` (a Hessian-gradient product).
+    ``train_mode`` (default True) scores in train mode, as GraSP's reference code does
+    (alecwangcq/GraSP, ``pruner/GraSP.py``, scores a fresh network, which is in train mode; the
+    ``.eval()`` on its copy is commented out); False scores in eval mode.
     """
     if not isinstance(temperature, (int, float)) or isinstance(temperature, bool) or temperature <= 0:
         raise ValueError(f"temperature must be a positive number; got {temperature!r}")
@@ -246,16 +250,18 @@ def synflow(model: nn.Module, input_shape: Sequence[int]) -> dict[str, torch.Ten
 
 
 def compute_scores(model: nn.Module, method: str, *, batches: Any = None, input_shape: Any = None, seed: int = 0,
-                   loss_fn: Any = None) -> dict[str, torch.Tensor]:
-    """Dispatch by name: ``method`` in :data:`SCORE_METHODS`."""
+                   loss_fn: Any = None, train_mode: bool | None = None) -> dict[str, torch.Tensor]:
+    """Dispatch by name: ``method`` in :data:`SCORE_METHODS`. ``train_mode`` (SNIP, GraSP; None =
+    each method's default: SNIP eval, GraSP train, as their reference implementations)."""
+    mode = {} if train_mode is None else {"train_mode": bool(train_mode)}
     if method == "magnitude":
         return magnitude(model)
     if method == "random":
         return random(model, seed)
     if method == "snip":
-        return snip(model, batches, loss_fn)
+        return snip(model, batches, loss_fn, **mode)
     if method == "grasp":
-        return grasp(model, batches, loss_fn=loss_fn)
+        return grasp(model, batches, loss_fn=loss_fn, **mode)
     if method == "synflow":
         if input_shape is None:
             raise ValueError("input_shape must be given for method='synflow', e.g. (1, 3, 32, 32)")

@@ -31,6 +31,11 @@ _EXPORTS = {
     "run_lottery": "runner",
     "RunResult": "runner",
     "load_records": "runner",
+    "load_ticket": "tickets",
+    "folded_state_dict": "tickets",
+    "RoundRecord": "rundir",
+    "LayerRecord": "rundir",
+    "read_records": "rundir",
 }
 
 __all__ = sorted(_EXPORTS)

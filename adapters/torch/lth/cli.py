@@ -9,6 +9,7 @@ This module's top level imports neither torch nor the data (``configure`` must s
 from __future__ import annotations
 
 import argparse
+import math
 import sys
 from typing import Any
 
@@ -16,9 +17,10 @@ __all__ = ["configure", "run", "hparams_from_args"]
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
-    from .hparams import DATASET_NAMES, MODEL_NAMES, PRESETS, PRUNERS
+    from .hparams import DATASET_NAMES, MODEL_NAMES, PRESETS, SCORE_MODES, pruner_names
 
-    presets = "; ".join(f"{k}: {v[0]}" for k, v in PRESETS.items()).replace("%", "%%")  # argparse formats help with %
+    # argparse formats help strings with %: a preset's "1.2 %" must be escaped
+    presets = "; ".join(f"{k}: {v[0]}" for k, v in PRESETS.items()).replace("%", "%%")
     parser.add_argument("--preset", choices=list(PRESETS), help=f"a named set of runs ({presets})")
     parser.add_argument("--model", choices=MODEL_NAMES,
                         help="architecture (default: lenet300, or the preset's)")
@@ -26,7 +28,10 @@ def configure(parser: argparse.ArgumentParser) -> None:
                         help="data set (default: digits, or the preset's)")
     parser.add_argument("--data-dir", help="directory of the data set's files (fashion-mnist defaults to "
                         "/usr/share/datasets/fashion-mnist/; nothing is downloaded)")
-    parser.add_argument("--pruner", choices=sorted(set(PRUNERS) - {"magnitude"}), help="scores (default: imp = magnitude)")
+    parser.add_argument("--pruner", choices=pruner_names(), help="scores (default: imp = magnitude)")
+    parser.add_argument("--score-mode", choices=SCORE_MODES,
+                        help="train or eval mode while SNIP / GraSP score (default: each method's original: SNIP eval, "
+                             "GraSP train)")
     b = parser.add_mutually_exclusive_group()
     b.add_argument("--bound", dest="bound", action="store_const", const="bound", default=None,
                    help="prune by the Ramanujan bound (Algorithm 1): the -Bound variant")
@@ -44,10 +49,38 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--scope", choices=("largest", "nonisolated", "all"), help="census scope (default: largest)")
     parser.add_argument("--seed", type=int, help="seeds init, data order, split, noise (default: 0)")
     parser.add_argument("--out", default="runs", help="parent directory of the run directories (default: runs)")
-    parser.add_argument("--threads", type=int, default=1, help="torch threads (default: 1, deterministic)")
+    parser.add_argument("--threads", type=int, default=1, help="torch and BLAS threads (default: 1, deterministic)")
+    parser.add_argument("--keep-weights", choices=("all", "last", "none"), default="all",
+                        help="which rounds' trained weights to keep (sparse, weights_NN.pt; default: all); "
+                             "every round's masks are always kept")
     parser.add_argument("--stop-after", type=int, metavar="ROUND", help="return after this round's record (resume later)")
     parser.add_argument("--no-progress", action="store_true", help="no tqdm bars")
     parser.add_argument("--print-hparams", action="store_true", help="print the runs' hyperparameters and exit")
+
+
+#: flag -> (attribute, check, what it must be)
+_FLAG_CHECKS: dict[str, tuple[str, Any, str]] = {
+    "--rounds": ("rounds", lambda v: v >= 0, "a non-negative integer"),
+    "--iterations": ("iterations", lambda v: v >= 1, "a positive integer"),
+    "--rewind-iter": ("rewind_iter", lambda v: v >= 0, "a non-negative integer"),
+    "--batch-size": ("batch_size", lambda v: v >= 1, "a positive integer"),
+    "--lr": ("lr", lambda v: math.isfinite(v) and v > 0, "a positive finite number"),
+    "--target-density": ("target_density", lambda v: math.isfinite(v) and 0 < v <= 1, "a number in (0, 1]"),
+    "--seed": ("seed", lambda v: v >= 0, "a non-negative integer"),
+    "--threads": ("threads", lambda v: v >= 1, "a positive integer"),
+    "--stop-after": ("stop_after", lambda v: v >= 0, "a non-negative integer"),
+}
+
+
+def check_args(args: argparse.Namespace) -> None:
+    """Every flag's value checked before anything runs; the message names the flag."""
+    for flag, (attr, ok, what) in _FLAG_CHECKS.items():
+        v = getattr(args, attr, None)
+        if v is not None and not ok(v):
+            raise ValueError(f"{flag} must be {what}, got {v!r}")
+    for s in args.noise or ():
+        if not (math.isfinite(s) and s > 0):
+            raise ValueError(f"--noise sigmas must be positive and finite, got {s!r}")
 
 
 def hparams_from_args(args: argparse.Namespace) -> list[Any]:
@@ -68,7 +101,8 @@ def hparams_from_args(args: argparse.Namespace) -> list[Any]:
             "iterations": args.iterations, "rewind_iter": args.rewind_iter, "optimizer": args.optimizer,
             "lr": args.lr, "batch_size": args.batch_size}.items() if v is not None}
         pr: dict[str, Any] = {k: v for k, v in {
-            "pruner": args.pruner, "rounds": args.rounds, "target_density": args.target_density}.items() if v is not None}
+            "pruner": args.pruner, "rounds": args.rounds, "target_density": args.target_density,
+            "score_mode": getattr(args, "score_mode", None)}.items() if v is not None}
         sections: dict[str, Any] = {"training": tr, "pruning": pr}
         if args.noise is not None:
             sections["dataset"] = {"noise": tuple(args.noise)}
@@ -90,22 +124,29 @@ def hparams_from_args(args: argparse.Namespace) -> list[Any]:
 
 
 def run(args: argparse.Namespace) -> int:
-    import json
+    import warnings
 
-    from .runner import run_lottery
+    from bipartite_expanders.files import dumps
 
-    runs = hparams_from_args(args)
+    check_args(args)
+    runs = hparams_from_args(args)  # every run's hyperparameters validated before the first starts
     if args.print_hparams:
         for h in runs:
-            print(json.dumps({"run": h.run_name(), "hash": h.hash(), "hparams": h.to_dict()}, indent=2))
+            print(dumps({"run": h.run_name(), "hash": h.hash(), "hparams": h.to_dict()}, indent=2))
         return 0
+    from .runner import run_lottery
+
     for h in runs:
-        res = run_lottery(h, args.out, data_dir=args.data_dir, progress=not args.no_progress, threads=args.threads,
-                          stop_after=args.stop_after)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", RuntimeWarning)
+            res = run_lottery(h, args.out, data_dir=args.data_dir, progress=not args.no_progress, threads=args.threads,
+                              stop_after=args.stop_after, keep_weights=args.keep_weights)
+        for w in caught:  # a damaged record moved aside: one line naming it
+            print(f"bipartite-expanders lth: warning: {w.message}", file=sys.stderr)
         last = res.records[-1]
-        noisy = ", ".join(f"sigma {s}: {a:.4f}" for s, a in last["accuracy"]["noisy"].items())
+        noisy = ", ".join(f"sigma {s}: {a:.4f}" for s, a in last.accuracy["noisy"].items())
         resumed = f", resumed after round {res.resumed_from - 1}" if res.resumed_from else ""
-        print(f"{h.pruning.label}: {res.run_dir}  round {last['round']}, density {last['density']['total']:.4f}, "
-              f"accuracy {last['accuracy']['clean']:.4f}" + (f" ({noisy})" if noisy else "")
-              + f", stop: {last['stop'] or 'not yet'}{resumed}", file=sys.stdout, flush=True)
+        print(f"{h.pruning.label}: {res.run_dir}  round {last.round}, density {last.density['total']:.4f}, "
+              f"accuracy {last.accuracy['clean']:.4f}" + (f" ({noisy})" if noisy else "")
+              + f", stop: {last.stop or 'not yet'}{resumed}", file=sys.stdout, flush=True)
     return 0

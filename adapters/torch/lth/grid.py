@@ -227,6 +227,9 @@ def parse_grid(doc: Mapping[str, Any], source: str | None = None) -> Grid:
     if runtime_env is not None and not isinstance(runtime_env, Mapping):
         raise GridError("[ray]: runtime_env must be a table")
 
+    if not any(doc.get(t) for t in ("base", "grid")):
+        raise GridError("grid file defines no runs: give a [base] table and/or a [grid] table (an empty file would "
+                        "otherwise start a default run)")
     base_doc = doc.get("base", {}) or {}
     if not isinstance(base_doc, Mapping):
         raise GridError("[base] must be a table")

@@ -23,27 +23,59 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+import math
 from dataclasses import dataclass, field
 from typing import Any
 
 __all__ = [
     "MODEL_NAMES", "DATASET_NAMES", "ModelHparams", "DatasetHparams", "TrainingHparams", "PruningHparams", "AnalysisHparams", "Hparams",
-    "PRUNERS", "PRESETS", "preset", "default_hparams", "MODEL_DEFAULTS",
+    "Pruner", "PRUNERS", "pruner_names", "SCORE_MODES", "PRESETS", "preset", "default_hparams", "MODEL_DEFAULTS",
 ]
 
 #: the names of :data:`adapters.torch.lth.models.MODELS` (kept here so hparams need no torch)
 MODEL_NAMES = ("lenet300", "conv2", "conv4", "conv6", "vgg19", "resnet20")
 DATASET_NAMES = ("digits", "fashion-mnist", "mnist", "cifar10")
 
-#: CLI pruner name -> adapters.torch.pruning.prune_step method
-PRUNERS: dict[str, str] = {
-    "imp": "magnitude",
-    "magnitude": "magnitude",
-    "snip": "snip",
-    "synflow": "synflow",
-    "random": "random",
-    "grasp": "grasp",
+@dataclass(frozen=True)
+class Pruner:
+    """One entry of the pruner registry: how the runner calls
+    :func:`adapters.torch.pruning.prune_step` for this ``pruning.pruner`` name.
+
+    ``method``: the score (:data:`adapters.torch.scores.SCORE_METHODS`); ``batches``: the score
+    needs training batches; ``score_mode``: ``"train"`` or ``"eval"`` mode while scoring (the
+    original implementation's choice, see docs/torch-adapter.md); ``options``: further keyword
+    arguments of ``prune_step`` (e.g. ``levels`` of the bound); ``alias``: an alternative name
+    not offered on the command line. A new pruner (or a variant such as a bound with other
+    levels) is one entry here.
+    """
+
+    label: str
+    method: str
+    batches: bool = False
+    score_mode: str = "eval"
+    options: tuple[tuple[str, Any], ...] = ()
+    alias: bool = False
+
+
+#: ``pruning.pruner`` name -> :class:`Pruner`
+PRUNERS: dict[str, Pruner] = {
+    "imp": Pruner("IMP", "magnitude"),
+    "magnitude": Pruner("IMP", "magnitude", alias=True),
+    # SNIP's reference code (namhoonlee/snip-public, snip/prune.py: is_train False) scores in eval
+    # mode; GraSP's (alecwangcq/GraSP, pruner/GraSP.py: a fresh network, .eval() commented out) in train mode
+    "snip": Pruner("SNIP", "snip", batches=True, score_mode="eval"),
+    "grasp": Pruner("GraSP", "grasp", batches=True, score_mode="train"),
+    "synflow": Pruner("SynFlow", "synflow"),
+    "random": Pruner("Random", "random"),
 }
+
+#: ``pruning.score_mode``: ``default`` = the pruner's own (:attr:`Pruner.score_mode`)
+SCORE_MODES = ("default", "train", "eval")
+
+
+def pruner_names() -> list[str]:
+    """The pruner names offered to users (aliases left out), sorted."""
+    return sorted(k for k, v in PRUNERS.items() if not v.alias)
 
 
 def _check(cond: bool, msg: str) -> None:
@@ -51,14 +83,28 @@ def _check(cond: bool, msg: str) -> None:
         raise ValueError(msg)
 
 
-def _coerce(obj: Any, typ: type, *names: str) -> None:
-    """Canonical types, so that ``lr=1`` and ``lr=1.0`` hash alike."""
+def _strict(obj: Any, typ: type, *names: str, optional: bool = False) -> None:
+    """Exact types, no coercion: a bool is not an int, a float is not an int, a string is not a
+    bool; an int is accepted for a float (and stored as float, so ``lr=1`` and ``lr=1.0`` hash
+    alike); floats must be finite."""
     for n in names:
         v = getattr(obj, n)
-        try:
-            object.__setattr__(obj, n, typ(v))
-        except (TypeError, ValueError):
-            raise TypeError(f"{n} must be {typ.__name__}, got {v!r}") from None
+        if v is None and optional:
+            continue
+        if typ is bool:
+            ok = isinstance(v, bool)
+        elif typ is int:
+            ok = isinstance(v, int) and not isinstance(v, bool)
+        elif typ is float:
+            ok = isinstance(v, (int, float)) and not isinstance(v, bool)
+        else:
+            ok = isinstance(v, typ)
+        if not ok:
+            raise TypeError(f"{n} must be {'an' if typ is int else 'a'} {typ.__name__}, got {v!r} ({type(v).__name__})")
+        if typ is float:
+            if not math.isfinite(v):
+                raise ValueError(f"{n} must be finite, got {v!r}")
+            object.__setattr__(obj, n, float(v))
 
 
 @dataclass(frozen=True)
@@ -68,6 +114,7 @@ class ModelHparams:
     name: str = "lenet300"
 
     def __post_init__(self) -> None:
+        _strict(self, str, "name")
         _check(self.name in MODEL_NAMES, f"model must be one of {list(MODEL_NAMES)}, got {self.name!r}")
 
 
@@ -79,7 +126,11 @@ class DatasetHparams:
     noise: tuple[float, ...] = (0.1, 0.3)
 
     def __post_init__(self) -> None:
+        _strict(self, str, "name")
         _check(self.name in DATASET_NAMES, f"dataset must be one of {list(DATASET_NAMES)}, got {self.name!r}")
+        if not isinstance(self.noise, (list, tuple)) or any(isinstance(s, bool) or not isinstance(s, (int, float))
+                                                           for s in self.noise):
+            raise TypeError(f"noise must be a list of numbers (sigmas), got {self.noise!r}")
         noise = tuple(float(s) for s in self.noise)
         _check(all(s > 0 and s < float("inf") for s in noise), f"noise sigmas must be positive and finite, got {self.noise!r}")
         object.__setattr__(self, "noise", noise)
@@ -99,8 +150,9 @@ class TrainingHparams:
     rewind_iter: int = 0
 
     def __post_init__(self) -> None:
-        _coerce(self, float, "lr", "momentum", "weight_decay")
-        _coerce(self, int, "batch_size", "iterations", "rewind_iter")
+        _strict(self, str, "optimizer")
+        _strict(self, float, "lr", "momentum", "weight_decay")
+        _strict(self, int, "batch_size", "iterations", "rewind_iter")
         _check(self.optimizer in ("adam", "sgd"), f"optimizer must be 'adam' or 'sgd', got {self.optimizer!r}")
         _check(self.lr > 0, f"lr must be positive, got {self.lr!r}")
         _check(int(self.batch_size) >= 1, f"batch_size must be >= 1, got {self.batch_size!r}")
@@ -127,14 +179,16 @@ class PruningHparams:
     p_fc: float = 0.2
     p_out: float = 0.1
     allocation: str = "layerwise"
+    score_mode: str = "default"
 
     def __post_init__(self) -> None:
-        _coerce(self, float, "p_conv", "p_fc", "p_out")
-        _coerce(self, int, "rounds")
-        _coerce(self, bool, "bound")
-        if self.target_density is not None:
-            _coerce(self, float, "target_density")
-        _check(self.pruner in PRUNERS, f"pruner must be one of {sorted(set(PRUNERS) - {'magnitude'})}, got {self.pruner!r}")
+        _strict(self, str, "pruner", "allocation", "score_mode")
+        _strict(self, float, "p_conv", "p_fc", "p_out")
+        _strict(self, int, "rounds")
+        _strict(self, bool, "bound")
+        _strict(self, float, "target_density", optional=True)
+        _check(self.pruner in PRUNERS, f"pruner must be one of {pruner_names()}, got {self.pruner!r}")
+        _check(self.score_mode in SCORE_MODES, f"score_mode must be one of {list(SCORE_MODES)}, got {self.score_mode!r}")
         _check(int(self.rounds) >= 0, f"rounds must be >= 0, got {self.rounds!r}")
         _check(self.target_density is None or 0 < self.target_density <= 1,
                f"target_density must be in (0, 1], got {self.target_density!r}")
@@ -144,14 +198,23 @@ class PruningHparams:
                f"allocation must be 'layerwise', 'global' or 'erk', got {self.allocation!r}")
 
     @property
-    def method(self) -> str:
+    def spec(self) -> Pruner:
+        """The registry entry of :attr:`pruner`."""
         return PRUNERS[self.pruner]
+
+    @property
+    def method(self) -> str:
+        return self.spec.method
+
+    @property
+    def train_mode(self) -> bool:
+        """Whether the scores are computed in train mode (``score_mode``, else the pruner's own)."""
+        return (self.spec.score_mode if self.score_mode == "default" else self.score_mode) == "train"
 
     @property
     def label(self) -> str:
         """``IMP``, ``IMP-Bound``, ``SynFlow-Bound``, ... as in the seed paper."""
-        names = {"imp": "IMP", "magnitude": "IMP", "snip": "SNIP", "synflow": "SynFlow", "random": "Random", "grasp": "GraSP"}
-        return names[self.pruner] + ("-Bound" if self.bound else "")
+        return self.spec.label + ("-Bound" if self.bound else "")
 
 
 @dataclass(frozen=True)
@@ -161,6 +224,7 @@ class AnalysisHparams:
     scope: str = "largest"
 
     def __post_init__(self) -> None:
+        _strict(self, str, "scope")
         _check(self.scope in ("largest", "nonisolated", "all"), f"scope must be largest, nonisolated or all, got {self.scope!r}")
 
 
@@ -176,28 +240,54 @@ class Hparams:
     analysis: AnalysisHparams = field(default_factory=AnalysisHparams)
     seed: int = 0
 
+    def __post_init__(self) -> None:
+        _strict(self, int, "seed")
+        for name, typ in (("model", ModelHparams), ("dataset", DatasetHparams), ("training", TrainingHparams),
+                          ("pruning", PruningHparams), ("analysis", AnalysisHparams)):
+            if not isinstance(getattr(self, name), typ):
+                raise TypeError(f"{name} must be {typ.__name__}, got {type(getattr(self, name)).__name__}")
+
     def to_dict(self) -> dict[str, Any]:
         """JSON-safe nested dict (tuples become lists)."""
         return json.loads(json.dumps(dataclasses.asdict(self)))
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> Hparams:
-        d = dict(d)
-        ds = dict(d.get("dataset", {}))
-        if "noise" in ds:
-            ds["noise"] = tuple(ds["noise"])
-        return cls(
-            model=ModelHparams(**d.get("model", {})),
-            dataset=DatasetHparams(**ds),
-            training=TrainingHparams(**d.get("training", {})),
-            pruning=PruningHparams(**d.get("pruning", {})),
-            analysis=AnalysisHparams(**d.get("analysis", {})),
-            seed=int(d.get("seed", 0)),
-        )
+        """The inverse of :meth:`to_dict`; unknown sections or fields raise ``ValueError`` naming them."""
+        if not isinstance(d, dict):
+            raise TypeError(f"hparams must be a dict, got {type(d).__name__}")
+        sections = {"model": ModelHparams, "dataset": DatasetHparams, "training": TrainingHparams,
+                    "pruning": PruningHparams, "analysis": AnalysisHparams}
+        unknown = sorted(set(d) - set(sections) - {"seed"})
+        if unknown:
+            raise ValueError(f"unknown hparams section {unknown[0]!r}")
+        kw: dict[str, Any] = {}
+        for name, typ in sections.items():
+            sec = d.get(name, {})
+            if not isinstance(sec, dict):
+                raise TypeError(f"hparams section {name!r} must be a dict, got {type(sec).__name__}")
+            known = {f.name for f in dataclasses.fields(typ)}
+            bad = sorted(set(sec) - known)
+            if bad:
+                raise ValueError(f"unknown field {name}.{bad[0]}")
+            sec = dict(sec)
+            if name == "dataset" and isinstance(sec.get("noise"), list):
+                sec["noise"] = tuple(sec["noise"])
+            kw[name] = typ(**sec)
+        return cls(**kw, seed=d.get("seed", 0))
+
+    def canonical(self) -> dict[str, Any]:
+        """:meth:`to_dict` without the fields added after the hash was pinned while they hold
+        their defaults (so those fields do not rename existing run directories)."""
+        d = self.to_dict()
+        for section, name, default in _HASH_OMITTED_AT_DEFAULT:
+            if d[section].get(name) == default:
+                del d[section][name]
+        return d
 
     def hash(self) -> str:
-        """SHA-256 of the canonical JSON of :meth:`to_dict` (sorted keys, no whitespace)."""
-        blob = json.dumps(self.to_dict(), sort_keys=True, separators=(",", ":"))
+        """SHA-256 of the canonical JSON of :meth:`canonical` (sorted keys, no whitespace)."""
+        blob = json.dumps(self.canonical(), sort_keys=True, separators=(",", ":"))
         return hashlib.sha256(blob.encode()).hexdigest()
 
     def run_name(self) -> str:
@@ -210,13 +300,17 @@ class Hparams:
         kw: dict[str, Any] = {}
         for name, changes in sections.items():
             if name == "seed":
-                kw["seed"] = int(changes)
+                kw["seed"] = changes
                 continue
             if not hasattr(self, name):
                 raise ValueError(f"unknown hparams section {name!r}")
             kw[name] = dataclasses.replace(getattr(self, name), **changes)
         return dataclasses.replace(self, **kw)
 
+
+#: (section, field, default) of fields added after the hash was pinned: left out of the hash at
+#: their default, so the run directories of earlier versions keep their names
+_HASH_OMITTED_AT_DEFAULT: tuple[tuple[str, str, Any], ...] = (("pruning", "score_mode", "default"),)
 
 #: model -> (training defaults, pruning defaults)
 MODEL_DEFAULTS: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {

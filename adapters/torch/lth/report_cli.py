@@ -2,7 +2,8 @@
 
 A RUN_DIR is a run directory (it holds ``round_00.json``) or a directory of run directories
 (``report runs`` renders every run under ``runs``). Writes PNGs and ``report.md`` into ``--out``
-(default: ``report`` beside the runs). Imports neither torch nor matplotlib at module level.
+(default: ``report`` beside the runs). Imports no torch at all (the reports read JSON only), and
+matplotlib only when a figure is drawn.
 """
 
 from __future__ import annotations
@@ -31,10 +32,10 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def _default_out(run_dirs: list[str]) -> Path:
-    from .runner import find_run_dirs
+    from .rundir import find_run_dirs, is_run_dir
 
     found = find_run_dirs(run_dirs)
-    if len(run_dirs) == 1 and not (Path(run_dirs[0]) / "round_00.json").is_file():
+    if len(run_dirs) == 1 and not is_run_dir(run_dirs[0]):
         return Path(run_dirs[0]) / "report"
     parent = Path(os.path.commonpath([str(p.resolve().parent) for p in found]))
     return parent / "report"

@@ -10,7 +10,7 @@ the process; a dead process's claim is taken over), and the grid is ordered seed
 partial grid holds whole seeds first. ``--shard i/n`` instead gives a process a fixed share.
 
 ``bipartite-expanders report`` renders Table 2 and Figure 4 per run and over seeds, and the Spearman
-counter-check; ``reproduce report`` adds the study's comparisons (:mod:`adapters.torch.lth.aggregate`).
+counter-check; ``reproduce report`` adds the study's comparisons (:mod:`adapters.torch.lth.report.study`).
 
 >>> [h.pruning.label for h in suite_grid("digits", seeds=(0,))]
 ['IMP', 'IMP-Bound', 'SNIP', 'SNIP-Bound', 'SynFlow', 'SynFlow-Bound']
@@ -142,7 +142,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
 def _run_grid(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from .runner import load_records, run_lottery
+    from .rundir import RecordError, read_records
+    from .runner import run_lottery
 
     grid = suite_grid(args.suite, seeds=args.seeds, pruners=args.pruners, iterations=args.iterations)
     i, n = args.shard
@@ -150,8 +151,11 @@ def _run_grid(args: argparse.Namespace) -> int:
     if args.list:
         for h in mine:
             d = Path(args.out) / h.run_name()
-            recs = load_records(d) if d.is_dir() else []
-            state = "not started" if not recs else f"{len(recs)} rounds, stop={recs[-1].get('stop')}"
+            try:
+                recs = read_records(d) if d.is_dir() else []
+                state = "not started" if not recs else f"{len(recs)} rounds, stop={recs[-1].stop}"
+            except RecordError as exc:
+                state = f"damaged: {exc}"
             print(f"{h.run_name()}  seed {h.seed}  {h.pruning.label}: {state}")
         return 0
     for h in mine:
@@ -160,8 +164,8 @@ def _run_grid(args: argparse.Namespace) -> int:
         t = time.perf_counter()
         res = run_lottery(h, args.out, data_dir=args.data_dir, progress=not args.no_progress, threads=args.threads)
         last = res.records[-1]
-        print(f"[{time.strftime('%H:%M:%S')}] {h.run_name()} seed {h.seed} {h.pruning.label}: round {last['round']}, "
-              f"density {last['density']['total']:.4f}, acc {last['accuracy']['clean']:.4f}, stop {last['stop']}, "
+        print(f"[{time.strftime('%H:%M:%S')}] {h.run_name()} seed {h.seed} {h.pruning.label}: round {last.round}, "
+              f"density {last.density['total']:.4f}, acc {last.accuracy['clean']:.4f}, stop {last.stop}, "
               f"{time.perf_counter() - t:.0f} s this call", flush=True)
     return 0
 
@@ -231,16 +235,18 @@ def collect(src: str, dest: str, slim: bool = True) -> list[str]:
     import shutil
     from pathlib import Path
 
-    from .runner import find_run_dirs, load_records, write_json_atomic
+    from bipartite_expanders.files import write_json
+
+    from .rundir import find_run_dirs, hparams_path, read_records, record_path
 
     names = []
     for d in find_run_dirs([src]):
         target = Path(dest) / d.name
         target.mkdir(parents=True, exist_ok=True)
-        shutil.copy2(d / "hparams.json", target / "hparams.json")
-        for rec in load_records(d):
-            path = target / f"round_{rec['round']:02d}.json"
-            write_json_atomic(path, _slim(rec) if slim else rec)
+        shutil.copy2(hparams_path(d), hparams_path(target))
+        for rec in read_records(d):
+            doc = rec.to_json()
+            write_json(record_path(target, rec.round), _slim(doc) if slim else doc)
         names.append(d.name)
     return names
 
@@ -253,22 +259,23 @@ def run(args: argparse.Namespace) -> int:
         print(f"copied the records of {len(names)} runs into {args.dest}")
         return 0
     if args.action == "compare":
-        import json
         from pathlib import Path
 
-        from .aggregate import _json_safe, compare_lengths, compare_lengths_markdown
-        from .report import load_run
-        from .runner import find_run_dirs
+        from bipartite_expanders.files import atomic_write, write_json
 
-        cmp = compare_lengths([load_run(p) for p in find_run_dirs(args.run_dirs)])
+        from .report.load import load_runs
+        from .report.markdown import compare_lengths_markdown
+        from .report.stats import compare_lengths
+
+        cmp = compare_lengths(load_runs(args.run_dirs))
         out = Path(args.out)
         out.mkdir(parents=True, exist_ok=True)
-        (out / "lengths.json").write_text(json.dumps(_json_safe(cmp), indent=1))
+        write_json(out / "lengths.json", cmp, indent=1)
         md = compare_lengths_markdown(cmp)
-        (out / "lengths.md").write_text(md + "\n")
+        atomic_write(out / "lengths.md", md + "\n")
         print(md)
         return 0
-    from .aggregate import render_study
+    from .report.study import render_study
 
     md = render_study(args.run_dirs, args.out, title=args.title)
     print(f"study report: {md}")

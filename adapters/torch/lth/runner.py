@@ -4,11 +4,14 @@ Round 0 trains the dense network; round ``r >= 1`` trains the network pruned ``r
 round restarting from the weights at the rewind iteration ``k`` (0 = initialisation). After each
 round's training the network is evaluated on the clean and every noisy test set, scored, censused
 (every layer's Ramanujan report: mask, ``|W|`` and score graphs) and pruned for the next round.
-One JSON record per round, ``round_NN.json``, is written atomically into the run directory, which is
-named by the hash of the hyperparameters. The masks the round produced (``masks_NN.pt``, only the
-latest is kept) and the rewind point (``rewind.pt``) are saved before the record, so a killed run resumes after its last
-record and loses at most the round in flight; the same hyperparameters give the same records
-(``timing`` aside).
+
+The run is a sequence of named steps, each a plain function testable alone: :func:`resume`
+(records, rewind point and masks from the run directory), :func:`train_round`,
+:func:`evaluate_round`, :func:`score_and_prune`, :func:`census_round`, :func:`stop_reason` and
+:func:`write_round` (the round's trained weights, the next round's masks, then its record,
+:class:`~adapters.torch.lth.rundir.RoundRecord`). The files and their names belong to
+:mod:`adapters.torch.lth.rundir`; a killed run resumes after its last record and loses at most the
+round in flight; the same hyperparameters give the same records (``timing`` aside).
 
 The run stops after ``rounds`` pruning rounds, once the total density is at or below
 ``target_density``, or (bounded) once a prune step changes no layer: that round is the bound's
@@ -18,7 +21,7 @@ stopping point.
 >>> import tempfile
 >>> h = preset("quickstart")[0].replace(pruning={"rounds": 1}, training={"iterations": 20})
 >>> res = run_lottery(h, tempfile.mkdtemp(), progress=False)
->>> [r["round"] for r in res.records], res.records[1]["density"]["total"] < 1
+>>> [r.round for r in res.records], res.records[1].density["total"] < 1
 ([0, 1], True)
 """
 
@@ -26,26 +29,34 @@ from __future__ import annotations
 
 import contextlib
 import copy
-import json
 import os
-import tempfile
 import time
-from collections.abc import Sequence
+import warnings
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import torch
+from torch import nn
 
+from bipartite_expanders.files import json_safe
+
+from ..census import Census, census
+from ..masks import apply_masks, capture_state, ensure_masks, get_masks, layer_density, rewind, total_density
+from ..pruning import PruneRates, PruneResult, prune_step
 from .data import Dataset, add_noise, load_dataset
 from .hparams import Hparams
 from .models import build_model
-from .training import evaluate, train
+from .rundir import (RECORD_FORMAT, LayerRecord, RecordError, RoundRecord, RunDirError, hparams_path, is_run_dir,
+                     lock_path, masks_path, move_aside, read_hparams, read_records, record_path, rewind_path,
+                     weights_path, write_hparams, write_record, writer_lock)
+from ..serialization import save_torch
+from .tickets import KEEP_WEIGHTS, load_torch, read_masks, write_masks, write_weights
+from .training import TrainResult, evaluate, train
 
-__all__ = ["run_lottery", "RunResult", "load_records", "write_json_atomic", "RECORD_FORMAT", "find_run_dirs"]
-
-RECORD_FORMAT = 1
+__all__ = ["run_lottery", "RunResult", "RunContext", "Resumed", "resume", "train_round", "evaluate_round",
+           "score_and_prune", "census_round", "stop_reason", "write_round", "make_record", "load_records"]
 
 
 @dataclass
@@ -54,127 +65,220 @@ class RunResult:
 
     run_dir: Path
     hparams: Hparams
-    records: list[dict[str, Any]] = field(default_factory=list)
+    records: list[RoundRecord] = field(default_factory=list)
     resumed_from: int | None = None
 
     @property
     def stop_reason(self) -> str | None:
-        return self.records[-1].get("stop") if self.records else None
+        return self.records[-1].stop if self.records else None
 
 
-def write_json_atomic(path: str | os.PathLike, obj: Any) -> None:
-    """Write JSON to a temp file in the same directory, then ``os.replace`` it into place."""
-    path = Path(path)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w") as fh:
-            json.dump(obj, fh, separators=(",", ":"), allow_nan=True)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+def load_records(run_dir: str | os.PathLike) -> list[RoundRecord]:
+    """The validated records of a run directory (:func:`adapters.torch.lth.rundir.read_records`)."""
+    return read_records(run_dir)
 
 
-def _save_torch_atomic(obj: Any, path: Path) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(fd)
-    try:
-        torch.save(obj, tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+@dataclass
+class RunContext:
+    """What every step of a run needs: hyperparameters, directory, data as tensors."""
+
+    hp: Hparams
+    run_dir: Path
+    x: torch.Tensor
+    y: torch.Tensor
+    tests: dict[str, torch.Tensor]
+    y_test: torch.Tensor
+    input_shape: tuple[int, ...]
+    num_classes: int
+    progress: bool = False
+    keep_weights: str = "all"
 
 
-def load_records(run_dir: str | os.PathLike) -> list[dict[str, Any]]:
-    """The contiguous records ``round_00.json, round_01.json, ...`` of a run directory."""
-    run_dir = Path(run_dir)
-    if not run_dir.is_dir():
-        raise FileNotFoundError(f"run_dir {str(run_dir)!r} is not a directory")
-    out = []
-    r = 0
-    while (p := run_dir / f"round_{r:02d}.json").is_file():
-        with open(p) as fh:
-            out.append(json.load(fh))
-        r += 1
-    return out
-
-
-def find_run_dirs(paths: Sequence[str | os.PathLike]) -> list[Path]:
-    """Run directories among ``paths``: each path that holds ``round_00.json``, or else its
-    sub-directories that do (so ``report runs/`` finds every run under ``runs``)."""
-    found: list[Path] = []
-    for p in map(Path, paths):
-        if not p.is_dir():
-            raise FileNotFoundError(f"run directory {str(p)!r} not found")
-        if (p / "round_00.json").is_file():
-            found.append(p)
-            continue
-        subs = sorted(q for q in p.iterdir() if q.is_dir() and (q / "round_00.json").is_file())
-        if not subs:
-            raise FileNotFoundError(f"{str(p)!r} holds no round_00.json, neither directly nor in a sub-directory")
-        found.extend(subs)
-    return found
-
-
-# ------------------------------------------------------------------ helpers
-def _tensors(ds: Dataset, sigmas: Sequence[float], seed: int) -> tuple[Any, ...]:
+def make_context(hp: Hparams, run_dir: Path, ds: Dataset, *, progress: bool = False,
+                 keep_weights: str = "all") -> RunContext:
     x = torch.from_numpy(ds.normalize(ds.x_train))
     y = torch.from_numpy(ds.y_train)
-    yt = torch.from_numpy(ds.y_test)
     tests = {"clean": torch.from_numpy(ds.normalize(ds.x_test))}
-    for i, s in enumerate(sigmas):
+    for s in hp.dataset.noise:
         # each sigma its own stream, independent of the other sigmas given
-        tests[f"{s:g}"] = torch.from_numpy(ds.normalize(add_noise(ds.x_test, s, seed=seed * 7919 + int(round(s * 1e6)))))
-    return x, y, tests, yt
+        noisy = add_noise(ds.x_test, s, seed=hp.seed * 7919 + int(round(s * 1e6)))
+        tests[f"{s:g}"] = torch.from_numpy(ds.normalize(noisy))
+    return RunContext(hp, run_dir, x, y, tests, torch.from_numpy(ds.y_test), tuple(ds.input_shape), ds.num_classes,
+                      progress, keep_weights)
 
 
-def _input_batches(x: torch.Tensor, y: torch.Tensor, hp: Hparams, rnd: int, n: int = 4) -> list[tuple[torch.Tensor, torch.Tensor]]:
+# ------------------------------------------------------------------ step: resume
+@dataclass
+class Resumed:
+    """Where a run stands: its valid records, and (when there are records) the rewind point and
+    the masks of the next round to train."""
+
+    records: list[RoundRecord]
+    rewind_state: dict[str, torch.Tensor] | None
+    next_masks: dict[str, torch.Tensor] | None
+
+    @property
+    def next_round(self) -> int:
+        return self.records[-1].round + 1 if self.records else 0
+
+
+def resume(run_dir: Path) -> Resumed:
+    """Read the run directory: the records (a damaged or foreign record, and the ones after it,
+    moved aside with a warning naming it), the rewind point, and the masks of the round after
+    the last record (if those are damaged or missing, that record is moved aside too and its
+    round redone from the one before)."""
+    records = read_records(run_dir, repair=True)
+    if records and records[-1].format != RECORD_FORMAT:
+        raise RunDirError(f"{run_dir}: written by record format {records[-1].format} (an earlier version, which kept no "
+                          f"tickets); `report` reads it, but it cannot be resumed: choose another --out")
+    while records and records[-1].stop is None:
+        path = masks_path(run_dir, records[-1].round + 1)
+        try:
+            masks = read_masks(path)
+        except RecordError as exc:
+            if path.exists():
+                move_aside(path)
+            moved = move_aside(record_path(run_dir, records[-1].round))
+            warnings.warn(f"{exc.path}: {exc.why}; {moved.name} moved aside, round {records[-1].round} is redone",
+                          RuntimeWarning, stacklevel=2)
+            records.pop()
+            continue
+        return Resumed(records, load_torch(rewind_path(run_dir), "rewind point"), masks)
+    if records:  # finished
+        return Resumed(records, None, None)
+    return Resumed([], None, None)
+
+
+# ------------------------------------------------------------------ steps of a round
+def train_round(model: nn.Module, ctx: RunContext, rnd: int,
+                rewind_state: dict[str, torch.Tensor] | None) -> tuple[TrainResult, dict[str, torch.Tensor]]:
+    """Round 0 trains from initialisation and captures the rewind point at iteration ``k``;
+    later rounds rewind to it and train ``k .. iterations - 1``. Returns the result and the
+    rewind point."""
+    tr = ctx.hp.training
+    if rnd == 0:
+        res = train(model, ctx.x, ctx.y, tr, seed=ctx.hp.seed, capture_at=tr.rewind_iter, capture=capture_state,
+                    progress=ctx.progress, desc="round 0")
+        assert res.rewind_state is not None
+        return res, res.rewind_state
+    if rewind_state is None:
+        raise ValueError(f"round {rnd} needs the rewind point")
+    rewind(model, rewind_state)
+    res = train(model, ctx.x, ctx.y, tr, seed=ctx.hp.seed, start_iter=tr.rewind_iter, progress=ctx.progress,
+                desc=f"round {rnd}")
+    return res, rewind_state
+
+
+def evaluate_round(model: nn.Module, ctx: RunContext) -> dict[str, Any]:
+    """Accuracy and loss on the clean and every noisy test set, and the densities."""
+    acc, loss = {}, {}
+    for name, xt in ctx.tests.items():
+        acc[name], loss[name] = evaluate(model, xt, ctx.y_test)
+    return {"accuracy": {"clean": acc.pop("clean"), "noisy": acc}, "loss": {"clean": loss.pop("clean"), "noisy": loss},
+            "density": {"total": float(total_density(model)),
+                        "layers": {n: float(d) for n, d in layer_density(model).items()}}}
+
+
+def _input_batches(ctx: RunContext, rnd: int, n: int = 4) -> list[tuple[torch.Tensor, torch.Tensor]]:
     """A few seeded training batches for data-dependent scores (SNIP, GraSP)."""
-    gen = torch.Generator().manual_seed(hp.seed * 1_000_003 + 7 + rnd)
-    idx = torch.randperm(len(x), generator=gen)[: n * hp.training.batch_size]
-    return [(x[idx[i::n]], y[idx[i::n]]) for i in range(n)]
+    gen = torch.Generator().manual_seed(ctx.hp.seed * 1_000_003 + 7 + rnd)
+    idx = torch.randperm(len(ctx.x), generator=gen)[: n * ctx.hp.training.batch_size]
+    return [(ctx.x[idx[i::n]], ctx.y[idx[i::n]]) for i in range(n)]
 
 
-def _prune_rates(hp: Hparams) -> Any:
-    from ..pruning import PruneRates
-
-    return PruneRates(p_conv=hp.pruning.p_conv, p_fc=hp.pruning.p_fc, p_out=hp.pruning.p_out)
-
-
-def _jsonable(obj: Any) -> Any:
-    """numpy / torch scalars and arrays to plain JSON types (NaN and inf kept, as json allows)."""
-    if isinstance(obj, dict):
-        return {str(k): _jsonable(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [_jsonable(v) for v in obj]
-    if isinstance(obj, torch.Tensor):
-        return _jsonable(obj.tolist())
-    if isinstance(obj, np.ndarray):
-        return _jsonable(obj.tolist())
-    if isinstance(obj, np.generic):
-        return obj.item()
-    return obj
+def score_and_prune(model: nn.Module, ctx: RunContext, rnd: int) -> PruneResult:
+    """One prune step as the pruner's registry entry (:data:`adapters.torch.lth.hparams.PRUNERS`) says."""
+    pr = ctx.hp.pruning
+    spec = pr.spec
+    return prune_step(
+        model, spec.method, PruneRates(p_conv=pr.p_conv, p_fc=pr.p_fc, p_out=pr.p_out), bound=pr.bound,
+        allocation=pr.allocation, batches=_input_batches(ctx, rnd) if spec.batches else None,
+        input_shape=(1, *ctx.input_shape), seed=ctx.hp.seed * 1_000_003 + rnd, scope=ctx.hp.analysis.scope,
+        train_mode=pr.train_mode if spec.batches else None, **dict(spec.options),
+    )
 
 
-def _check_hparams_file(run_dir: Path, hp: Hparams) -> None:
-    path = run_dir / "hparams.json"
-    if path.is_file():
-        with open(path) as fh:
-            saved = json.load(fh)
-        if saved.get("hash") != hp.hash():
-            raise ValueError(f"{str(run_dir)!r} holds a run with other hyperparameters (hash {saved.get('hash')!r}, "
-                             f"not {hp.hash()!r}); choose another --out")
-    else:
-        write_json_atomic(path, {"hash": hp.hash(), "hparams": hp.to_dict()})
+def census_round(trained: nn.Module, ctx: RunContext, pr: PruneResult) -> Census:
+    """The census of the network this round trained (no warm start: a resumed run must
+    reproduce the same floats)."""
+    return census(trained, scores=pr.scores, scope=ctx.hp.analysis.scope)
+
+
+def stop_reason(hp: Hparams, rnd: int, density: float, changed: bool) -> str | None:
+    """Why the run stops after round ``rnd`` (None: it goes on).
+
+    >>> from adapters.torch.lth.hparams import default_hparams
+    >>> h = default_hparams(rounds=3, bound=True)
+    >>> stop_reason(h, 3, 0.5, True), stop_reason(h, 1, 0.5, False), stop_reason(h, 1, 0.5, True)
+    ('rounds', 'bound_no_change', None)
+    """
+    if rnd >= hp.pruning.rounds:
+        return "rounds"
+    if hp.pruning.target_density is not None and density <= hp.pruning.target_density:
+        return "target_density"
+    if hp.pruning.bound and not changed:
+        return "bound_no_change"
+    return None
+
+
+def make_record(hp: Hparams, rnd: int, ev: dict[str, Any], train_loss: float, cen: Census, pr: PruneResult,
+                prev_decisions: Any, stop: str | None, next_density: float, timing: dict[str, float]) -> RoundRecord:
+    """The typed record of a round."""
+    return RoundRecord(
+        hparams_hash=hp.hash(), run=hp.run_name(), label=hp.pruning.label, round=rnd, density=ev["density"],
+        accuracy=ev["accuracy"], loss={**ev["loss"], "train": train_loss}, regime=cen.regime,
+        regime_weighted=cen.regime_weighted,
+        census=[LayerRecord.from_json(json_safe(c)) for c in cen.to_records()],
+        decisions=prev_decisions,  # of the prune step that made this round's mask
+        prune={"method": hp.pruning.method, "bound": hp.pruning.bound, "changed": bool(pr.changed),
+               "next_density": next_density if stop is None else None,
+               "decisions": json_safe(pr.decisions) if pr.decisions is not None else None},
+        stop=stop, timing=timing)
+
+
+def write_round(ctx: RunContext, record: RoundRecord, trained: nn.Module, next_masks: dict[str, torch.Tensor] | None) -> None:
+    """The round's trained weights (per ``keep_weights``), the next round's masks, then the
+    record (last, so a record on disk means its round is complete)."""
+    rnd = record.round
+    if ctx.keep_weights != "none":
+        write_weights(weights_path(ctx.run_dir, rnd), trained)
+    if next_masks is not None:
+        write_masks(masks_path(ctx.run_dir, rnd + 1), next_masks)
+    write_record(ctx.run_dir, record)
+    if ctx.keep_weights == "last" and rnd > 0:
+        weights_path(ctx.run_dir, rnd - 1).unlink(missing_ok=True)
 
 
 # ------------------------------------------------------------------ the run
+@contextlib.contextmanager
+def _threads(threads: int | None) -> Iterator[None]:
+    old = torch.get_num_threads()
+    with contextlib.ExitStack() as stack:
+        if threads is not None:
+            torch.set_num_threads(threads)
+            try:  # the census's LAPACK calls too: same thread count, same floats
+                from threadpoolctl import threadpool_limits
+
+                stack.enter_context(threadpool_limits(threads))
+            except ImportError:
+                pass
+        try:
+            yield
+        finally:
+            if threads is not None:
+                torch.set_num_threads(old)
+
+
+def _check_run_dir(run_dir: Path, hp: Hparams) -> None:
+    saved = read_hparams(run_dir)
+    if saved and saved.get("hash") != hp.hash():
+        raise RunDirError(f"{run_dir} holds a run with other hyperparameters (hash {str(saved.get('hash'))[:12]}..., "
+                          f"not {hp.hash()[:12]}...); choose another --out")
+
+
 def run_lottery(hparams: Hparams, out: str | os.PathLike = "runs", *, data_dir: str | os.PathLike | None = None,
                 progress: bool = True, threads: int | None = 1, run_dir: str | os.PathLike | None = None,
-                stop_after: int | None = None) -> RunResult:
+                stop_after: int | None = None, keep_weights: str = "all") -> RunResult:
     """Run (or resume) the lottery-ticket rounds of ``hparams`` in ``out/<hparams.run_name()>``.
 
     Parameters
@@ -183,149 +287,109 @@ def run_lottery(hparams: Hparams, out: str | os.PathLike = "runs", *, data_dir: 
     out : parent directory of run directories.
     data_dir : where the data set's files are (not part of the hash).
     progress : tqdm bars for rounds and iterations.
-    threads : ``torch.set_num_threads`` during the run (1 = deterministic and polite); None leaves it.
+    threads : torch and BLAS threads during the run (1 = deterministic and polite); None leaves them.
     run_dir : use this directory instead of ``out/<run_name>``.
     stop_after : return after writing this round's record (for tests and time-boxed sessions); a
         rerun continues.
+    keep_weights : ``"all"`` (default) keeps every round's trained weights (``weights_NN.pt``,
+        sparse), ``"last"`` only the last round's, ``"none"`` none; masks are always kept.
 
-    Returns the :class:`RunResult` with every record written so far.
+    The data set is loaded before anything is written, so a run that cannot start leaves no
+    directory behind. Returns the :class:`RunResult` with every record written so far.
     """
     from tqdm.auto import tqdm
 
-    from ..census import census
-    from ..masks import apply_masks, capture_state, ensure_masks, get_masks, layer_density, rewind, total_density
-    from ..pruning import prune_step
-
     if not isinstance(hparams, Hparams):
         raise TypeError(f"hparams must be Hparams, got {type(hparams).__name__}")
+    if keep_weights not in KEEP_WEIGHTS:
+        raise ValueError(f"keep_weights must be one of {KEEP_WEIGHTS}, got {keep_weights!r}")
+    if threads is not None and (isinstance(threads, bool) or not isinstance(threads, int) or threads < 1):
+        raise ValueError(f"threads must be a positive integer or None, got {threads!r}")
+    if stop_after is not None and (isinstance(stop_after, bool) or not isinstance(stop_after, int) or stop_after < 0):
+        raise ValueError(f"stop_after must be a non-negative integer or None, got {stop_after!r}")
     hp = hparams
     run_dir = Path(run_dir) if run_dir is not None else Path(out) / hp.run_name()
-    run_dir.mkdir(parents=True, exist_ok=True)
-    _check_hparams_file(run_dir, hp)
-
-    old_threads = torch.get_num_threads()
-    limits = contextlib.ExitStack()
-    if threads is not None:
-        torch.set_num_threads(int(threads))
-        try:  # the census's LAPACK calls too: same thread count, same floats
-            from threadpoolctl import threadpool_limits
-
-            limits.enter_context(threadpool_limits(int(threads)))
-        except ImportError:
-            pass
+    if run_dir.is_dir():
+        _check_run_dir(run_dir, hp)
+        try:  # a finished run returns at once (a damaged record is repaired below, under the lock)
+            done = read_records(run_dir)
+        except RecordError:
+            done = []
+        if done and (done[-1].stop or (stop_after is not None and done[-1].round >= stop_after)):
+            return RunResult(run_dir, hp, done, resumed_from=len(done))
+    ds = load_dataset(hp.dataset.name, data_dir=data_dir, seed=hp.seed)  # before any file is written
+    created = not run_dir.exists()
     try:
-        records = load_records(run_dir)
-        result = RunResult(run_dir, hp, records, resumed_from=len(records) if records else None)
-        if records and records[-1].get("stop"):
-            return result
-        if stop_after is not None and records and records[-1]["round"] >= stop_after:
-            return result
+        run_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise OSError(exc.errno, exc.strerror, str(run_dir)) from None
+    try:
+        with writer_lock(run_dir), _threads(threads):
+            _check_run_dir(run_dir, hp)
+            state = resume(run_dir)  # again, under the lock
+            write_hparams(run_dir, hp.hash(), hp.to_dict(),
+                          {"input_shape": list(ds.input_shape), "num_classes": ds.num_classes})
+            ctx = make_context(hp, run_dir, ds, progress=progress, keep_weights=keep_weights)
+            return _rounds(ctx, state, stop_after, tqdm)
+    except BaseException:
+        if created and not any(run_dir.iterdir() if run_dir.is_dir() else ()):
+            run_dir.rmdir()
+        elif created and not is_run_dir(run_dir):
+            # a run that never finished its first round leaves nothing a rerun would need
+            for p in (hparams_path(run_dir), lock_path(run_dir), masks_path(run_dir, 0), weights_path(run_dir, 0),
+                      rewind_path(run_dir)):
+                p.unlink(missing_ok=True)
+            with contextlib.suppress(OSError):
+                run_dir.rmdir()
+        raise
 
-        ds = load_dataset(hp.dataset.name, data_dir=data_dir, seed=hp.seed)
-        x, y, tests, yt = _tensors(ds, hp.dataset.noise, hp.seed)
-        input_shape = ds.input_shape
-        model = build_model(hp.model.name, input_shape=input_shape, num_classes=ds.num_classes, seed=hp.seed)
-        ensure_masks(model)
-        tr = hp.training
-        k = tr.rewind_iter
-        if records:  # resume: the rewind point and the masks the last finished round produced
-            last = records[-1]["round"]
-            rewind_state = torch.load(run_dir / "rewind.pt", weights_only=True)
-            masks = torch.load(run_dir / f"masks_{last:02d}.pt", weights_only=True)
-            rewind(model, rewind_state)
-            apply_masks(model, {n: m.float() for n, m in masks.items()})
-            start = last + 1
-        else:
-            rewind_state = None
-            start = 0
 
-        rounds_bar = tqdm(range(start, hp.pruning.rounds + 1), desc=f"{hp.pruning.label} rounds", disable=not progress,
-                          initial=start, total=hp.pruning.rounds + 1, unit="round")
-        prev_decisions = None
-        if records:
-            prev_decisions = records[-1].get("prune", {}).get("decisions")
-        for rnd in rounds_bar:
-            t_round = time.perf_counter()
-            timing: dict[str, float] = {}
-            # --- train (round 0 captures the rewind point; later rounds restart there)
-            if rnd == 0:
-                res = train(model, x, y, tr, seed=hp.seed, capture_at=k, capture=capture_state,
-                            progress=progress, desc="round 0")
-                rewind_state = res.rewind_state
-                _save_torch_atomic(rewind_state, run_dir / "rewind.pt")
-            else:
-                rewind(model, rewind_state)
-                res = train(model, x, y, tr, seed=hp.seed, start_iter=k, progress=progress, desc=f"round {rnd}")
-            timing["train_s"] = res.seconds
-
-            # --- evaluate on the clean and every noisy test set
-            t = time.perf_counter()
-            acc, loss = {}, {}
-            for name, xt in tests.items():
-                acc[name], loss[name] = evaluate(model, xt, yt)
-            timing["eval_s"] = time.perf_counter() - t
-            density = {"total": float(total_density(model)), "layers": {n: float(d) for n, d in layer_density(model).items()}}
-
-            # --- score and prune for the next round (unless this is the last)
-            last_round = rnd >= hp.pruning.rounds or (
-                hp.pruning.target_density is not None and density["total"] <= hp.pruning.target_density)
-            trained = copy.deepcopy(model)  # the census describes the network this round trained
-            t = time.perf_counter()
-            pr = prune_step(
-                model, hp.pruning.method, _prune_rates(hp), bound=hp.pruning.bound, allocation=hp.pruning.allocation,
-                batches=_input_batches(x, y, hp, rnd) if hp.pruning.method in ("snip", "grasp") else None,
-                input_shape=(1, *input_shape), seed=hp.seed * 1_000_003 + rnd, scope=hp.analysis.scope,
-            )
-            timing["prune_s"] = time.perf_counter() - t
-            t = time.perf_counter()
-            # no warm start from the previous round: a resumed run must reproduce the same floats
-            cen = census(trained, scores=pr.scores, scope=hp.analysis.scope)
-            timing["census_s"] = time.perf_counter() - t
-            stop = None
-            if rnd >= hp.pruning.rounds:
-                stop = "rounds"
-            elif hp.pruning.target_density is not None and density["total"] <= hp.pruning.target_density:
-                stop = "target_density"
-            elif hp.pruning.bound and not pr.changed:
-                stop = "bound_no_change"
-            next_density = float(total_density(model))
-            if not last_round:
-                _save_torch_atomic({n: m.bool() for n, m in get_masks(model).items()}, run_dir / f"masks_{rnd:02d}.pt")
-            timing["total_s"] = time.perf_counter() - t_round
-            record = {
-                "format": RECORD_FORMAT,
-                "hparams_hash": hp.hash(),
-                "run": hp.run_name(),
-                "label": hp.pruning.label,
-                "round": rnd,
-                "density": density,
-                "accuracy": {"clean": acc.pop("clean"), "noisy": acc},
-                "loss": {"clean": loss.pop("clean"), "noisy": loss, "train": res.train_loss},
-                "regime": cen.regime,
-                "regime_weighted": cen.regime_weighted,
-                "census": _jsonable(cen.to_records()),
-                "decisions": prev_decisions,  # of the prune step that made this round's mask
-                "prune": {
-                    "method": hp.pruning.method, "bound": hp.pruning.bound, "changed": bool(pr.changed),
-                    "next_density": next_density if stop is None else None,
-                    "decisions": _jsonable(pr.decisions) if pr.decisions is not None else None,
-                },
-                "stop": stop,
-                "timing": timing,
-            }
-            write_json_atomic(run_dir / f"round_{rnd:02d}.json", record)
-            if rnd > 0:  # resuming needs only the last finished round's masks
-                (run_dir / f"masks_{rnd - 1:02d}.pt").unlink(missing_ok=True)
-            records.append(record)
-            prev_decisions = record["prune"]["decisions"]
-            rounds_bar.set_postfix(density=f"{density['total']:.4f}", acc=f"{record['accuracy']['clean']:.4f}")
-            if stop is not None or (stop_after is not None and rnd >= stop_after):
-                rounds_bar.update(1)  # a break skips the bar's own count of this round
-            if stop is not None or (stop_after is not None and rnd >= stop_after):
-                break
-        rounds_bar.close()
+def _rounds(ctx: RunContext, state: Resumed, stop_after: int | None, tqdm: Any) -> RunResult:
+    hp = ctx.hp
+    records = state.records
+    result = RunResult(ctx.run_dir, hp, records, resumed_from=len(records) if records else None)
+    if records and (records[-1].stop or (stop_after is not None and records[-1].round >= stop_after)):
         return result
-    finally:
-        limits.close()
-        if threads is not None:
-            torch.set_num_threads(old_threads)
+    model = build_model(hp.model.name, input_shape=ctx.input_shape, num_classes=ctx.num_classes, seed=hp.seed)
+    ensure_masks(model)
+    rewind_state = state.rewind_state
+    start = state.next_round
+    if records:
+        assert rewind_state is not None and state.next_masks is not None
+        rewind(model, rewind_state)
+        apply_masks(model, {n: m.float() for n, m in state.next_masks.items()})
+    else:
+        write_masks(masks_path(ctx.run_dir, 0), get_masks(model))
+    prev_decisions = records[-1].prune.get("decisions") if records else None
+    bar = tqdm(range(start, hp.pruning.rounds + 1), desc=f"{hp.pruning.label} rounds", disable=not ctx.progress,
+               initial=start, total=hp.pruning.rounds + 1, unit="round")
+    for rnd in bar:
+        t_round = time.perf_counter()
+        res, rewind_state = train_round(model, ctx, rnd, rewind_state)
+        if rnd == 0:
+            save_torch(rewind_state, rewind_path(ctx.run_dir))
+        timing = {"train_s": res.seconds}
+        t = time.perf_counter()
+        ev = evaluate_round(model, ctx)
+        timing["eval_s"] = time.perf_counter() - t
+        trained = copy.deepcopy(model)  # the census and the kept weights describe the network this round trained
+        t = time.perf_counter()
+        pr = score_and_prune(model, ctx, rnd)
+        timing["prune_s"] = time.perf_counter() - t
+        t = time.perf_counter()
+        cen = census_round(trained, ctx, pr)
+        timing["census_s"] = time.perf_counter() - t
+        stop = stop_reason(hp, rnd, ev["density"]["total"], pr.changed)
+        next_density = float(total_density(model))
+        timing["total_s"] = time.perf_counter() - t_round
+        record = make_record(hp, rnd, ev, res.train_loss, cen, pr, prev_decisions, stop, next_density, timing)
+        write_round(ctx, record, trained, None if stop is not None else {n: m.bool() for n, m in get_masks(model).items()})
+        records.append(record)
+        prev_decisions = record.prune["decisions"]
+        bar.set_postfix(density=f"{record.density['total']:.4f}", acc=f"{record.accuracy['clean']:.4f}")
+        if stop is not None or (stop_after is not None and rnd >= stop_after):
+            bar.update(1)  # a break skips the bar's own count of this round
+            break
+    bar.close()
+    return result
+

@@ -84,8 +84,8 @@ def run_one(hparams: dict[str, Any], out: str, data_dir: str | None = None, thre
     t = time.perf_counter()
     res = run_lottery(h, out, data_dir=data_dir, progress=False, threads=threads, stop_after=stop_after)
     last = res.records[-1]
-    return {"run": h.run_name(), "rounds": len(res.records), "resumed_from": res.resumed_from, "stop": last.get("stop"),
-            "density": last["density"]["total"], "accuracy": last["accuracy"]["clean"],
+    return {"run": h.run_name(), "rounds": len(res.records), "resumed_from": res.resumed_from, "stop": last.stop,
+            "density": last.density["total"], "accuracy": last.accuracy["clean"],
             "seconds": time.perf_counter() - t, "host": socket.gethostname(), "pid": os.getpid()}
 
 
@@ -268,28 +268,27 @@ def _default_workers(resources: Resources) -> int:
 
 
 def _is_finished(run_dir: Path, stop_after: int | None) -> bool:
-    from .runner import load_records
+    from .rundir import RecordError, is_run_dir, read_records
 
-    if not (run_dir / "round_00.json").is_file():
+    if not is_run_dir(run_dir):
         return False
-    recs = load_records(run_dir)
-    return bool(recs) and (recs[-1].get("stop") is not None or (stop_after is not None and recs[-1]["round"] >= stop_after))
+    try:
+        recs = read_records(run_dir)
+    except RecordError:  # the run repairs it when it resumes
+        return False
+    return bool(recs) and (recs[-1].stop is not None or (stop_after is not None and recs[-1].round >= stop_after))
 
 
 def _count_rounds(out: Path, names: Sequence[str]) -> int:
-    n = 0
-    for name in names:
-        try:
-            n += sum(1 for p in os.scandir(out / name) if p.name.startswith("round_") and p.name.endswith(".json"))
-        except FileNotFoundError:
-            pass
-    return n
+    from .rundir import count_records
+
+    return sum(count_records(out / name) for name in names)
 
 
 def _write_manifest(out: Path, grid: Grid, res: SweepResult) -> None:
-    from .runner import write_json_atomic
+    from bipartite_expanders.files import write_json
 
-    write_json_atomic(out / "sweep.json", {
+    write_json(out / "sweep.json", {
         "name": grid.name, "grid": grid.source, "executor": res.executor, "seconds": res.seconds,
         "counts": res.counts(), "runs": [o.to_dict() for o in res.outcomes]})
 

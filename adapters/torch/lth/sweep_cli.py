@@ -36,12 +36,13 @@ def run(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     from .grid import load_grid
+    from .rundir import is_run_dir
     from .sweep import format_outcomes, run_sweep
 
     grid = load_grid(args.grid)
     if args.dry_run:
         for h in grid.runs():
-            done = (Path(args.out) / h.run_name() / "round_00.json").is_file()
+            done = is_run_dir(Path(args.out) / h.run_name())
             print(json.dumps({"run": h.run_name(), "label": h.pruning.label, "seed": h.seed,
                               "started": done, "hparams": h.to_dict()}))
         print(f"{len(grid.runs())} runs; resources per run: {grid.resources}", file=sys.stderr)

@@ -1,0 +1,240 @@
+"""The reports' markdown: one table writer (:func:`md_table`) and the tables built on it.
+
+Nothing here imports torch.
+
+>>> print(md_table(["a", "b"], [[1, "x|y"]]))
+| a | b |
+|---|---|
+| 1 | x\\|y |
+"""
+
+from __future__ import annotations
+
+import math
+import subprocess
+from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from .load import RunData
+from .stats import SPEARMAN_METRICS, STUDY_DENSITIES, failing_layers, flatten, num
+
+__all__ = ["md_table", "pct", "pm", "table2_markdown", "table2_aggregate_markdown", "rounds_markdown",
+           "layers_markdown", "spearman_markdown", "study_markdown", "compare_lengths_markdown", "provenance_markdown",
+           "hparams_markdown", "package_version", "git_commit"]
+
+
+def md_table(head: Sequence[Any], rows: Iterable[Sequence[Any]]) -> str:
+    """A GitHub markdown table; ``|`` inside a cell is escaped, ``None`` is empty."""
+    def cell(v: Any) -> str:
+        return "" if v is None else str(v).replace("|", "\\|").replace("\n", " ")
+
+    lines = ["| " + " | ".join(cell(h) for h in head) + " |", "|" + "---|" * len(head)]
+    lines += ["| " + " | ".join(cell(v) for v in row) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+def pct(x: float | None, digits: int = 2) -> str:
+    """A fraction in percent; ``-`` for None or NaN."""
+    return "-" if x is None or (isinstance(x, float) and math.isnan(x)) else f"{100 * x:.{digits}f}"
+
+
+def pm(ms: Mapping[str, float], digits: int = 2, scale: float = 100.0) -> str:
+    """A :func:`~adapters.torch.lth.report.stats.mean_sd` as ``mean ± sd`` (``-`` when empty)."""
+    if ms["n"] == 0:
+        return "-"
+    if ms["n"] == 1 or not math.isfinite(ms["sd"]):
+        return f"{scale * ms['mean']:.{digits}f}"
+    return f"{scale * ms['mean']:.{digits}f} ± {scale * ms['sd']:.{digits}f}"
+
+
+def _g(v: Any, digits: int = 4) -> str:
+    x = num(v)
+    return "-" if math.isnan(x) else (("+" if x > 0 else "-") + "inf" if math.isinf(x) else f"{x:.{digits}g}")
+
+
+def table2_markdown(rows: Sequence[Mapping[str, Any]], alphas: Iterable[float] = (1.5, 2.0)) -> str:
+    """Markdown of :func:`~adapters.torch.lth.report.stats.table2` (percent). The last two
+    columns compare a -Bound run with its plain run of the same seed at the same density."""
+    alphas = list(alphas)
+    head = ["run (pruner, seed)", "dense acc"]
+    for a in alphas:
+        head += [f"density @ α={a:g}", f"acc @ α={a:g}"]
+    head += ["stop round (reason)", "density @ stop", "acc @ stop", "noisy acc @ stop",
+             "plain acc at that density (interpolated)", "Bound − plain"]
+    body = []
+    for r in rows:
+        cells = [r["label"], pct(r["dense_accuracy"])]
+        for a in alphas:
+            v = r[f"alpha={a:g}"]
+            cells += ["-", "-"] if v is None else [pct(v["density"], 3), pct(v["accuracy"])]
+        s = r["stop"]
+        noisy = ", ".join(f"σ={k}: {pct(v)}" for k, v in s["noisy"].items())
+        cells += [f"{s['round']} ({s['reason'] or 'running'})", pct(s["density"], 3), pct(s["accuracy"]), noisy]
+        m = r.get("plain_at_stop")
+        if m is None:
+            cells += ["", ""]
+        elif m["accuracy"] is None:
+            cells += [m["why"], "-"]
+        else:
+            cells += [pct(m["accuracy"]), f"{100 * m['gain']:+.2f}"]
+        body.append(cells)
+    return md_table(head, body)
+
+
+def table2_aggregate_markdown(rows: Sequence[Mapping[str, Any]], alphas: Iterable[float] = (1.5, 2.0)) -> str:
+    """Markdown of :func:`~adapters.torch.lth.report.stats.table2_aggregate`: mean ± sd over seeds, percent."""
+    alphas = list(alphas)
+    head = ["configuration", "seeds", "dense acc"]
+    for a in alphas:
+        head += [f"density @ α={a:g}", f"acc @ α={a:g}"]
+    head += ["stop round", "density @ stop", "acc @ stop", "noisy acc @ stop", "stop reasons",
+             "Bound − plain at matched density (seeds)"]
+    body = []
+    for r in rows:
+        n = len(r["seeds"])
+        cells = [r["label"], f"{n} ({', '.join(map(str, r['seeds']))})", pm(r["dense_accuracy"])]
+        for a in alphas:
+            v = r[f"alpha={a:g}"]
+            short = f" ({v['n']}/{n})" if 0 < v["n"] < n else ""
+            cells += [pm(v["density"], 3) + short, pm(v["accuracy"]) + short]
+        s = r["stop"]
+        cells += [pm(s["round"], 1, 1.0), pm(s["density"], 3), pm(s["accuracy"]),
+                  ", ".join(f"σ={k}: {pm(v)}" for k, v in s["noisy"].items()),
+                  ", ".join(f"{k} ×{c}" for k, c in s["reasons"].items())]
+        m = r.get("plain_at_stop")
+        cells.append("" if m is None else f"{pm(m['gain'])} ({m['n']}/{n})")
+        body.append(cells)
+    return md_table(head, body)
+
+
+def rounds_markdown(run: RunData) -> str:
+    """Per round: density, accuracies, regime, the Ramanujan layers and which layers fail."""
+    sig = run.sigmas
+    head = (["round", "density %", "acc %"] + [f"acc σ={s} %" for s in sig]
+            + ["regime", "regime weighted", "Ramanujan layers", "not Ramanujan", "train s"])
+    body = []
+    for r in run.records:
+        cen = r.get("census", [])
+        fails = failing_layers(r)
+        body.append([r["round"], pct(r["density"]["total"], 3), pct(r["accuracy"]["clean"])]
+                    + [pct(r["accuracy"]["noisy"][s]) for s in sig]
+                    + [r.get("regime"), r.get("regime_weighted"), f"{len(cen) - len(fails)}/{len(cen)}",
+                       ", ".join(fails) or "-", f"{num(r.get('timing', {}).get('train_s')):.1f}"])
+    return md_table(head, body)
+
+
+def layers_markdown(run: RunData, kind: str = "mask") -> str:
+    """Per round and layer: density, ``t1``, ``t2``, ``eb``, ``db``, the margins and the verdict."""
+    head = ["round", "layer", "density %", "t1", "t2", "eb", "db", "Delta_S", "Delta_R", "Ramanujan"]
+    body = []
+    for r in run.records:
+        for c in r.get("census", []):
+            rep = flatten({kind: c.get(kind) or {}})
+            body.append([r["round"], c["name"], pct(c.get("density"), 2)]
+                        + [_g(rep.get(f"{kind}.{k}")) for k in ("t1", "t2", "eb", "db", "delta_s", "delta_r")]
+                        + ["yes" if c.get("is_ramanujan") else "**no**"])
+    return md_table(head, body)
+
+
+def spearman_markdown(rows: Sequence[Mapping[str, Any]]) -> str:
+    """Markdown of :func:`~adapters.torch.lth.report.stats.banded_spearman`: per band and metric
+    ``rho (partial rho given density), p``."""
+    head = ["density band", "rounds"] + list(SPEARMAN_METRICS.values())
+    body = []
+    for r in rows:
+        cells = [r["band"], r["n"]]
+        for key in SPEARMAN_METRICS:
+            e = r["metrics"][key]
+            if math.isnan(e["rho"]):
+                cells.append("n/a (constant)" if e["n"] >= 3 else "-")
+                continue
+            part = "" if math.isnan(e["partial"]) else f" ({e['partial']:+.2f})"
+            cells.append(f"{e['rho']:+.2f}{part}, p={e['p']:.2g}, n={e['n']}")
+        body.append(cells)
+    return md_table(head, body)
+
+
+def study_markdown(rows: Sequence[Mapping[str, Any]], densities: Iterable[float] = STUDY_DENSITIES) -> str:
+    """:func:`~adapters.torch.lth.report.stats.study_table` as markdown (percent; mean ± sd over seeds)."""
+    densities = list(densities)
+    head = ["configuration", "seeds (finished)", "wall s per run", "dense acc %"]
+    for d in densities:
+        head += [f"density % near {100 * d:g}", "acc %"]
+    head += ["last round: density %", "acc %", "noisy acc %", "plain at that density (interpolated): acc %",
+             "Bound − plain", "plain p/2 at that density: acc %", "Bound − plain p/2",
+             "Bound steps: at k=1 % / by the |W| rule %"]
+    body = []
+    for r in rows:
+        cells = [r["label"], f"{len(r['seeds'])} ({sum(r['finished'])})", pm(r["seconds"], 0, 1.0), pm(r["dense"])]
+        for d in densities:
+            v = r.get(f"at_{d:g}")
+            cells += ["", ""] if v is None else [pm(v["density"]), pm(v["accuracy"])]
+        s = r["stop"]
+        cells += [pm(s["density"]), pm(s["accuracy"]), ", ".join(f"σ={k}: {pm(v)}" for k, v in s["noisy"].items())]
+        for key in ("plain_at_stop", "half_at_stop"):
+            p = r.get(key)
+            cells += ["", ""] if p is None else [f"{pm(p['accuracy'])} (n={p['n']})", pm(p["gain"])]
+        d = r.get("decisions")
+        cells.append("" if d is None else f"{100 * d['k1']:.0f} / {100 * d['weighted']:.0f} (of {d['accepted']})")
+        body.append(cells)
+    return md_table(head, body)
+
+
+def compare_lengths_markdown(cmp: Mapping[str, Any]) -> str:
+    """:func:`~adapters.torch.lth.report.stats.compare_lengths` as markdown."""
+    its = [str(i) for i in cmp["iterations"]]
+    body = []
+    for row in cmp["rounds"]:
+        dens = next(row[i]["density"] for i in its if i in row)
+        body.append([row["round"], f"{100 * dens:.2f}"] + [f"{100 * row[i]['accuracy']:.2f}" if i in row else ""
+                                                          for i in its])
+    pairs = [[f"{p['iterations'][0]} vs {p['iterations'][1]}", p["rounds"], f"{p['spearman']:+.2f}",
+              f"{p['best_round'][0]} vs {p['best_round'][1]}", f"{100 * p['mean_gap']:+.2f}"] for p in cmp["pairs"]]
+    return (md_table(["round", "density %"] + [f"acc % ({i} it)" for i in its], body) + "\n\n"
+            + md_table(["lengths", "common rounds", "Spearman of accuracy over rounds", "best round",
+                        "mean gain of the longer (points)"], pairs))
+
+
+# ------------------------------------------------------------------ provenance
+def package_version() -> str:
+    from bipartite_expanders import __version__
+
+    return str(__version__)
+
+
+def git_commit(path: str | Path | None = None) -> str:
+    """The commit of the checkout holding this package (``+dirty`` with uncommitted changes), or
+    ``unknown`` outside a git checkout."""
+    where = Path(path) if path is not None else Path(__file__).resolve().parent
+    try:
+        head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=where, capture_output=True, text=True, timeout=10)
+        if head.returncode != 0:
+            return "unknown"
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=where,
+                               capture_output=True, text=True, timeout=10)
+        return head.stdout.strip()[:12] + ("+dirty" if dirty.stdout.strip() else "")
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+
+
+def provenance_markdown(runs: Sequence[RunData]) -> str:
+    """What made the report: package version, commit, and the runs' record formats."""
+    formats = sorted({r.records[0].get("format") for r in runs if r.records}, key=str)
+    return (f"bipartite-expanders {package_version()}, commit `{git_commit()}`; "
+            f"{len(runs)} run{'s' if len(runs) != 1 else ''}, record format {', '.join(map(str, formats))}.")
+
+
+def hparams_markdown(runs: Sequence[RunData]) -> str:
+    """The hyperparameters: those every run shares as one list, then a table of the ones that
+    differ (with the run, its pruner and seed)."""
+    flat = [flatten(r.hparams) for r in runs]
+    keys = sorted({k for f in flat for k in f})
+    shared = [k for k in keys if all(k in f for f in flat) and len({repr(f[k]) for f in flat}) == 1]
+    differ = [k for k in keys if k not in shared]
+    lines = ["Shared: " + (", ".join(f"`{k}` = {flat[0][k]!r}" for k in shared) if shared and flat else "none") + "."]
+    if differ or len(runs) > 1:
+        lines += ["", md_table(["run", "pruner, seed"] + [f"`{k}`" for k in differ],
+                               [[f"`{r.path.name}`", r.seed_label] + [repr(f.get(k)) for k in differ]
+                                for r, f in zip(runs, flat)])]
+    return "\n".join(lines)
