@@ -28,7 +28,7 @@ from .load import RunData, RunGroup, group_runs, run_label
 
 __all__ = ["num", "flatten", "metric_keys", "layer_metric", "mean_sd", "record_metrics", "banded_spearman",
            "accuracy_at_density", "matched_plain", "table2", "table2_aggregate", "study_table", "compare_lengths",
-           "failing_layers", "DEFAULT_BANDS", "SPEARMAN_METRICS", "STUDY_DENSITIES"]
+           "failing_layers", "partial_correlation", "DEFAULT_BANDS", "SPEARMAN_METRICS", "STUDY_DENSITIES"]
 
 #: density band edges, high to low: bands (0.5, 1], (0.2, 0.5], ..., (0, 0.01]
 DEFAULT_BANDS: tuple[float, ...] = (1.0, 0.5, 0.2, 0.1, 0.05, 0.02, 0.01, 0.0)
@@ -273,10 +273,10 @@ def record_metrics(record: Mapping[str, Any], kind: str = "mask", accuracy: str 
             "mean_delta_s": _mean_over_layers(margins("delta_s")), "mean_delta_r": _mean_over_layers(margins("delta_r"))}
 
 
-def _partial(r_xy: float, r_xz: float, r_yz: float) -> float:
+def partial_correlation(r_xy: float, r_xz: float, r_yz: float) -> float:
     """Partial correlation of x and y given z from the three pairwise correlations.
 
-    >>> _partial(0.5, 0.0, 0.0), round(_partial(0.5, 0.5, 0.5), 4)
+    >>> partial_correlation(0.5, 0.0, 0.0), round(partial_correlation(0.5, 0.5, 0.5), 4)
     (0.5, 0.3333)
     """
     den = (1 - r_xz ** 2) * (1 - r_yz ** 2)
@@ -319,7 +319,7 @@ def banded_spearman(runs: Sequence[RunData], bands: Sequence[float] = DEFAULT_BA
                     rho, p = spearmanr(x[ok], y[ok])
                     e["rho"], e["p"] = float(rho), float(p)
                     if key != "density":
-                        e["partial"] = _partial(float(rho), float(spearmanr(x[ok], z[ok])[0]),
+                        e["partial"] = partial_correlation(float(rho), float(spearmanr(x[ok], z[ok])[0]),
                                                 float(spearmanr(y[ok], z[ok])[0]))
             res["metrics"][key] = e
         out.append(res)
