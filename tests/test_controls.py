@@ -304,3 +304,32 @@ def test_statistics_command_on_the_committed_grid(tmp_path):
     assert imp["clean"]["n"] == 3 and imp["clean"]["low"] <= imp["clean"]["mean"] <= imp["clean"]["high"]
     text = md.read_text()
     assert "## Gains at matched density" in text and "no_k_accepted" in text and "partial (bins + configuration)" in text
+
+
+def test_controls_run_through_the_runner_and_the_statistics_read_them(tmp_path):
+    from adapters.torch.lth.report.study import render_statistics
+    from adapters.torch.lth.runner import run_lottery
+
+    base = default_hparams("lenet300", "digits", pruner="imp", rounds=2).replace(training={"iterations": 20},
+                                                                               dataset={"noise": (0.2,)})
+    runs = {"plain": base, "half": base.replace(pruning={"p_fc": 0.1, "p_out": 0.05, "rounds": 4}),
+            "random": base.replace(pruning={"pruner": "imp-random", "bound": True, "reject_rate": 0.5}),
+            "pfirst": base.replace(pruning={"pruner": "imp-pfirst", "bound": True}),
+            "unweighted": base.replace(pruning={"pruner": "imp-unweighted", "bound": True})}
+    recs = {k: run_lottery(h, tmp_path, progress=False).records for k, h in runs.items()}
+    first = recs["pfirst"][0].prune["decisions"]
+    assert all(d["first_k"] == 0 for d in first.values())
+    assert any(d["k"] == 0 and d["applied_rate"] == d["rate"] for d in first.values())  # p itself accepted
+    assert all(d["rules"] == ["unweighted"] and d["rule"] in (None, "unweighted")
+               for r in recs["unweighted"] for d in (r.prune["decisions"] or {}).values())
+    reasons = {d["reason"] for r in recs["random"] for d in (r.prune["decisions"] or {}).values()}
+    assert reasons <= {"random_rejection", "accepted", "collapse"} and "random_rejection" in reasons
+    assert recs["random"][0].label == "IMP-Bound (random rejection)"
+    md = render_statistics([tmp_path], tmp_path / "stats", n_resamples=200)
+    stats = json.loads((tmp_path / "stats" / "statistics.json").read_text())
+    labels = {(r["label"], r["vs"]) for r in stats["comparisons"]}
+    assert ("IMP-Bound (p first)", "plain") in labels and ("IMP-Bound (random rejection)", "p/2") in labels
+    rand = [r for r in stats["rejections"] if r["config"] == "IMP-Bound (random rejection)"][0]
+    assert rand["total"]["refused_random"] == sum(d["reason"] == "random_rejection" for r in recs["random"]
+                                                  for d in (r.prune["decisions"] or {}).values())
+    assert "random" in md.read_text()

@@ -24,6 +24,7 @@ From run records alone (nothing here imports torch):
 from __future__ import annotations
 
 import math
+import warnings
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -37,7 +38,7 @@ from .load import RunData, group_runs
 from .stats import STUDY_DENSITIES, partial_correlation, accuracy_at_density, mean_sd, record_metrics
 
 __all__ = ["bootstrap_ci", "reference_run", "matched_comparisons", "density_points", "binned_partial_spearman",
-           "spearman_table", "decision_counts", "rejection_counts", "stop_counts", "DEFAULT_BINS", "REJECTION_FIELDS"]
+           "spearman_table", "decision_counts", "rejection_counts", "bind_rates", "stop_counts", "DEFAULT_BINS", "REJECTION_FIELDS"]
 
 #: log-density bins of :func:`binned_partial_spearman`
 DEFAULT_BINS = 30
@@ -280,9 +281,12 @@ def spearman_table(runs: Sequence[RunData], kind: str = "mask", accuracy: str = 
         ok = ~np.isnan(x)
         e: dict[str, Any] = {"n": int(ok.sum()), "rho": math.nan, "partial": math.nan}
         if ok.sum() >= 3:
-            rho = float(spearmanr(x[ok], y[ok])[0])
-            e["rho"] = rho
-            e["partial"] = partial_correlation(rho, float(spearmanr(x[ok], z[ok])[0]), float(spearmanr(y[ok], z[ok])[0]))
+            with warnings.catch_warnings():  # a constant column: NaN, reported as such
+                warnings.simplefilter("ignore")
+                rho = float(spearmanr(x[ok], y[ok])[0])
+                e["rho"] = rho
+                e["partial"] = partial_correlation(rho, float(spearmanr(x[ok], z[ok])[0]),
+                                                   float(spearmanr(y[ok], z[ok])[0]))
         b = binned_partial_spearman(x, y, z, cfg, bins=bins)
         e["binned"], e["binned_bins"] = b["rho"], b["bins"]
         out["metrics"][key] = e
@@ -365,6 +369,24 @@ def rejection_counts(runs: Sequence[RunData]) -> list[dict[str, Any]]:
         out.append({"run": run.path.name, "label": run.seed_label, "config": run.config_label, "layers": layers,
                     "total": total, "binds": dict(binds), "binds_total": sum(binds.values())})
     return out
+
+
+def bind_rates(rejections: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """Per bounded configuration, over its runs of :func:`rejection_counts`: the layer steps, the
+    steps in which the spectral test changed the outcome (``binds``) and their share, the
+    ``reject_rate`` a random-rejection control of that configuration should use, and the share
+    the degree guard refused."""
+    by: dict[str, dict[str, Any]] = {}
+    for r in rejections:
+        row = by.setdefault(r["config"], {"label": r["config"], "runs": 0, "steps": 0, "binds": 0, "collapse": 0})
+        row["runs"] += 1
+        row["steps"] += r["total"]["steps"]
+        row["binds"] += r["binds_total"]
+        row["collapse"] += r["total"]["refused_collapse"]
+    for row in by.values():
+        row["bind_rate"] = row["binds"] / row["steps"] if row["steps"] else math.nan
+        row["collapse_rate"] = row["collapse"] / row["steps"] if row["steps"] else math.nan
+    return list(by.values())
 
 
 def stop_counts(runs: Sequence[RunData]) -> list[dict[str, Any]]:

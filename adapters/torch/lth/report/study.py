@@ -17,7 +17,7 @@ from typing import Any
 
 from bipartite_expanders.files import atomic_write, write_json
 
-from .controls import (DEFAULT_BINS, density_points, matched_comparisons, rejection_counts, spearman_table,
+from .controls import (DEFAULT_BINS, bind_rates, density_points, matched_comparisons, rejection_counts, spearman_table,
                        stop_counts)
 from .figures import overlay_figure
 from .load import load_runs
@@ -112,7 +112,13 @@ def statistics_markdown(stats: Mapping[str, Any]) -> str:
                          c["refused_collapse"], c["refused_no_k"], c["refused_random"], c["nothing_to_prune"],
                          c["failed_unweighted"], c["failed_weighted"],
                          r["binds_total"] if name == "all" else r["binds"].get(name, 0)])
-    parts += [md_table(head, body), ""]
+    parts += [md_table(head, body), "", "Per configuration (all seeds): the share of layer steps in which the spectral "
+              "test changed the outcome (the `reject_rate` of its random-rejection control) and the share the degree "
+              "guard refused.", ""]
+    body = [[r["label"], r["runs"], r["steps"], r["binds"], f"{r['bind_rate']:.4f}", r["collapse"], f"{r['collapse_rate']:.4f}"]
+            for r in stats["bind_rates"]]
+    parts += [md_table(["configuration", "runs", "layer steps", "binds", "bind rate", "collapse guard", "guard rate"],
+                       body), ""]
     for sp in stats["spearman"]:
         parts += [f"## Spearman with {sp['accuracy']} accuracy: rank partial and binned partial", "",
                   f"{sp['rounds']} rounds of {sp['runs']} runs ({sp['configs']} configurations; {sp['duplicates']} rounds "
@@ -150,6 +156,7 @@ def render_statistics(run_dirs: Sequence[str | os.PathLike], out: str | os.PathL
              "comparisons": matched_comparisons(runs, n_resamples=n_resamples, seed=seed),
              "points": density_points(runs, densities, n_resamples=n_resamples, seed=seed),
              "stops": stop_counts(runs), "rejections": rejection_counts(runs), "spearman": spearman}
+    stats["bind_rates"] = bind_rates(stats["rejections"])
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     write_json(out / "statistics.json", stats, indent=1)
