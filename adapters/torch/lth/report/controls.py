@@ -177,6 +177,7 @@ def matched_comparisons(runs: Sequence[RunData], n_resamples: int = 10_000, seed
                 per_seed.append({"seed": r.seed, "run": r.path.name, **x})
             sigmas = sorted({s for x in per_seed for s in x["noisy"]}, key=float)
             rows.append({"label": g.label, "vs": vs, "seeds": [x["seed"] for x in per_seed], "missing": missing,
+                         "unfinished": [r.seed for r in g.runs if r.records[-1].get("stop") is None],
                          "same_scoring": same, "per_seed": per_seed,
                          "density": mean_sd(x["density"] for x in per_seed),
                          "clean": bootstrap_ci([x["clean"] for x in per_seed], n_resamples=n_resamples, seed=seed),
@@ -193,6 +194,7 @@ def density_points(runs: Sequence[RunData], densities: Sequence[float] = STUDY_D
     rows = []
     for g in group_runs(runs):
         row: dict[str, Any] = {"label": g.label, "seeds": g.seeds,
+                               "unfinished": [r.seed for r in g.runs if r.records[-1].get("stop") is None],
                                "stop_density": mean_sd(r.records[-1]["density"]["total"] for r in g.runs),
                                "stop_accuracy": bootstrap_ci([r.records[-1]["accuracy"]["clean"] for r in g.runs],
                                                              n_resamples=n_resamples, seed=seed)}

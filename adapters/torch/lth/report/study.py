@@ -68,6 +68,10 @@ def _ci(ci: Mapping[str, Any], scale: float = 100.0, digits: int = 2) -> str:
     return f"{m} [{scale * ci['low']:+.{digits}f}, {scale * ci['high']:+.{digits}f}] (n={ci['n']})"
 
 
+def _table(head: Sequence[Any], body: list[list[Any]], none: str) -> str:
+    return md_table(head, body) if body else f"({none})"
+
+
 def statistics_markdown(stats: Mapping[str, Any]) -> str:
     """The tables of :func:`render_statistics` as markdown."""
     level = int(round(100 * stats["level"]))
@@ -79,25 +83,26 @@ def statistics_markdown(stats: Mapping[str, Any]) -> str:
              "pruning at the default rates, or at half the rates for `p/2`), whose accuracy is interpolated linearly "
              "in log density at the run's stopping density. Points of accuracy; mean over seeds [bootstrap "
              "interval]. `scoring`: whether the reference scores as the run does (SynFlow: once per round or 100 "
-             "iterations).", ""]
+             "iterations); `unfinished`: seeds still running, their last round standing in for the stopping point.", ""]
     sigmas = sorted({s for r in stats["comparisons"] for s in r["noisy"]}, key=float)
-    head = ["configuration", "vs", "density %", "clean"] + [f"σ={s}" for s in sigmas] + ["seeds", "missing", "scoring"]
+    head = ["configuration", "vs", "density %", "clean"] + [f"σ={s}" for s in sigmas] + ["seeds", "missing", "scoring", "unfinished"]
     body = [[r["label"], r["vs"], pct(r["density"]["mean"], 3), _ci(r["clean"])]
             + [_ci(r["noisy"][s]) if s in r["noisy"] else "-" for s in sigmas]
             + [",".join(str(s) for s in r["seeds"]), "; ".join(f"seed {m['seed']}: {m['why']}" for m in r["missing"]),
-               "same" if r["same_scoring"] else "differs"]
+               "same" if r["same_scoring"] else "differs", ",".join(str(s) for s in r["unfinished"]) or "-"]
             for r in stats["comparisons"]]
     parts += [md_table(head, body), "", "## Accuracy at fixed densities", "",
               "Clean accuracy (%) interpolated on log density within each run, mean [bootstrap interval] over the "
               "runs that reach the density.", ""]
     dens = stats["densities"]
-    head = ["configuration", "seeds", "stop density %", "stop accuracy"] + [f"at {100 * d:g} %" for d in dens]
-    body = [[r["label"], len(r["seeds"]), pct(r["stop_density"]["mean"], 3), _ci(r["stop_accuracy"]).replace("+", "")]
+    head = ["configuration", "seeds", "unfinished", "stop density %", "stop accuracy"] + [f"at {100 * d:g} %" for d in dens]
+    body = [[r["label"], len(r["seeds"]), len(r["unfinished"]), pct(r["stop_density"]["mean"], 3), _ci(r["stop_accuracy"]).replace("+", "")]
             + [_ci(r[f"at_{d:g}"]).replace("+", "") for d in dens] for r in stats["points"]]
     parts += [md_table(head, body), "", "## Did the -Bound runs stop by themselves?", ""]
     body = [[r["label"], r["runs"], r["by_itself"], r["at_cap"], r["unfinished"], ",".join(map(str, r["cap"])),
              ",".join(map(str, r["rounds"]))] for r in stats["stops"]]
-    parts += [md_table(["configuration", "runs", "no layer changes", "at the cap", "unfinished", "cap", "rounds"], body),
+    no_bound = "no bounded runs"
+    parts += [_table(["configuration", "runs", "no layer changes", "at the cap", "unfinished", "cap", "rounds"], body, no_bound),
               "", "## Algorithm 1's decisions per run and layer", "",
               "Layer steps (one per layer and prune step) and how they ended; `failed unweighted` / `failed |W|`: "
               "candidates the spectral tests refused (a step tries up to `levels` candidates); `binds`: steps in "
@@ -112,13 +117,13 @@ def statistics_markdown(stats: Mapping[str, Any]) -> str:
                          c["refused_collapse"], c["refused_no_k"], c["refused_random"], c["nothing_to_prune"],
                          c["failed_unweighted"], c["failed_weighted"],
                          r["binds_total"] if name == "all" else r["binds"].get(name, 0)])
-    parts += [md_table(head, body), "", "Per configuration (all seeds): the share of layer steps in which the spectral "
+    parts += [_table(head, body, no_bound), "", "Per configuration (all seeds): the share of layer steps in which the spectral "
               "test changed the outcome (the `reject_rate` of its random-rejection control) and the share the degree "
               "guard refused.", ""]
     body = [[r["label"], r["runs"], r["steps"], r["binds"], f"{r['bind_rate']:.4f}", r["collapse"], f"{r['collapse_rate']:.4f}"]
             for r in stats["bind_rates"]]
-    parts += [md_table(["configuration", "runs", "layer steps", "binds", "bind rate", "collapse guard", "guard rate"],
-                       body), ""]
+    parts += [_table(["configuration", "runs", "layer steps", "binds", "bind rate", "collapse guard", "guard rate"],
+                     body, no_bound), ""]
     for sp in stats["spearman"]:
         parts += [f"## Spearman with {sp['accuracy']} accuracy: rank partial and binned partial", "",
                   f"{sp['rounds']} rounds of {sp['runs']} runs ({sp['configs']} configurations; {sp['duplicates']} rounds "
