@@ -268,6 +268,15 @@ def test_matched_comparisons_interpolate_within_the_seed():
     assert plain["noisy"]["0.3"]["mean"] == pytest.approx(0.05)  # 0.35 against the interpolated 0.30
     (half,) = [r for r in rows if r["vs"] == "p/2"]
     assert half["seeds"] == [] and [m["why"] for m in half["missing"]] == ["no reference run"] * 3
+    # a p/2 run deeper (0.2) than its plain run (0.25): both interpolated at 0.25
+    runs.append(_run("half0", 0, False, [_rec(0, 1.0, 0.9, 0.5), _rec(1, 0.5, 0.85, 0.4), _rec(2, 0.2, 0.65, 0.3)],
+                     p_fc=0.1))
+    (p2,) = [r for r in matched_comparisons(runs, n_resamples=1000) if r["label"] == "IMP (p/2)"]
+    t = math.log(0.5 / 0.25) / math.log(0.5 / 0.2)
+    assert p2["at"] == ["deepest common"] and p2["density"]["mean"] == 0.25
+    assert p2["per_seed"][0]["clean"] == pytest.approx(0.85 - 0.2 * t - 0.6)
+    (b_half,) = [r for r in matched_comparisons(runs, n_resamples=1000) if r["vs"] == "p/2"]
+    assert b_half["seeds"] == [0] and b_half["at"] == ["stop"]
 
 
 def test_rejection_and_stop_counts():

@@ -137,13 +137,22 @@ def _is_reference(run: RunData) -> bool:
 
 
 # ------------------------------------------------------------------ matched comparisons
-def _gains(run: RunData, ref: RunData, density: float) -> dict[str, Any]:
-    last = run.records[-1]
-    out: dict[str, Any] = {"reference": ref.path.name, "density": density}
+def _gains(run: RunData, ref: RunData) -> dict[str, Any]:
+    """Gains of ``run`` over ``ref`` at ``run``'s stopping density; when ``run`` went deeper than
+    ``ref`` (a p/2 run past its plain run's last round), at the deepest density both reach
+    instead, ``run`` interpolated there too (``at = "deepest common"``)."""
+    density = float(run.records[-1]["density"]["total"])
+    floor = min(float(r["density"]["total"]) for r in ref.records)
+    at = "stop"
+    if density < floor:
+        density, at = floor, "deepest common"
+    out: dict[str, Any] = {"reference": ref.path.name, "density": density, "at": at}
     acc = accuracy_at_density(ref.records, density)
-    out["clean"] = None if acc is None else last["accuracy"]["clean"] - acc
+    own = accuracy_at_density(run.records, density)
+    out["clean"] = None if acc is None or own is None else own - acc
     out["noisy"] = {}
-    for sigma, a in last["accuracy"]["noisy"].items():
+    for sigma in run.records[-1]["accuracy"]["noisy"]:
+        a = accuracy_at_density(run.records, density, key=sigma)
         b = accuracy_at_density(ref.records, density, key=sigma)
         out["noisy"][sigma] = None if b is None or a is None else a - b
     return out
@@ -153,7 +162,8 @@ def matched_comparisons(runs: Sequence[RunData], n_resamples: int = 10_000, seed
     """Per configuration that is not plain pruning at the default rates (p/2, -Bound, the
     controls): per seed the gain in clean and noisy accuracy of its stopping point over the
     plain run (``vs = "plain"``) and the half-rate control (``vs = "p/2"``, not for p/2 itself),
-    at the stopping density, the reference interpolated on log density; over seeds the mean gain
+    at the stopping density (or the deepest density both reach, when the run went deeper than
+    its reference), interpolated on log density; over seeds the mean gain
     and its bootstrap interval (:func:`bootstrap_ci`). A seed whose reference does not reach the
     density, or that has none, is counted in ``missing``."""
     rows = []
@@ -169,7 +179,7 @@ def matched_comparisons(runs: Sequence[RunData], n_resamples: int = 10_000, seed
                 if ref is None:
                     missing.append({"seed": r.seed, "why": "no reference run"})
                     continue
-                x = _gains(r, ref, float(r.records[-1]["density"]["total"]))
+                x = _gains(r, ref)
                 if x["clean"] is None:
                     missing.append({"seed": r.seed, "why": "outside the reference's densities"})
                     continue
@@ -177,6 +187,7 @@ def matched_comparisons(runs: Sequence[RunData], n_resamples: int = 10_000, seed
                 per_seed.append({"seed": r.seed, "run": r.path.name, **x})
             sigmas = sorted({s for x in per_seed for s in x["noisy"]}, key=float)
             rows.append({"label": g.label, "vs": vs, "seeds": [x["seed"] for x in per_seed], "missing": missing,
+                         "at": sorted({x["at"] for x in per_seed}),
                          "unfinished": [r.seed for r in g.runs if r.records[-1].get("stop") is None],
                          "same_scoring": same, "per_seed": per_seed,
                          "density": mean_sd(x["density"] for x in per_seed),

@@ -81,12 +81,13 @@ def statistics_markdown(stats: Mapping[str, Any]) -> str:
              "## Gains at matched density", "",
              "Each run's stopping point against its reference run of the same seed (same score method, plain "
              "pruning at the default rates, or at half the rates for `p/2`), whose accuracy is interpolated linearly "
-             "in log density at the run's stopping density. Points of accuracy; mean over seeds [bootstrap "
+             "in log density at the run's stopping density (`at`: `stop`), or, when the run went deeper than its "
+             "reference, at the deepest density both reach, both interpolated there (`deepest common`). Points of accuracy; mean over seeds [bootstrap "
              "interval]. `scoring`: whether the reference scores as the run does (SynFlow: once per round or 100 "
              "iterations); `unfinished`: seeds still running, their last round standing in for the stopping point.", ""]
     sigmas = sorted({s for r in stats["comparisons"] for s in r["noisy"]}, key=float)
-    head = ["configuration", "vs", "density %", "clean"] + [f"σ={s}" for s in sigmas] + ["seeds", "missing", "scoring", "unfinished"]
-    body = [[r["label"], r["vs"], pct(r["density"]["mean"], 3), _ci(r["clean"])]
+    head = ["configuration", "vs", "at", "density %", "clean"] + [f"σ={s}" for s in sigmas] + ["seeds", "missing", "scoring", "unfinished"]
+    body = [[r["label"], r["vs"], ", ".join(r["at"]) or "-", pct(r["density"]["mean"], 3), _ci(r["clean"])]
             + [_ci(r["noisy"][s]) if s in r["noisy"] else "-" for s in sigmas]
             + [",".join(str(s) for s in r["seeds"]), "; ".join(f"seed {m['seed']}: {m['why']}" for m in r["missing"]),
                "same" if r["same_scoring"] else "differs", ",".join(str(s) for s in r["unfinished"]) or "-"]
