@@ -333,13 +333,14 @@ def prune_step(
                     new[n] = masks[n]
                     continue
                 flat = torch.arange(mod.weight_orig.numel(), dtype=torch.float64).reshape(mod.weight_orig.shape)
+                control = reject_rate is not None  # the first candidate under the guard, no spectral test
                 res = bounded_sparsify(
-                    layer_graph(mod, "mask"), unfold(mod, scores[n]), rate, levels=max(first_k, 1) if reject_rate is not None
-                    else levels, collapse=collapse, scope=scope, solver=solver, tiebreak=unfold(mod, flat),
-                    v0=warm.get(n), rules=() if reject_rate is not None else tuple(rules), first_k=first_k,
+                    layer_graph(mod, "mask"), unfold(mod, scores[n]), rate,
+                    levels=max(first_k, 1) if control else levels, collapse=collapse, scope=scope, solver=solver,
+                    tiebreak=unfold(mod, flat), v0=warm.get(n), rules=() if control else tuple(rules), first_k=first_k,
                 )
                 decisions[n] = res.decision.to_dict()
-                if reject_rate is not None:
+                if control:
                     decisions[n]["reject_rate"] = float(reject_rate)
                 states[n] = res.state
                 new[n] = fold(mod, res.mask)

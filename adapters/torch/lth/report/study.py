@@ -90,7 +90,7 @@ def statistics_markdown(stats: Mapping[str, Any]) -> str:
     body = [[r["label"], r["vs"], ", ".join(r["at"]) or "-", pct(r["density"]["mean"], 3), _ci(r["clean"])]
             + [_ci(r["noisy"][s]) if s in r["noisy"] else "-" for s in sigmas]
             + [",".join(str(s) for s in r["seeds"]), "; ".join(f"seed {m['seed']}: {m['why']}" for m in r["missing"]),
-               "same" if r["same_scoring"] else "differs", ",".join(str(s) for s in r["unfinished"]) or "-"]
+               ("same" if r["same_scoring"] else "differs") if r["seeds"] else "-", ",".join(str(s) for s in r["unfinished"]) or "-"]
             for r in stats["comparisons"]]
     parts += [md_table(head, body), "", "## Accuracy at fixed densities", "",
               "Clean accuracy (%) interpolated on log density within each run, mean [bootstrap interval] over the "
