@@ -342,3 +342,12 @@ def test_controls_run_through_the_runner_and_the_statistics_read_them(tmp_path):
     assert rand["total"]["refused_random"] == sum(d["reason"] == "random_rejection" for r in recs["random"]
                                                   for d in (r.prune["decisions"] or {}).values())
     assert "random" in md.read_text()
+
+
+def test_table2_matches_a_control_with_its_plain_run():
+    from adapters.torch.lth.report.stats import matched_plain
+
+    plain = _run("plain", 0, False, [_rec(0, 1.0, 0.9, 0.5)])
+    for pruner in ("imp-pfirst", "imp-unweighted", "imp-random"):
+        ctl = _run(pruner, 0, True, [_rec(0, 1.0, 0.9, 0.5)], pruner=pruner)
+        assert matched_plain(ctl, [plain, ctl]) is plain

@@ -24,6 +24,7 @@ from typing import Any
 
 from bipartite_expanders.files import from_json_float
 
+from ..hparams import CONTROLS
 from .load import RunData, RunGroup, group_runs, run_label
 
 __all__ = ["num", "flatten", "metric_keys", "layer_metric", "mean_sd", "record_metrics", "banded_spearman",
@@ -149,7 +150,10 @@ def accuracy_at_density(records: Sequence[Mapping[str, Any]], density: float, ke
 def matched_plain(bound: RunData, runs: Sequence[RunData], suffix: str = "") -> RunData | None:
     """The plain run of ``bound``'s pruner, seed and other hyperparameters (``suffix``: e.g.
     ``" (p/2)"`` for the half-rate control), among ``runs``."""
-    want = bound.config_label.replace("-Bound", "") + suffix
+    want = bound.config_label.replace("-Bound", "")
+    for variant, _, _ in CONTROLS.values():  # a control of the bound is compared with the same plain run
+        want = want.replace(variant, "")
+    want += suffix
     h = dict(bound.hparams)
     for r in runs:
         if r.config_label != want or r.seed != bound.seed:
