@@ -2,7 +2,8 @@
 
 Given a graph (its edges are the weights still present), a score per edge and a rate ``p``,
 :func:`bounded_sparsify` tries the candidates that remove the lowest-scoring ``p / 2**k`` of
-the edges, ``k = 1 .. levels``, and accepts the first one that keeps the spectral bound:
+the edges, ``k = first_k .. levels`` (``first_k = 1``: the pseudo-code; ``0``: "try ``p``
+first"), and accepts the first one that keeps the spectral bound (the tests of ``rules``):
 
 1. if an average degree of the candidate drops below 2 (``collapse="average"``; or the
    minimum degree, ``collapse="minimum"``), the graph is kept as it was ("collapse") and the
@@ -11,6 +12,10 @@ the edges, ``k = 1 .. levels``, and accepts the first one that keeps the spectra
 3. else the score-weighted candidate ``|score|`` on the kept edges is accepted when its
    ``delta_s >= 0`` and ``t1 >= 1`` ("weighted");
 4. else the next ``k``; when none is accepted the graph is kept ("no_k_accepted").
+
+``rules=("unweighted",)`` drops the ``|score|`` fallback (the control of docs/bounded-pruning.md);
+``rules=()`` runs no spectral test at all: the first candidate that does not collapse is accepted
+(rule ``"none"``), which is the schedule and the degree guard without the bound.
 
 Nothing here knows about neural networks: the torch adapter unfolds a layer into a graph and
 its scores into a matrix of the same shape and calls this function.
@@ -34,6 +39,7 @@ from .report import RamanujanReport, ramanujan_report
 __all__ = [
     "DEFAULT_LEVELS",
     "COLLAPSE_RULES",
+    "SPECTRAL_RULES",
     "Candidate",
     "SparsifyReason",
     "SparsifyDecision",
@@ -51,6 +57,9 @@ __all__ = [
 DEFAULT_LEVELS = 5
 
 COLLAPSE_RULES = ("average", "minimum")
+
+#: the spectral tests of Algorithm 1, in the order they are tried
+SPECTRAL_RULES = ("unweighted", "weighted")
 
 
 class SparsifyReason(str, Enum):
@@ -150,8 +159,8 @@ class Candidate:
 class SparsifyDecision:
     """What :func:`bounded_sparsify` decided.
 
-    ``reason`` is ``"accepted"`` (then ``k`` and ``rule``, ``"unweighted"`` or ``"weighted"``,
-    say which candidate and which test), ``"collapse"`` (``k`` is the candidate that fell
+    ``reason`` is ``"accepted"`` (then ``k`` and ``rule``, ``"unweighted"``, ``"weighted"`` or
+    ``"none"`` (``rules=()``), say which candidate and which test), ``"collapse"`` (``k`` is the candidate that fell
     below degree 2), ``"no_k_accepted"`` or ``"nothing_to_prune"`` (rate 0, no edges, or a
     rate too small to remove one edge). ``candidates`` records every candidate tried.
     """
@@ -167,6 +176,8 @@ class SparsifyDecision:
     n_edges_before: int
     n_edges_after: int
     candidates: tuple[Candidate, ...] = ()
+    first_k: int = 1
+    rules: tuple[str, ...] = SPECTRAL_RULES
 
     @property
     def accepted(self) -> bool:
@@ -191,6 +202,8 @@ class SparsifyDecision:
             "n_edges_before": self.n_edges_before,
             "n_edges_after": self.n_edges_after,
             "n_removed": self.n_removed,
+            "first_k": self.first_k,
+            "rules": list(self.rules),
             "candidates": [c.to_dict() for c in self.candidates],
         }
 
@@ -258,6 +271,8 @@ def bounded_sparsify(
     tiebreak: Any = None,
     v0: Any = None,
     tol: float | None = None,
+    rules: Any = SPECTRAL_RULES,
+    first_k: int = 1,
 ) -> SparsifyResult:
     """Algorithm 1 of the seed study on one bipartite graph.
 
@@ -284,6 +299,13 @@ def bounded_sparsify(
     tiebreak
         Optional array of the graph's shape: among equal scores the lower ``tiebreak`` value
         is removed first (default: the row-major position ``i * n_right + j``).
+    rules
+        Which spectral tests accept a candidate, a subset of :data:`SPECTRAL_RULES` tried in
+        that order (default both: Algorithm 1); ``("unweighted",)``: no ``|score|`` fallback;
+        ``()``: no spectral test (only the collapse guard refuses).
+    first_k
+        The first level tried: ``1`` (default, the pseudo-code: ``p/2`` first) or ``0`` (``p``
+        first, then ``p/2, p/4, ...``); at most ``levels``.
     v0
         Warm start for the first candidate's solver (e.g. a previous ``SparsifyResult.state``
         or ``RamanujanReport.state``); later candidates start from the one before.
@@ -312,6 +334,15 @@ def bounded_sparsify(
     if collapse not in COLLAPSE_RULES:
         raise ValueError(f"collapse must be one of {COLLAPSE_RULES}; got {collapse!r}")
     check_scope(scope)
+    if isinstance(rules, str) or not isinstance(rules, (tuple, list)):
+        raise TypeError(f"rules must be a tuple of names from {SPECTRAL_RULES}; got {rules!r}")
+    rules = tuple(rules)
+    if any(r not in SPECTRAL_RULES for r in rules) or len(set(rules)) != len(rules):
+        raise ValueError(f"rules must be distinct names from {SPECTRAL_RULES}; got {rules!r}")
+    rules = tuple(r for r in SPECTRAL_RULES if r in rules)  # the order of Algorithm 1
+    if isinstance(first_k, bool) or not isinstance(first_k, (int, np.integer)) or not 0 <= first_k <= levels:
+        raise ValueError(f"first_k must be an integer in [0, levels={levels}]; got {first_k!r}")
+    first_k = int(first_k)
     pattern = g.pattern()
     B = pattern.matrix
     m, n = g.shape
@@ -327,12 +358,12 @@ def bounded_sparsify(
     def decide(reason: SparsifyReason, k: int | None, rule: str | None, kept: BipartiteGraph, cands: list[Candidate], state: Any) -> SparsifyResult:
         applied = rate / 2**k if reason == SparsifyReason.ACCEPTED and k is not None else 0.0
         dec = SparsifyDecision(reason, k, rule, rate, applied, int(levels), collapse, scope,
-                               n_edges, kept.n_edges, tuple(cands))
+                               n_edges, kept.n_edges, tuple(cands), first_k, rules)
         return SparsifyResult(kept, dec, state)
 
     candidates: list[Candidate] = []
     state = v0
-    for k in range(1, int(levels) + 1):
+    for k in range(first_k, int(levels) + 1):
         r_k = rate / 2**k
         n_rm = removal_count(n_edges, r_k)
         if n_rm == 0:  # every later k removes nothing too
@@ -347,9 +378,15 @@ def bounded_sparsify(
         if _collapsed(rep, collapse):
             candidates.append(Candidate(k, r_k, n_rm, cand.n_edges, rep, None, True, None))
             return decide(SparsifyReason.COLLAPSE, k, None, pattern, candidates, state)
-        if _margins_hold(rep):
+        if not rules:
+            candidates.append(Candidate(k, r_k, n_rm, cand.n_edges, rep, None, False, "none"))
+            return decide(SparsifyReason.ACCEPTED, k, "none", cand, candidates, state)
+        if "unweighted" in rules and _margins_hold(rep):
             candidates.append(Candidate(k, r_k, n_rm, cand.n_edges, rep, None, False, "unweighted"))
             return decide(SparsifyReason.ACCEPTED, k, "unweighted", cand, candidates, state)
+        if "weighted" not in rules:
+            candidates.append(Candidate(k, r_k, n_rm, cand.n_edges, rep, None, False, None))
+            continue
         weights = np.abs(s[keep])
         wcand = BipartiteGraph(sp.csr_array((weights, B.indices[keep], indptr), shape=(m, n)))
         wrep = ramanujan_report(wcand, scope=scope, weighted=True, solver=solver, universal_cover=False, **extra)

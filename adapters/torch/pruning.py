@@ -22,6 +22,7 @@ import torch
 from torch import nn
 
 from bipartite_expanders import bounded_sparsify, lowest, removal_count
+from bipartite_expanders.sparsify import SPECTRAL_RULES
 
 from .layers import fold, layer_graph, layer_roles, prunable_layers, unfold
 from .masks import apply_masks, ensure_masks, get_masks
@@ -234,6 +235,9 @@ def prune_step(
     previous: Any = None,
     loss_fn: Any = None,
     train_mode: bool | None = None,
+    rules: tuple[str, ...] = SPECTRAL_RULES,
+    first_k: int = 1,
+    reject_rate: float | None = None,
 ) -> PruneResult:
     """Score the model, choose new masks and apply them.
 
@@ -249,6 +253,16 @@ def prune_step(
         layer's rate; with ``global``/``erk`` a layer's rate is its share of the plain
         allocation. Plain SynFlow iterates its score over ``synflow_steps`` steps of an
         exponential schedule; bounded SynFlow scores once (Algorithm 1 makes its own steps).
+        ``synflow_steps=1`` scores plain SynFlow once per step too (docs/bounded-pruning.md).
+    rules, first_k
+        With ``bound``: the spectral tests and the first level of
+        :func:`bipartite_expanders.bounded_sparsify` (defaults: Algorithm 1, ``p/2`` first).
+    reject_rate
+        With ``bound``: the random-rejection control instead of the spectral test. Each layer
+        step is refused with probability ``reject_rate`` (a generator seeded by ``seed`` and the
+        layer's position); otherwise the layer gets the bound's first candidate (``p / 2**first_k``)
+        unless it collapses (the same degree guard), without any spectral test. Its decisions
+        say ``reason="random_rejection"`` for a refusal.
     exclude
         Layer names left untouched (e.g. the first and the last layer).
     previous
@@ -273,6 +287,11 @@ def prune_step(
         raise ValueError(f"allocation must be one of {ALLOCATIONS}; got {allocation!r}")
     if isinstance(synflow_steps, bool) or not isinstance(synflow_steps, int) or synflow_steps < 1:
         raise ValueError(f"synflow_steps must be a positive int; got {synflow_steps!r}")
+    if reject_rate is not None and (isinstance(reject_rate, bool) or not isinstance(reject_rate, (int, float))
+                                    or not 0.0 <= float(reject_rate) <= 1.0):
+        raise ValueError(f"reject_rate must be None or a number in [0, 1]; got {reject_rate!r}")
+    if not bound and (reject_rate is not None or tuple(rules) != SPECTRAL_RULES or first_k != 1):
+        raise ValueError("rules, first_k and reject_rate apply to bounded pruning only (bound=True)")
     layers = prunable_layers(model)
     if not layers:
         raise ValueError("model has no prunable layers")
@@ -289,7 +308,7 @@ def prune_step(
     decisions: dict[str, dict[str, Any]] | None = None
     states: dict[str, Any] = {}
 
-    if method == "synflow" and not bound:
+    if method == "synflow" and not bound and synflow_steps > 1:
         if input_shape is None:
             raise ValueError("input_shape must be given for method='synflow', e.g. (1, 3, 32, 32)")
         scores = _iterated_synflow(model, masks, plan, input_shape, synflow_steps)
@@ -306,21 +325,45 @@ def prune_step(
                 plan = {n: kept[n] - int((chosen[n] != 0).sum()) for n in active}
             warm = _warm_states(previous)
             decisions, new = {}, {}
-            for n in active:
+            for i, n in enumerate(active):
                 rate = roles_rate(rates, roles[n]) if allocation == "layerwise" else (plan[n] / kept[n] if kept[n] else 0.0)
                 mod = layers[n]
+                if reject_rate is not None and _refused(seed, i, float(reject_rate)):
+                    decisions[n] = _random_rejection(rate, kept[n], first_k, float(reject_rate), scope, collapse)
+                    new[n] = masks[n]
+                    continue
                 flat = torch.arange(mod.weight_orig.numel(), dtype=torch.float64).reshape(mod.weight_orig.shape)
+                control = reject_rate is not None  # the first candidate under the guard, no spectral test
                 res = bounded_sparsify(
-                    layer_graph(mod, "mask"), unfold(mod, scores[n]), rate, levels=levels, collapse=collapse,
-                    scope=scope, solver=solver, tiebreak=unfold(mod, flat), v0=warm.get(n),
+                    layer_graph(mod, "mask"), unfold(mod, scores[n]), rate,
+                    levels=max(first_k, 1) if control else levels, collapse=collapse, scope=scope, solver=solver,
+                    tiebreak=unfold(mod, flat), v0=warm.get(n), rules=() if control else tuple(rules), first_k=first_k,
                 )
                 decisions[n] = res.decision.to_dict()
+                if control:
+                    decisions[n]["reject_rate"] = float(reject_rate)
                 states[n] = res.state
                 new[n] = fold(mod, res.mask)
             apply_masks(model, new)
     after = get_masks(model)
     removed = {n: int((before[n] != 0).sum() - (after[n] != 0).sum()) for n in layers}
     return PruneResult(after, scores, decisions, any(v > 0 for v in removed.values()), removed, states)
+
+
+def _refused(seed: int, layer: int, reject_rate: float) -> bool:
+    """The random-rejection control's coin for one layer step: a generator seeded by the step's
+    ``seed`` (the runner passes one per run seed and round) and the layer's position."""
+    return bool(np.random.default_rng([abs(int(seed)), int(layer), 0x5EED]).random() < reject_rate)
+
+
+def _random_rejection(rate: float, n_edges: int, first_k: int, reject_rate: float, scope: str,
+                      collapse: str) -> dict[str, Any]:
+    """The decision record of a layer step the random-rejection control refused (the keys of
+    :meth:`bipartite_expanders.SparsifyDecision.to_dict`)."""
+    return {"reason": "random_rejection", "accepted": False, "k": None, "rule": None, "rate": rate,
+            "applied_rate": 0.0, "levels": max(first_k, 1), "collapse": collapse, "scope": scope, "n_edges_before": n_edges,
+            "n_edges_after": n_edges, "n_removed": 0, "first_k": first_k, "rules": [], "candidates": [],
+            "reject_rate": reject_rate}
 
 
 def roles_rate(rates: PruneRates | float, role: str) -> float:

@@ -37,6 +37,10 @@ def configure(parser: argparse.ArgumentParser) -> None:
                    help="prune by the Ramanujan bound (Algorithm 1): the -Bound variant")
     b.add_argument("--no-bound", dest="bound", action="store_const", const="plain", help="plain pruning only")
     b.add_argument("--both", dest="bound", action="store_const", const="both", help="run plain and -Bound")
+    parser.add_argument("--reject-rate", type=float, help="the random-rejection control's refusal probability per "
+                        "layer step (pruners '<name>-random', with --bound; docs/bounded-pruning.md)")
+    parser.add_argument("--synflow-steps", type=int, help="plain SynFlow's scoring steps per round (default 100; 1 = "
+                        "once per round, as bounded SynFlow scores)")
     parser.add_argument("--rounds", type=int, help="pruning rounds after the dense round 0")
     parser.add_argument("--target-density", type=float, help="stop once the total density is at or below this")
     parser.add_argument("--iterations", type=int, help="training iterations per round")
@@ -67,6 +71,8 @@ _FLAG_CHECKS: dict[str, tuple[str, Any, str]] = {
     "--lr": ("lr", lambda v: math.isfinite(v) and v > 0, "a positive finite number"),
     "--target-density": ("target_density", lambda v: math.isfinite(v) and 0 < v <= 1, "a number in (0, 1]"),
     "--seed": ("seed", lambda v: v >= 0, "a non-negative integer"),
+    "--reject-rate": ("reject_rate", lambda v: math.isfinite(v) and 0 <= v <= 1, "a number in [0, 1]"),
+    "--synflow-steps": ("synflow_steps", lambda v: v >= 1, "a positive integer"),
     "--threads": ("threads", lambda v: v >= 1, "a positive integer"),
     "--stop-after": ("stop_after", lambda v: v >= 0, "a non-negative integer"),
 }
@@ -102,7 +108,10 @@ def hparams_from_args(args: argparse.Namespace) -> list[Any]:
             "lr": args.lr, "batch_size": args.batch_size}.items() if v is not None}
         pr: dict[str, Any] = {k: v for k, v in {
             "pruner": args.pruner, "rounds": args.rounds, "target_density": args.target_density,
-            "score_mode": getattr(args, "score_mode", None)}.items() if v is not None}
+            "score_mode": getattr(args, "score_mode", None), "reject_rate": getattr(args, "reject_rate", None),
+            "synflow_steps": getattr(args, "synflow_steps", None)}.items() if v is not None}
+        if args.bound == "bound":  # a control of the bound is validated with bound = true
+            pr["bound"] = True
         sections: dict[str, Any] = {"training": tr, "pruning": pr}
         if args.noise is not None:
             sections["dataset"] = {"noise": tuple(args.noise)}

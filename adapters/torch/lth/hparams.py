@@ -29,7 +29,7 @@ from typing import Any
 
 __all__ = [
     "MODEL_NAMES", "DATASET_NAMES", "ModelHparams", "DatasetHparams", "TrainingHparams", "PruningHparams", "AnalysisHparams", "Hparams",
-    "Pruner", "PRUNERS", "pruner_names", "SCORE_MODES", "PRESETS", "preset", "default_hparams", "MODEL_DEFAULTS",
+    "Pruner", "PRUNERS", "CONTROLS", "pruner_names", "SCORE_MODES", "PRESETS", "preset", "default_hparams", "MODEL_DEFAULTS",
 ]
 
 #: the names of :data:`adapters.torch.lth.models.MODELS` (kept here so hparams need no torch)
@@ -45,8 +45,10 @@ class Pruner:
     needs training batches; ``score_mode``: ``"train"`` or ``"eval"`` mode while scoring (the
     original implementation's choice, see docs/torch-adapter.md); ``options``: further keyword
     arguments of ``prune_step`` (e.g. ``levels`` of the bound); ``alias``: an alternative name
-    not offered on the command line. A new pruner (or a variant such as a bound with other
-    levels) is one entry here.
+    not offered on the command line; ``variant``: appended to the label (``IMP-Bound (p first)``);
+    ``needs_bound``: a control of the bound, valid with ``bound = true`` only;
+    ``random_rejection``: the random-rejection control (reads ``pruning.reject_rate``). A new
+    pruner (or a variant such as a bound with other levels) is one entry here.
     """
 
     label: str
@@ -55,6 +57,9 @@ class Pruner:
     score_mode: str = "eval"
     options: tuple[tuple[str, Any], ...] = ()
     alias: bool = False
+    variant: str = ""
+    needs_bound: bool = False
+    random_rejection: bool = False
 
 
 #: ``pruning.pruner`` name -> :class:`Pruner`
@@ -68,6 +73,21 @@ PRUNERS: dict[str, Pruner] = {
     "synflow": Pruner("SynFlow", "synflow"),
     "random": Pruner("Random", "random"),
 }
+
+#: the controls that isolate Algorithm 1's spectral test (docs/bounded-pruning.md), per pruner:
+#: ``-unweighted``: the bound without the ``|W|`` fallback; ``-random``: layer steps refused at
+#: random at ``pruning.reject_rate``, else the first candidate (``p/2``) under the degree guard;
+#: ``-pfirst``: the candidates ``p, p/2, p/4, ...`` (``first_k=0``). Each needs ``bound = true``.
+CONTROLS: dict[str, tuple[str, tuple[tuple[str, Any], ...], bool]] = {
+    "unweighted": (" (unweighted test only)", (("rules", ("unweighted",)),), False),
+    "random": (" (random rejection)", (), True),
+    "pfirst": (" (p first)", (("first_k", 0),), False),
+}
+for _name in ("imp", "snip", "synflow"):
+    for _control, (_suffix, _options, _random) in CONTROLS.items():
+        _spec = PRUNERS[_name]
+        PRUNERS[f"{_name}-{_control}"] = dataclasses.replace(_spec, options=_spec.options + _options, variant=_suffix,
+                                                              needs_bound=True, random_rejection=_random)
 
 #: ``pruning.score_mode``: ``default`` = the pruner's own (:attr:`Pruner.score_mode`)
 SCORE_MODES = ("default", "train", "eval")
@@ -180,13 +200,16 @@ class PruningHparams:
     p_out: float = 0.1
     allocation: str = "layerwise"
     score_mode: str = "default"
+    reject_rate: float | None = None
+    synflow_steps: int | None = None
 
     def __post_init__(self) -> None:
         _strict(self, str, "pruner", "allocation", "score_mode")
         _strict(self, float, "p_conv", "p_fc", "p_out")
         _strict(self, int, "rounds")
         _strict(self, bool, "bound")
-        _strict(self, float, "target_density", optional=True)
+        _strict(self, float, "target_density", "reject_rate", optional=True)
+        _strict(self, int, "synflow_steps", optional=True)
         _check(self.pruner in PRUNERS, f"pruner must be one of {pruner_names()}, got {self.pruner!r}")
         _check(self.score_mode in SCORE_MODES, f"score_mode must be one of {list(SCORE_MODES)}, got {self.score_mode!r}")
         _check(int(self.rounds) >= 0, f"rounds must be >= 0, got {self.rounds!r}")
@@ -196,6 +219,21 @@ class PruningHparams:
             _check(0 <= getattr(self, k) < 1, f"{k} must be in [0, 1), got {getattr(self, k)!r}")
         _check(self.allocation in ("layerwise", "global", "erk"),
                f"allocation must be 'layerwise', 'global' or 'erk', got {self.allocation!r}")
+        spec = PRUNERS[self.pruner]
+        _check(self.bound or not spec.needs_bound, f"pruner {self.pruner!r} is a control of the bound: it needs bound = true")
+        if spec.random_rejection:
+            _check(self.reject_rate is not None and 0 <= self.reject_rate <= 1,
+                   f"pruner {self.pruner!r} needs reject_rate in [0, 1] (the rate the bound refused layer steps), "
+                   f"got {self.reject_rate!r}")
+        else:
+            _check(self.reject_rate is None, f"reject_rate applies to the random-rejection controls only "
+                   f"(pruner '<name>-random'), not to {self.pruner!r}")
+        if self.synflow_steps is not None:
+            _check(spec.method == "synflow", f"synflow_steps applies to SynFlow only, not to {self.pruner!r}")
+            _check(self.synflow_steps >= 1, f"synflow_steps must be >= 1, got {self.synflow_steps!r}")
+            _check(not self.bound or self.synflow_steps == 1,
+                   f"bounded SynFlow scores once per round (Algorithm 1 needs one ranking): synflow_steps must be 1 "
+                   f"with bound = true, got {self.synflow_steps!r}")
 
     @property
     def spec(self) -> Pruner:
@@ -214,7 +252,18 @@ class PruningHparams:
     @property
     def label(self) -> str:
         """``IMP``, ``IMP-Bound``, ``SynFlow-Bound``, ... as in the seed paper."""
-        return self.spec.label + ("-Bound" if self.bound else "")
+        return self.spec.label + ("-Bound" if self.bound else "") + self.spec.variant
+
+    @property
+    def scoring(self) -> dict[str, Any]:
+        """The keyword arguments of ``prune_step`` these fields set (the registry's options, the
+        random-rejection rate, SynFlow's steps: ``None`` = 100 plain, once bounded)."""
+        kw = dict(self.spec.options)
+        if self.spec.random_rejection:
+            kw["reject_rate"] = self.reject_rate
+        if self.spec.method == "synflow":
+            kw["synflow_steps"] = 1 if self.bound else (100 if self.synflow_steps is None else self.synflow_steps)
+        return kw
 
 
 @dataclass(frozen=True)
@@ -310,7 +359,9 @@ class Hparams:
 
 #: (section, field, default) of fields added after the hash was pinned: left out of the hash at
 #: their default, so the run directories of earlier versions keep their names
-_HASH_OMITTED_AT_DEFAULT: tuple[tuple[str, str, Any], ...] = (("pruning", "score_mode", "default"),)
+_HASH_OMITTED_AT_DEFAULT: tuple[tuple[str, str, Any], ...] = (("pruning", "score_mode", "default"),
+                                                               ("pruning", "reject_rate", None),
+                                                               ("pruning", "synflow_steps", None))
 
 #: model -> (training defaults, pruning defaults)
 MODEL_DEFAULTS: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {

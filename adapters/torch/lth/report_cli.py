@@ -26,6 +26,17 @@ def configure(parser: argparse.ArgumentParser) -> None:
                              "e.g. mask.t2, weight.delta_s, rho_uc")
     parser.add_argument("--kind", choices=("mask", "weight", "score"), default="mask",
                         help="which graph's margins Figure 4 draws (default: mask)")
+    parser.add_argument("--statistics", action="store_true",
+                        help="write only statistics.md and statistics.json (no figures): gains at matched density "
+                             "with bootstrap intervals over runs, accuracy at fixed densities, how the -Bound runs "
+                             "stopped, Algorithm 1's decisions per layer and rule, Spearman partials with density "
+                             "bins and configuration fixed effects (docs/bounded-pruning.md)")
+    parser.add_argument("--seed", type=int, default=0, help="with --statistics: the bootstrap's seed (default: 0)")
+    parser.add_argument("--resamples", type=int, default=10_000,
+                        help="with --statistics: bootstrap resamples (default: 10000)")
+    parser.add_argument("--bins", type=int, default=30,
+                        help="with --statistics: log-density bins of the binned partial Spearman (default: 30)")
+    parser.add_argument("--title", default="", help="with --statistics: the markdown's title")
     parser.add_argument("--bands", type=float, nargs="+", metavar="EDGE",
                         help="density band edges, high to low, of the Spearman counter-check "
                              "(default: 1 0.5 0.2 0.1 0.05 0.02 0.01 0)")
@@ -43,8 +54,14 @@ def _default_out(run_dirs: list[str]) -> Path:
 
 def run(args: argparse.Namespace) -> int:
     from .report import render_report
+    from .report.study import render_statistics
 
     out = Path(args.out) if args.out else _default_out(args.run_dirs)
+    if args.statistics:
+        md = render_statistics(args.run_dirs, out, title=args.title, seed=args.seed, n_resamples=args.resamples,
+                               bins=args.bins)
+        print(f"statistics: {md} (statistics.json)")
+        return 0
     md = render_report(args.run_dirs, out, alphas=args.alpha, metrics=args.metric, kind=args.kind, bands=args.bands)
     print(f"report: {md} (figure4.png, table2.png" + "".join(f", metric_{m}.png" for m in args.metric) + ")")
     return 0

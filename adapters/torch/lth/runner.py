@@ -194,7 +194,7 @@ def score_and_prune(model: nn.Module, ctx: RunContext, rnd: int) -> PruneResult:
         model, spec.method, PruneRates(p_conv=pr.p_conv, p_fc=pr.p_fc, p_out=pr.p_out), bound=pr.bound,
         allocation=pr.allocation, batches=_input_batches(ctx, rnd) if spec.batches else None,
         input_shape=(1, *ctx.input_shape), seed=ctx.hp.seed * 1_000_003 + rnd, scope=ctx.hp.analysis.scope,
-        train_mode=pr.train_mode if spec.batches else None, **dict(spec.options),
+        train_mode=pr.train_mode if spec.batches else None, **pr.scoring,
     )
 
 
@@ -379,7 +379,9 @@ def _rounds(ctx: RunContext, state: Resumed, stop_after: int | None, tqdm: Any) 
         t = time.perf_counter()
         cen = census_round(trained, ctx, pr)
         timing["census_s"] = time.perf_counter() - t
-        stop = stop_reason(hp, rnd, ev["density"]["total"], pr.changed)
+        # a round the random-rejection control refused by chance is no fixed point: it goes on
+        chance = any(d.get("reason") == "random_rejection" for d in (pr.decisions or {}).values())
+        stop = stop_reason(hp, rnd, ev["density"]["total"], pr.changed or chance)
         next_density = float(total_density(model))
         timing["total_s"] = time.perf_counter() - t_round
         record = make_record(hp, rnd, ev, res.train_loss, cen, pr, prev_decisions, stop, next_density, timing)

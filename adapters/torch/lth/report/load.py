@@ -89,10 +89,13 @@ def load_runs(paths: Sequence[str | os.PathLike]) -> list[RunData]:
 
 def run_label(run: Any) -> str:
     """The run's label, with ``(p/2)`` (or the rates) appended when it prunes at other rates than the
-    model's defaults: ``IMP``, ``IMP-Bound``, ``IMP (p/2)``."""
+    model's defaults, and ``(scored once)`` for plain SynFlow scored once per round:
+    ``IMP``, ``IMP-Bound``, ``IMP (p/2)``, ``SynFlow (scored once) (p/2)``."""
     pr = run.hparams.get("pruning", {})
     model = run.hparams.get("model", {}).get("name")
     label = str(run.records[0].get("label", run.path.name)) if run.records else run.path.name
+    if pr.get("synflow_steps") == 1 and not pr.get("bound"):  # plain SynFlow scored as bounded SynFlow is
+        label += " (scored once)"
     if not pr or model not in MODEL_DEFAULTS:
         return label
     default = MODEL_DEFAULTS[model][1]

@@ -24,11 +24,12 @@ from typing import Any
 
 from bipartite_expanders.files import from_json_float
 
+from ..hparams import CONTROLS
 from .load import RunData, RunGroup, group_runs, run_label
 
 __all__ = ["num", "flatten", "metric_keys", "layer_metric", "mean_sd", "record_metrics", "banded_spearman",
            "accuracy_at_density", "matched_plain", "table2", "table2_aggregate", "study_table", "compare_lengths",
-           "failing_layers", "DEFAULT_BANDS", "SPEARMAN_METRICS", "STUDY_DENSITIES"]
+           "failing_layers", "partial_correlation", "DEFAULT_BANDS", "SPEARMAN_METRICS", "STUDY_DENSITIES"]
 
 #: density band edges, high to low: bands (0.5, 1], (0.2, 0.5], ..., (0, 0.01]
 DEFAULT_BANDS: tuple[float, ...] = (1.0, 0.5, 0.2, 0.1, 0.05, 0.02, 0.01, 0.0)
@@ -149,7 +150,10 @@ def accuracy_at_density(records: Sequence[Mapping[str, Any]], density: float, ke
 def matched_plain(bound: RunData, runs: Sequence[RunData], suffix: str = "") -> RunData | None:
     """The plain run of ``bound``'s pruner, seed and other hyperparameters (``suffix``: e.g.
     ``" (p/2)"`` for the half-rate control), among ``runs``."""
-    want = bound.config_label.replace("-Bound", "") + suffix
+    want = bound.config_label.replace("-Bound", "")
+    for variant, _, _ in CONTROLS.values():  # a control of the bound is compared with the same plain run
+        want = want.replace(variant, "")
+    want += suffix
     h = dict(bound.hparams)
     for r in runs:
         if r.config_label != want or r.seed != bound.seed:
@@ -273,10 +277,10 @@ def record_metrics(record: Mapping[str, Any], kind: str = "mask", accuracy: str 
             "mean_delta_s": _mean_over_layers(margins("delta_s")), "mean_delta_r": _mean_over_layers(margins("delta_r"))}
 
 
-def _partial(r_xy: float, r_xz: float, r_yz: float) -> float:
+def partial_correlation(r_xy: float, r_xz: float, r_yz: float) -> float:
     """Partial correlation of x and y given z from the three pairwise correlations.
 
-    >>> _partial(0.5, 0.0, 0.0), round(_partial(0.5, 0.5, 0.5), 4)
+    >>> partial_correlation(0.5, 0.0, 0.0), round(partial_correlation(0.5, 0.5, 0.5), 4)
     (0.5, 0.3333)
     """
     den = (1 - r_xz ** 2) * (1 - r_yz ** 2)
@@ -319,7 +323,7 @@ def banded_spearman(runs: Sequence[RunData], bands: Sequence[float] = DEFAULT_BA
                     rho, p = spearmanr(x[ok], y[ok])
                     e["rho"], e["p"] = float(rho), float(p)
                     if key != "density":
-                        e["partial"] = _partial(float(rho), float(spearmanr(x[ok], z[ok])[0]),
+                        e["partial"] = partial_correlation(float(rho), float(spearmanr(x[ok], z[ok])[0]),
                                                 float(spearmanr(y[ok], z[ok])[0]))
             res["metrics"][key] = e
         out.append(res)
