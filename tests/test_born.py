@@ -186,3 +186,34 @@ def test_cli_flags(tmp_path):
     bad = subprocess.run(cmd + ["--init-masks", "ramanujan", "--init-density", "2"], capture_output=True, text=True,
                          cwd=REPO, env=env)
     assert bad.returncode != 0 and "--init-density must be a number in (0, 1]" in bad.stderr
+
+
+# ------------------------------------------------------------------ the comparison table
+def _rec(density, acc, verdicts, **extra):
+    census = [{"name": n, "n_kept": 1, "mask": {"verdict_r": r, "verdict_uc": u, "t2": 1.0, "db": 2.0, "rho_uc_lower": 2.0}}
+              for n, (r, u) in verdicts.items()]
+    return {"density": {"total": density}, "accuracy": {"clean": acc, "noisy": {"0.1": acc - 0.01, "0.3": acc - 0.1}},
+            "census": census, **extra}
+
+
+def test_born_table_pairs_each_seed_with_imp_interpolated_on_log_density(tmp_path):
+    from adapters.torch.lth.report.born import born_markdown, born_rows, census_markdown
+    from adapters.torch.lth.report.load import RunData
+
+    ok, bad = ("ramanujan", "ramanujan"), ("not_ramanujan", "ramanujan")
+    imp = RunData(tmp_path / "imp", {"seed": 0, "pruning": {"pruner": "imp", "bound": False, "p_fc": 0.2, "p_out": 0.1}},
+                  [_rec(0.2, 0.90, {"fc1": bad}), _rec(0.05, 0.80, {"fc1": ok})])
+    born = RunData(tmp_path / "born", {"seed": 0, "pruning": {"pruner": "imp", "init_masks": "ramanujan", "init_density": 0.1}},
+                   [_rec(0.1, 0.86, {"fc1": ok}, init_masks={"skipped": {}})])
+    rows = born_rows([imp, born])
+    assert [r["family"] for r in rows] == ["ramanujan", "imp"]
+    # IMP at 0.1: halfway in log density between 0.2 (90 %) and 0.05 (80 %) = 85 %
+    assert rows[1]["clean"]["mean"] == pytest.approx(0.85)
+    assert rows[0]["diff_clean"]["mean"] == pytest.approx(0.01)
+    assert rows[0]["diff_0.3"]["mean"] == pytest.approx(0.01)
+    assert rows[0]["db"] == {"fc1": (1, 1)}
+XX
+    assert rows[1]["db"] == {"fc1": (0, 1)} and rows[1]["uc"] == {"fc1": (1, 1)}
+    md = born_markdown(rows)
+    assert "Ramanujan (certified)" in md and "| 1.00 |" in md
+    assert "IMP round nearest 10 %" in census_markdown([imp, born], [0.1])
