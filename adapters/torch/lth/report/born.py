@@ -126,15 +126,16 @@ _LABELS = {"ramanujan": "Ramanujan (certified)", "random-biregular": "random bir
 
 def born_markdown(rows: Sequence[Mapping[str, Any]]) -> str:
     """The comparison table (accuracies in percent, mean ± sd over seeds; differences paired
-    by seed against IMP at the same total density)."""
+    by seed against IMP at the same total density; "left dense": layers that got no born mask,
+    see ``init_masks.skipped``; IMP's "actual density" and verdicts are of its nearest round)."""
     head = ["density", "network", "seeds", "actual density %", "clean", "sigma 0.1", "sigma 0.3", "clean - IMP",
-            "0.1 - IMP", "0.3 - IMP", "Ramanujan by db (fc1 fc2 fc3)", "by rho(T) (fc1 fc2 fc3)"]
+            "0.1 - IMP", "0.3 - IMP", "Ramanujan by db (fc1 fc2 fc3)", "by rho(T) (fc1 fc2 fc3)", "left dense"]
     body = []
     for r in rows:
         body.append([f"{100 * r['density']:g} %", _LABELS[r["family"]], len(r["seeds"]), pm(r["actual"], 3),
                      pm(r["clean"]), pm(r["0.1"]), pm(r["0.3"]),
                      *("" if r[f"diff_{k}"] is None else pm(r[f"diff_{k}"]) for k in ACCURACIES),
-                     _counts(r["db"]), _counts(r["uc"])])
+                     _counts(r["db"]), _counts(r["uc"]), " ".join(r["skipped"]) or "-"])
     return md_table(head, body)
 
 
