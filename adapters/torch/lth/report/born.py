@@ -27,6 +27,7 @@ from typing import Any
 
 from bipartite_expanders.files import atomic_write
 
+from ..rundir import RunDirError
 from .load import RunData, load_runs
 from .markdown import md_table, pm
 from .stats import accuracy_at_density, mean_sd, num
@@ -172,7 +173,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("run_dirs", nargs="+", metavar="RUN_DIR", help="born-sparse and IMP run directories, or directories of them")
     p.add_argument("--out", required=True, help="directory for table.md and census.md")
     args = p.parse_args(argv)
-    runs = load_runs(args.run_dirs)
+    try:
+        runs = load_runs(args.run_dirs)
+    except (FileNotFoundError, RunDirError) as exc:  # a missing or damaged run directory, named
+        p.error(str(exc))
     rows = born_rows(runs)
     if not rows:
         p.error("no born-sparse runs (pruning.init_masks) among the run directories")
