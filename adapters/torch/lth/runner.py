@@ -1,8 +1,9 @@
 """The lottery-ticket rounds: train -> evaluate -> score -> prune (plain or bounded) -> rewind -> retrain.
 
 Round 0 trains the dense network (or, born sparse, the masks of ``pruning.init_masks``:
-:mod:`adapters.torch.lth.born`, recorded in round 0's record as ``init_masks``); round ``r >= 1`` trains the network pruned ``r`` times, every
-round restarting from the weights at the rewind iteration ``k`` (0 = initialisation). After each
+:mod:`adapters.torch.lth.born`, recorded in round 0's record as ``init_masks``); round
+``r >= 1`` trains the network pruned ``r`` times, every round restarting from the weights at the
+rewind iteration ``k`` (0 = initialisation). After each
 round's training the network is evaluated on the clean and every noisy test set, scored, censused
 (every layer's Ramanujan report: mask, ``|W|`` and score graphs) and pruned for the next round.
 
