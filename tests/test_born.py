@@ -217,3 +217,19 @@ def test_born_table_pairs_each_seed_with_imp_interpolated_on_log_density(tmp_pat
     md = born_markdown(rows)
     assert "Ramanujan (certified)" in md and "| 1.00 |" in md
     assert "IMP round nearest 10 %" in census_markdown([imp, born], [0.1])
+
+
+def test_born_table_command_names_a_missing_directory(tmp_path, capsys):
+    from adapters.torch.lth.report.born import main
+
+    with pytest.raises(SystemExit):
+        main([str(tmp_path / "nowhere"), "--out", str(tmp_path / "out")])
+    assert "nowhere" in capsys.readouterr().err and not (tmp_path / "out").exists()
+
+
+def test_committed_table_is_what_the_command_writes(tmp_path):
+    from adapters.torch.lth.report.born import main
+
+    assert main([str(REPO / "docs" / "results" / "born-ramanujan"), "--out", str(tmp_path)]) == 0
+    for name in ("table.md", "census.md"):
+        assert (tmp_path / name).read_text() == (REPO / "docs" / "results" / "born-ramanujan" / name).read_text()
