@@ -17,7 +17,7 @@ __all__ = ["configure", "run", "hparams_from_args"]
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
-    from .hparams import DATASET_NAMES, MODEL_NAMES, PRESETS, SCORE_MODES, pruner_names
+    from .hparams import DATASET_NAMES, INIT_ALLOCATIONS, INIT_MASKS, MODEL_NAMES, PRESETS, SCORE_MODES, pruner_names
 
     # argparse formats help strings with %: a preset's "1.2 %" must be escaped
     presets = "; ".join(f"{k}: {v[0]}" for k, v in PRESETS.items()).replace("%", "%%")
@@ -41,6 +41,14 @@ def configure(parser: argparse.ArgumentParser) -> None:
                         "layer step (pruners '<name>-random', with --bound; docs/bounded-pruning.md)")
     parser.add_argument("--synflow-steps", type=int, help="plain SynFlow's scoring steps per round (default 100; 1 = "
                         "once per round, as bounded SynFlow scores)")
+    parser.add_argument("--init-masks", choices=list(INIT_MASKS),
+                        help="train sparse from initialisation: round 0 applies this mask family (ramanujan: certified; "
+                             "random-biregular, erdos-renyi: its controls) at --init-density (default: none = dense); "
+                             "use with --rounds 0 to train once")
+    parser.add_argument("--init-density", type=float, help="total density of the born mask, in (0, 1]")
+    parser.add_argument("--init-allocation", choices=INIT_ALLOCATIONS,
+                        help="per-layer densities of the born mask: schedule (default) = an IMP ticket's of that total "
+                             "density under the layer-wise rates, uniform = every layer at --init-density")
     parser.add_argument("--rounds", type=int, help="pruning rounds after the dense round 0")
     parser.add_argument("--target-density", type=float, help="stop once the total density is at or below this")
     parser.add_argument("--iterations", type=int, help="training iterations per round")
@@ -70,6 +78,7 @@ _FLAG_CHECKS: dict[str, tuple[str, Any, str]] = {
     "--batch-size": ("batch_size", lambda v: v >= 1, "a positive integer"),
     "--lr": ("lr", lambda v: math.isfinite(v) and v > 0, "a positive finite number"),
     "--target-density": ("target_density", lambda v: math.isfinite(v) and 0 < v <= 1, "a number in (0, 1]"),
+    "--init-density": ("init_density", lambda v: math.isfinite(v) and 0 < v <= 1, "a number in (0, 1]"),
     "--seed": ("seed", lambda v: v >= 0, "a non-negative integer"),
     "--reject-rate": ("reject_rate", lambda v: math.isfinite(v) and 0 <= v <= 1, "a number in [0, 1]"),
     "--synflow-steps": ("synflow_steps", lambda v: v >= 1, "a positive integer"),
@@ -109,7 +118,9 @@ def hparams_from_args(args: argparse.Namespace) -> list[Any]:
         pr: dict[str, Any] = {k: v for k, v in {
             "pruner": args.pruner, "rounds": args.rounds, "target_density": args.target_density,
             "score_mode": getattr(args, "score_mode", None), "reject_rate": getattr(args, "reject_rate", None),
-            "synflow_steps": getattr(args, "synflow_steps", None)}.items() if v is not None}
+            "synflow_steps": getattr(args, "synflow_steps", None), "init_masks": getattr(args, "init_masks", None),
+            "init_density": getattr(args, "init_density", None),
+            "init_allocation": getattr(args, "init_allocation", None)}.items() if v is not None}
         if args.bound == "bound":  # a control of the bound is validated with bound = true
             pr["bound"] = True
         sections: dict[str, Any] = {"training": tr, "pruning": pr}

@@ -29,7 +29,8 @@ from typing import Any
 
 __all__ = [
     "MODEL_NAMES", "DATASET_NAMES", "ModelHparams", "DatasetHparams", "TrainingHparams", "PruningHparams", "AnalysisHparams", "Hparams",
-    "Pruner", "PRUNERS", "CONTROLS", "pruner_names", "SCORE_MODES", "PRESETS", "preset", "default_hparams", "MODEL_DEFAULTS",
+    "Pruner", "PRUNERS", "CONTROLS", "pruner_names", "SCORE_MODES", "INIT_MASKS", "INIT_ALLOCATIONS", "PRESETS", "preset",
+    "default_hparams", "MODEL_DEFAULTS",
 ]
 
 #: the names of :data:`adapters.torch.lth.models.MODELS` (kept here so hparams need no torch)
@@ -91,6 +92,15 @@ for _name in ("imp", "snip", "synflow"):
 
 #: ``pruning.score_mode``: ``default`` = the pruner's own (:attr:`Pruner.score_mode`)
 SCORE_MODES = ("default", "train", "eval")
+
+#: ``pruning.init_masks``: the mask family round 0 trains with (docs/generators.md), ``none`` =
+#: dense; name -> label
+INIT_MASKS: dict[str, str] = {"none": "", "ramanujan": "Ramanujan", "random-biregular": "Random-biregular",
+                              "erdos-renyi": "Erdos-Renyi"}
+#: ``pruning.init_allocation``: per-layer densities of the born mask; ``schedule`` = those of a
+#: ticket of that total density under the layer-wise rates (``(1 - p_layer)^r``, real ``r``),
+#: ``uniform`` = every layer at ``init_density``
+INIT_ALLOCATIONS = ("schedule", "uniform")
 
 
 def pruner_names() -> list[str]:
@@ -189,7 +199,12 @@ class PruningHparams:
     ``pruner``: ``imp`` (magnitude), ``snip``, ``synflow``, ``random``, ``grasp``; ``bound``: prune
     by the seed paper's Algorithm 1 (a layer is only pruned while it stays Ramanujan); ``rounds``:
     pruning rounds after the dense round 0; ``target_density``: stop once the total density is at
-    or below it."""
+    or below it.
+
+    ``init_masks``: round 0 trains sparse from initialisation with a mask family (``ramanujan``
+    certified, ``random-biregular``, ``erdos-renyi``; docs/pipeline.md, "Born sparse") of total
+    density ``init_density``, per layer as ``init_allocation`` says; such a run normally has
+    ``rounds = 0``; with ``rounds > 0`` the pruner prunes further from the born mask."""
 
     pruner: str = "imp"
     bound: bool = False
@@ -202,9 +217,23 @@ class PruningHparams:
     score_mode: str = "default"
     reject_rate: float | None = None
     synflow_steps: int | None = None
+    init_masks: str = "none"
+    init_density: float | None = None
+    init_allocation: str = "schedule"
 
     def __post_init__(self) -> None:
-        _strict(self, str, "pruner", "allocation", "score_mode")
+        _strict(self, str, "pruner", "allocation", "score_mode", "init_masks", "init_allocation")
+        _strict(self, float, "init_density", optional=True)
+        _check(self.init_masks in INIT_MASKS, f"init_masks must be one of {list(INIT_MASKS)}, got {self.init_masks!r}")
+        _check(self.init_allocation in INIT_ALLOCATIONS,
+               f"init_allocation must be one of {list(INIT_ALLOCATIONS)}, got {self.init_allocation!r}")
+        if self.init_masks == "none":
+            _check(self.init_density is None and self.init_allocation == "schedule",
+                   f"init_density and init_allocation need init_masks (one of {list(INIT_MASKS)[1:]}), "
+                   f"got init_masks 'none' with init_density={self.init_density!r}")
+        else:
+            _check(self.init_density is not None and 0 < self.init_density <= 1,
+                   f"init_density must be in (0, 1] with init_masks {self.init_masks!r}, got {self.init_density!r}")
         _strict(self, float, "p_conv", "p_fc", "p_out")
         _strict(self, int, "rounds")
         _strict(self, bool, "bound")
@@ -251,8 +280,12 @@ class PruningHparams:
 
     @property
     def label(self) -> str:
-        """``IMP``, ``IMP-Bound``, ``SynFlow-Bound``, ... as in the seed paper."""
-        return self.spec.label + ("-Bound" if self.bound else "") + self.spec.variant
+        """``IMP``, ``IMP-Bound``, ``SynFlow-Bound``, ... as in the seed paper; a born-sparse run
+        ``Born Ramanujan`` (``Born Ramanujan + IMP`` when it prunes further)."""
+        pruned = self.spec.label + ("-Bound" if self.bound else "") + self.spec.variant
+        if self.init_masks == "none":
+            return pruned
+        return f"Born {INIT_MASKS[self.init_masks]}" + (f" + {pruned}" if self.rounds > 0 else "")
 
     @property
     def scoring(self) -> dict[str, Any]:
@@ -342,7 +375,8 @@ class Hparams:
     def run_name(self) -> str:
         """The run directory's name: readable prefix plus the first 12 hex digits of :meth:`hash`."""
         bound = "-bound" if self.pruning.bound else ""
-        return f"{self.model.name}_{self.dataset.name}_{self.pruning.pruner}{bound}_{self.hash()[:12]}"
+        born = f"_born-{self.pruning.init_masks}" if self.pruning.init_masks != "none" else ""
+        return f"{self.model.name}_{self.dataset.name}_{self.pruning.pruner}{bound}{born}_{self.hash()[:12]}"
 
     def replace(self, **sections: Any) -> Hparams:
         """Copy with fields changed, by section: ``h.replace(training={"iterations": 100})``."""
@@ -359,9 +393,9 @@ class Hparams:
 
 #: (section, field, default) of fields added after the hash was pinned: left out of the hash at
 #: their default, so the run directories of earlier versions keep their names
-_HASH_OMITTED_AT_DEFAULT: tuple[tuple[str, str, Any], ...] = (("pruning", "score_mode", "default"),
-                                                               ("pruning", "reject_rate", None),
-                                                               ("pruning", "synflow_steps", None))
+_HASH_OMITTED_AT_DEFAULT: tuple[tuple[str, str, Any], ...] = (
+    ("pruning", "score_mode", "default"), ("pruning", "reject_rate", None), ("pruning", "synflow_steps", None),
+    ("pruning", "init_masks", "none"), ("pruning", "init_density", None), ("pruning", "init_allocation", "schedule"))
 
 #: model -> (training defaults, pruning defaults)
 MODEL_DEFAULTS: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {

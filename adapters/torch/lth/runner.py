@@ -1,7 +1,9 @@
 """The lottery-ticket rounds: train -> evaluate -> score -> prune (plain or bounded) -> rewind -> retrain.
 
-Round 0 trains the dense network; round ``r >= 1`` trains the network pruned ``r`` times, every
-round restarting from the weights at the rewind iteration ``k`` (0 = initialisation). After each
+Round 0 trains the dense network (or, born sparse, the masks of ``pruning.init_masks``:
+:mod:`adapters.torch.lth.born`, recorded in round 0's record as ``init_masks``); round
+``r >= 1`` trains the network pruned ``r`` times, every round restarting from the weights at the
+rewind iteration ``k`` (0 = initialisation). After each
 round's training the network is evaluated on the clean and every noisy test set, scored, censused
 (every layer's Ramanujan report: mask, ``|W|`` and score graphs) and pruned for the next round.
 
@@ -45,6 +47,7 @@ from bipartite_expanders.files import json_safe
 from ..census import Census, census
 from ..masks import apply_masks, capture_state, ensure_masks, get_masks, layer_density, rewind, total_density
 from ..pruning import PruneRates, PruneResult, prune_step
+from .born import born_masks
 from .data import Dataset, add_noise, load_dataset
 from .hparams import Hparams
 from .models import build_model
@@ -354,11 +357,15 @@ def _rounds(ctx: RunContext, state: Resumed, stop_after: int | None, tqdm: Any) 
     ensure_masks(model)
     rewind_state = state.rewind_state
     start = state.next_round
+    born: dict[str, Any] | None = None
     if records:
         assert rewind_state is not None and state.next_masks is not None
         rewind(model, rewind_state)
         apply_masks(model, {n: m.float() for n, m in state.next_masks.items()})
     else:
+        if hp.pruning.init_masks != "none":  # born sparse: round 0 trains with a mask family's masks
+            masks, born = born_masks(model, hp)
+            apply_masks(model, {n: m.float() for n, m in masks.items()})
         write_masks(masks_path(ctx.run_dir, 0), get_masks(model))
     prev_decisions = records[-1].prune.get("decisions") if records else None
     bar = tqdm(range(start, hp.pruning.rounds + 1), desc=f"{hp.pruning.label} rounds", disable=not ctx.progress,
@@ -385,6 +392,8 @@ def _rounds(ctx: RunContext, state: Resumed, stop_after: int | None, tqdm: Any) 
         next_density = float(total_density(model))
         timing["total_s"] = time.perf_counter() - t_round
         record = make_record(hp, rnd, ev, res.train_loss, cen, pr, prev_decisions, stop, next_density, timing)
+        if born is not None and rnd == 0:
+            record.extra["init_masks"] = born
         write_round(ctx, record, trained, None if stop is not None else {n: m.bool() for n, m in get_masks(model).items()})
         records.append(record)
         prev_decisions = record.prune["decisions"]
