@@ -353,13 +353,19 @@ def write_record(run_dir: str | os.PathLike, record: RoundRecord) -> Path:
 
 # ------------------------------------------------------------------ one writer per run directory
 def _alive(pid: int) -> bool:
+    """Whether ``pid`` runs: a zombie (killed, not yet reaped by its parent) holds no lock."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
     except PermissionError:  # exists, another user's
         return True
-    return True
+    try:  # Linux: the state field of /proc/PID/stat ("Z" = zombie, "X" = dead)
+        with open(f"/proc/{pid}/stat", encoding="ascii", errors="replace") as fh:
+            state = fh.read().rpartition(")")[2].split()[0]
+    except (OSError, IndexError):
+        return True
+    return state not in ("Z", "X")
 
 
 @contextmanager
