@@ -142,10 +142,11 @@ NUMPY_VERSIONS = {name[4:]: f for name, f in dict(globals()).items() if name.sta
 LOOPS = ('vertex_system', 'offdiag_apply', 'vertex_out', 'edge_S', 'max_F', 'lower_bound_sum', 'predecessor_sum', 'edge_values', 'block_apply', 'dense_block', 'sweep_step', 'gram_pairs', 'dual_from_vertex')
 
 #: graphs with at least this many edges get numba's loops: importing numba and loading its cache
-#: costs ~0.4 s once per process, and the compiled loops halve the solve from about this size
-#: (784 x 300 at 10 %, 23,728 edges: 0.12 s CPU in numpy, 0.06 s compiled); smaller graphs, the
-#: tests' and most examples', stay in numpy and never import numba
-COMPILE_FROM_EDGES = 10_000
+#: costs ~0.4 s once per process, and the compiled loops halve the solve (784 x 300 at 10 %,
+#: 23,728 edges: 0.12 s CPU in numpy, 0.06 s compiled); a census meets many layers of a few
+#: thousand edges (VGG-19 at 1 %: a threshold of 10,000 edges made it 11x the Hoory census, 1,000
+#: keeps it at 9x). Smaller graphs, the tests' and toy examples', stay in numpy and never import numba
+COMPILE_FROM_EDGES = 1_000
 
 globals().update({loop: NUMPY_VERSIONS[loop] for loop in LOOPS})
 

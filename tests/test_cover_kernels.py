@@ -31,11 +31,11 @@ def test_the_loops_follow_the_graph_not_the_process():
     """numba's import costs more than the numpy loops on a small graph, and the choice must not
     depend on whether numba is loaded already (a fresh process, so no other test loaded it)."""
     code = ("import sys; from bipartite_expanders import cover_kernels as K; "
-            "assert not K.prefer_compiled(1000) and 'numba' not in sys.modules; "
+            "assert not K.prefer_compiled(10) and 'numba' not in sys.modules; "
             "assert K.vertex_out is K.NUMPY_VERSIONS['vertex_out']; "
             "assert K.prefer_compiled(K.COMPILE_FROM_EDGES) and 'numba' in sys.modules; "
             "assert K.vertex_out is not K.NUMPY_VERSIONS['vertex_out']; "
-            "assert not K.prefer_compiled(1000) and K.vertex_out is K.NUMPY_VERSIONS['vertex_out']")
+            "assert not K.prefer_compiled(10) and K.vertex_out is K.NUMPY_VERSIONS['vertex_out']")
     subprocess.run([sys.executable, "-c", code], check=True, capture_output=True)
 
 

@@ -28,7 +28,7 @@ def test_small_analysis_loads_no_numba():
     """numba's import and first call cost ~0.4 s: a small graph (below ``MatrixOperator.NUMBA_FROM_NNZ``
     and ``cover_kernels.COMPILE_FROM_EDGES``), spectrum and universal cover included, must not pay it."""
     code = ("import sys, numpy as np; from bipartite_expanders import generators, ramanujan_report; "
-            "r = ramanujan_report(generators.random_biregular(600, 8, d_right=12, seed=0)); "
+            "r = ramanujan_report(generators.random_biregular(60, 8, d_right=12, seed=0)); "
             "assert r.rho_uc_method and r.rho_uc == r.rho_uc, r; "
             "assert 'numba' not in sys.modules, 'numba imported'")
     subprocess.run([sys.executable, "-c", code], check=True, capture_output=True)
