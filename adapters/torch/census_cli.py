@@ -32,7 +32,12 @@ def configure(parser: argparse.ArgumentParser) -> None:
                              "(repeatable; default 1)")
     parser.add_argument("--scope", choices=("largest", "nonisolated", "all"), default="largest",
                         help="which part of each graph the spectra describe (default: largest)")
-    parser.add_argument("--no-cover", action="store_true", help="skip the universal-cover radius (faster on large layers)")
+    uc = parser.add_mutually_exclusive_group()
+    uc.add_argument("--universal-cover", choices=("auto", "exact", "off"), default="auto",
+                    help="rho(T) of the universal cover, as in analyze: auto (default: exact, but the certified free "
+                         "O(E) bracket on layers of more than 200000 edges), exact (always) or off")
+    uc.add_argument("--no-universal-cover", "--no-cover", dest="universal_cover", action="store_const", const="off",
+                    help="the same as --universal-cover off (faster on large layers)")
     parser.add_argument("--json", action="store_true", help="print the census as JSON")
 
 
@@ -127,7 +132,7 @@ def state_dict_model(state: Mapping[str, Any], groups: tuple[int, dict[str, int]
 
 
 def census_of_path(path: str | Path, rnd: int | None = None, groups: tuple[int, dict[str, int]] = (1, {}),
-                   scope: str = "largest", universal_cover: bool = True) -> dict[str, Any]:
+                   scope: str = "largest", universal_cover: bool | str = "auto") -> dict[str, Any]:
     """The census of a run directory's round or of a state_dict file, as a JSON-safe dict."""
     
     from bipartite_expanders.files import json_safe
@@ -179,7 +184,7 @@ def run(args: argparse.Namespace) -> int:
     groups = parse_groups(args.groups)
     if args.round is not None and args.round < 0:
         raise ValueError(f"--round must be a non-negative integer, got {args.round}")
-    res = census_of_path(args.path, args.round, groups, scope=args.scope, universal_cover=not args.no_cover)
+    res = census_of_path(args.path, args.round, groups, scope=args.scope, universal_cover={"auto": "auto", "exact": True, "off": False}[args.universal_cover])
     if args.json:
         print(dumps(res, indent=2))
         return 0
