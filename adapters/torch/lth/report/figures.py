@@ -113,6 +113,20 @@ def _shade_regimes(ax: Any, densities: Sequence[float], regimes: Sequence[Any]) 
         ax.axvspan(math.exp(lo), math.exp(hi), color=REGIME_COLORS.get(str(regime), "#cccccc"), alpha=0.13, lw=0)
 
 
+def _plot_layers(ax: Any, x: list[float], by_layer: dict[str, list[float]], layers: list[str],
+                 colors: dict[str, Any], legend: dict[str, Any]) -> None:
+    """One line per layer (finite values) and its ``+inf`` markers (at the layer's own height);
+    the first handle of each layer goes into ``legend``."""
+    for slot, layer in enumerate(layers):
+        ys = by_layer.get(layer)
+        if ys is None:
+            continue
+        pts = [(xv, yv) for xv, yv in zip(x, ys) if math.isfinite(yv)]
+        (h,) = ax.plot([p[0] for p in pts], [p[1] for p in pts], "o-", ms=3, color=colors[layer])
+        legend.setdefault(layer, h)
+        _mark_infinite(ax, [xv for xv, yv in zip(x, ys) if yv == math.inf], colors[layer], slot)
+
+
 def _mark_infinite(ax: Any, xs: Sequence[float], color: Any, slot: int) -> None:
     """t2 = 0 makes a margin +inf: triangles just below the top edge, one height per layer."""
     if xs:
@@ -209,14 +223,7 @@ def figure4(runs: Sequence[RunData], path: str | os.PathLike, kind: str = "mask"
         for i, (name, sym) in enumerate(_MARGINS):
             ax = grid.ax(j, 1 + i)
             _shade_regimes(ax, run.densities, regimes)
-            for slot, layer in enumerate(layers):
-                ys = series[name][run.path].get(layer)
-                if ys is None:
-                    continue
-                pts = [(xv, yv) for xv, yv in zip(x, ys) if math.isfinite(yv)]
-                (h,) = ax.plot([p[0] for p in pts], [p[1] for p in pts], "o-", ms=3, color=colors[layer])
-                legends[1 + i].setdefault(layer, h)
-                _mark_infinite(ax, [xv for xv, yv in zip(x, ys) if yv == math.inf], colors[layer], slot)
+            _plot_layers(ax, x, series[name][run.path], layers, colors, legends[1 + i])
             _margin_axis(ax, lims[name], f"{sym} ({kind} graph)")
             _density_axis(ax, xlim, label=i == 1)
     _legend_outside(grid.legend_axes(0), legends[0], "accuracy")
@@ -308,14 +315,7 @@ def metric_figure(runs: Sequence[RunData], metric: str, path: str | os.PathLike)
         for i, key in enumerate(keys):
             ax = grid.ax(j, i)
             _shade_regimes(ax, run.densities, [rec.get("regime") for rec in run.records])
-            for slot, layer in enumerate(layers):
-                ys = values[key][run.path].get(layer)
-                if ys is None:
-                    continue
-                pts = [(xv, yv) for xv, yv in zip(x, ys) if math.isfinite(yv)]
-                (h,) = ax.plot([p[0] for p in pts], [p[1] for p in pts], "o-", ms=3, color=colors[layer])
-                legend.setdefault(layer, h)
-                _mark_infinite(ax, [xv for xv, yv in zip(x, ys) if yv == math.inf], colors[layer], slot)
+            _plot_layers(ax, x, values[key][run.path], layers, colors, legend)
             ax.set_ylim(*lims[key])
             ax.set_ylabel(key)
             if i == 0:
