@@ -47,7 +47,6 @@ import math
 import warnings
 from dataclasses import asdict, dataclass
 from functools import cached_property
-from contextlib import nullcontext
 from typing import Any
 
 import numpy as np
@@ -56,17 +55,13 @@ import scipy.sparse as sp
 import scipy.sparse.linalg as spla
 from scipy.sparse import csgraph
 
-try:  # optional (the 'all' extra): small dense BLAS calls are several times slower on 2 threads
-    from threadpoolctl import threadpool_limits
-except ImportError:  # pragma: no cover - exercised only without threadpoolctl
-    threadpool_limits = None
-
 from . import cover_kernels as kernels
 from ._checks import check_scope, check_tol
 from .components import connected_components, degree_counts
 from .files import json_float
 from .graph import as_graph, checked_csr
 from .scopes import restrict_to_scope
+from .solvers.threads import solve_threads
 
 __all__ = [
     "CoverRadius",
@@ -344,7 +339,7 @@ class _Bordered:
             C_kd, C_dk = sp_.blocks(jab, jba)
             self.Dd = diag[self.drop]
             self.C_kd, self.C_dk = C_kd, C_dk
-            if sp_.pair_work <= _PAIR_VS_SYRK[kernels.vertex_system is not kernels.NUMPY_VERSIONS["vertex_system"]] * nk * nk * nd or not (np.all(self.Dd > 0) and nk * nd <= _DENSE_SCHUR_MAX):
+            if sp_.pair_work <= _PAIR_VS_SYRK[kernels.compiled_bound()] * nk * nk * nd or not (np.all(self.Dd > 0) and nk * nd <= _DENSE_SCHUR_MAX):
                 # sparse layers: C_kd D^-1 C_dk = diag(g_k) sum_d (g_d / D_d) Q_d Q_d^T with Q = c / q,
                 # one pass over the pairs of edges at each dropped vertex (each pair once)
                 S = kernels.gram_pairs(sp_.drop_ptr, sp_.by_drop, C_kd.rows, -C_kd.vals / gz[sp_.kept_end], gz[self.drop] / self.Dd, nk)
@@ -879,7 +874,7 @@ def universal_cover_radius(
 
 def _one_blas_thread() -> Any:
     # the dense factorisations here are small: one BLAS thread is several times faster than two
-    return threadpool_limits(1, user_api="blas") if threadpool_limits is not None else nullcontext()
+    return solve_threads(1, 1)
 
 
 def _warn_if_wide(r: CoverRadius) -> CoverRadius:

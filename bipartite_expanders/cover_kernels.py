@@ -42,6 +42,7 @@ __all__ = [
     "LOOPS",
     "COMPILE_FROM_EDGES",
     "prefer_compiled",
+    "compiled_bound",
 ]
 
 #: whether the loops are compiled by numba (importable; it is imported on the first loop called)
@@ -148,7 +149,25 @@ LOOPS = ('vertex_system', 'offdiag_apply', 'vertex_out', 'edge_S', 'max_F', 'low
 #: keeps it at 9x). Smaller graphs, the tests' and toy examples', stay in numpy and never import numba
 COMPILE_FROM_EDGES = 1_000
 
-globals().update({loop: NUMPY_VERSIONS[loop] for loop in LOOPS})
+# the numpy loops until prefer_compiled binds numba's (names listed for readers and linters)
+vertex_system = _np_vertex_system
+offdiag_apply = _np_offdiag_apply
+vertex_out = _np_vertex_out
+edge_S = _np_edge_S
+max_F = _np_max_F
+lower_bound_sum = _np_lower_bound_sum
+predecessor_sum = _np_predecessor_sum
+edge_values = _np_edge_values
+block_apply = _np_block_apply
+dense_block = _np_dense_block
+sweep_step = _np_sweep_step
+gram_pairs = _np_gram_pairs
+dual_from_vertex = _np_dual_from_vertex
+
+
+def compiled_bound() -> bool:
+    """Whether numba's loops are the ones bound now (see :func:`prefer_compiled`)."""
+    return globals()["vertex_system"] is not NUMPY_VERSIONS["vertex_system"]
 
 
 def prefer_compiled(n_edges: int) -> bool:
