@@ -325,12 +325,22 @@ def metric_figure(runs: Sequence[RunData], metric: str, path: str | os.PathLike)
     return grid.save(path), keys
 
 
+#: overlay line style and marker per configuration variant (the label without its pruner)
+_VARIANT_STYLES: dict[str, tuple[Any, str]] = {"": ("-", "."), "(p/2)": (":", "+"), "-Bound": ("--", "x")}
+#: the other variants (controls, scoring variants) in order of appearance
+_EXTRA_STYLES: list[tuple[Any, str]] = [("-.", "^"), ((0, (1, 1)), "s"), ((0, (5, 1, 1, 1, 1, 1)), "d"),
+                                        ((0, (3, 2)), "v"), ((0, (1, 2, 4, 2)), "o"), ((0, (6, 2)), "*")]
+
+
 def overlay_figure(runs: Sequence[RunData], path: str | os.PathLike, title: str = "") -> Path:
     """Accuracy (clean, noisiest sigma) and the fraction of Ramanujan layers vs density, mean ± sd
-    over seeds per round; one colour per pruner, plain solid, -Bound dashed, plain p/2 dotted."""
+    over seeds per round; one colour per pruner, plain solid, -Bound dashed, plain p/2 dotted, every
+    other variant (the controls) a line style and marker of its own."""
     import numpy as np
 
     plt = _pyplot()
+    from matplotlib.colors import to_rgb  # matplotlib loads lazily, like pyplot above (import time)
+
     groups = group_runs(runs)
     sigmas = runs[0].sigmas if runs else []
     noisy = max(sigmas, key=float) if sigmas else None
@@ -343,11 +353,20 @@ def overlay_figure(runs: Sequence[RunData], path: str | os.PathLike, title: str 
     xlim = _density_limits([d for r in runs for d in r.densities])
     cycle = plt.rcParams["axes.prop_cycle"].by_key()["color"]
     base_of: dict[str, int] = {}
+    variant_of: dict[str, tuple[Any, str]] = {}
     for g in groups:
         label = run_label(g.runs[0])
         base = label.split(" ")[0].replace("-Bound", "")
         color = cycle[base_of.setdefault(base, len(base_of)) % len(cycle)]
-        style = "--" if "-Bound" in label else (":" if "(" in label else "-")
+        variant = label[len(base):].strip()  # "", "(p/2)", "-Bound", "-Bound (p first)", "(scored once)", ...
+        if variant not in variant_of:
+            variant_of[variant] = _VARIANT_STYLES.get(variant) or _EXTRA_STYLES[
+                sum(v not in _VARIANT_STYLES for v in variant_of) % len(_EXTRA_STYLES)]
+        style, marker = variant_of[variant]
+        if variant not in _VARIANT_STYLES:  # a control: the pruner's hue, darker or lighter per variant
+            extra = _EXTRA_STYLES.index(variant_of[variant])
+            towards = 0.0 if extra % 2 == 0 else 1.0
+            color = tuple(c + (0.25 + 0.1 * (extra // 2)) * (towards - c) for c in to_rgb(color))
         n = max(len(r.records) for r in g.runs)
         for ax, (ylabel, f) in zip(axes, panels):
             xs, ms, ss = [], [], []
@@ -358,8 +377,7 @@ def overlay_figure(runs: Sequence[RunData], path: str | os.PathLike, title: str 
                 ms.append(float(np.mean(vals)))
                 ss.append(float(np.std(vals, ddof=1)) if len(vals) > 1 else 0.0)
             xa, ma, sa = map(np.asarray, (xs, ms, ss))
-            ax.plot(xa, ma, style, color=color, marker={"-": ".", "--": "x", ":": "+"}[style], ms=4,
-                    label=f"{label} (n={len(g.runs)})")
+            ax.plot(xa, ma, linestyle=style, color=color, marker=marker, ms=4, label=f"{label} (n={len(g.runs)})")
             ax.fill_between(xa, ma - sa, ma + sa, color=color, alpha=0.15, lw=0)
             ax.set_ylabel(ylabel)
     for ax in axes:
