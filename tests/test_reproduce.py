@@ -233,3 +233,22 @@ def test_collect_slims_floats_and_candidates(tmp_path):
     assert got["census"][0]["mask"] == {"delta_s": "inf", "delta_r": 0.25}
     collect(str(tmp_path / "runs"), str(tmp_path / "full"), slim=False)
     assert json.loads((tmp_path / "full" / "r1" / "round_00.json").read_text()) == json.loads(json.dumps(rec))
+
+
+def test_overlay_styles_tell_every_configuration_apart():
+    from adapters.torch.lth.report.figures import overlay_styles
+
+    labels = ["IMP", "IMP (p/2)", "IMP-Bound", "IMP-Bound (p first)", "IMP-Bound (random rejection)",
+              "IMP-Bound (unweighted test only)", "SynFlow", "SynFlow (scored once)", "SynFlow (scored once) (p/2)",
+              "SynFlow-Bound", "SynFlow-Bound (p first)"]
+    palette = ["#1f77b4", "#ff7f0e"]
+    s = overlay_styles(labels, palette)
+    assert len(set(s.values())) == len(labels)  # no two configurations drawn alike
+    assert s["IMP"][:2] == ("-", ".") and s["IMP (p/2)"][:2] == (":", "+") and s["IMP-Bound"][:2] == ("--", "x")
+    assert s["IMP"][2] == s["IMP-Bound"][2] == (0x1f / 255, 0x77 / 255, 0xb4 / 255)  # one hue per pruner
+    assert s["SynFlow-Bound"][2] != s["IMP-Bound"][2]
+    # the same control of two pruners: the same style, each in its own pruner's shade
+    assert s["IMP-Bound (p first)"][:2] == s["SynFlow-Bound (p first)"][:2]
+    assert s["IMP-Bound (p first)"][2] != s["SynFlow-Bound (p first)"][2]
+    assert all(0.0 <= c <= 1.0 for v in s.values() for c in v[2])
+    assert overlay_styles([], palette) == {}

@@ -20,7 +20,8 @@ from typing import Any
 from .load import RunData, RunGroup, group_runs, run_label
 from .stats import by_round, layer_metric, metric_keys, num, record_metrics
 
-__all__ = ["figure4", "figure4_aggregate", "metric_figure", "overlay_figure", "table_figure", "REGIME_COLORS"]
+__all__ = ["figure4", "figure4_aggregate", "metric_figure", "overlay_figure", "overlay_styles", "table_figure",
+           "REGIME_COLORS"]
 
 REGIME_COLORS = {"fully": "#2ca02c", "partially": "#ffbf00", "non": "#d62728"}
 _DENSITY_TICKS = (100, 50, 20, 10, 5, 2, 1, 0.5, 0.2, 0.1, 0.05, 0.02, 0.01)
@@ -327,9 +328,38 @@ def metric_figure(runs: Sequence[RunData], metric: str, path: str | os.PathLike)
 
 #: overlay line style and marker per configuration variant (the label without its pruner)
 _VARIANT_STYLES: dict[str, tuple[Any, str]] = {"": ("-", "."), "(p/2)": (":", "+"), "-Bound": ("--", "x")}
-#: the other variants (controls, scoring variants) in order of appearance
+#: the other variants (controls, scoring variants), in order of appearance
 _EXTRA_STYLES: list[tuple[Any, str]] = [("-.", "^"), ((0, (1, 1)), "s"), ((0, (5, 1, 1, 1, 1, 1)), "d"),
                                         ((0, (3, 2)), "v"), ((0, (1, 2, 4, 2)), "o"), ((0, (6, 2)), "*")]
+
+
+def overlay_styles(labels: Sequence[str], palette: Sequence[str]) -> dict[str, tuple[Any, str, tuple[float, ...]]]:
+    """Line style, marker and RGB colour per configuration label: one hue of ``palette`` per
+    pruner; plain solid, ``p/2`` dotted, -Bound dashed; every other variant (the controls) a
+    style and marker of its own and the pruner's hue darkened or lightened.
+
+    >>> s = overlay_styles(["IMP", "IMP-Bound", "IMP-Bound (p first)", "SNIP"], ["#1f77b4", "#ff7f0e"])
+    >>> s["IMP"][:2], s["IMP-Bound"][:2], s["IMP-Bound (p first)"][:2], s["SNIP"][2] == s["IMP"][2]
+    (('-', '.'), ('--', 'x'), ('-.', '^'), False)
+    """
+    from matplotlib.colors import to_rgb  # matplotlib loads lazily (import time of the package)
+
+    bases: dict[str, int] = {}
+    extras: dict[str, int] = {}
+    out = {}
+    for label in labels:
+        base = label.split(" ")[0].replace("-Bound", "")
+        rgb = to_rgb(palette[bases.setdefault(base, len(bases)) % len(palette)])
+        variant = label[len(base):].strip()  # "", "(p/2)", "-Bound", "-Bound (p first)", "(scored once)", ...
+        if variant in _VARIANT_STYLES:
+            style, marker = _VARIANT_STYLES[variant]
+        else:
+            i = extras.setdefault(variant, len(extras))
+            style, marker = _EXTRA_STYLES[i % len(_EXTRA_STYLES)]
+            towards, amount = (0.0 if i % 2 == 0 else 1.0), 0.25 + 0.1 * (i // 2 % 3)
+            rgb = tuple(c + amount * (towards - c) for c in rgb)
+        out[label] = (style, marker, tuple(rgb))
+    return out
 
 
 def overlay_figure(runs: Sequence[RunData], path: str | os.PathLike, title: str = "") -> Path:
@@ -339,8 +369,6 @@ def overlay_figure(runs: Sequence[RunData], path: str | os.PathLike, title: str 
     import numpy as np
 
     plt = _pyplot()
-    from matplotlib.colors import to_rgb  # matplotlib loads lazily, like pyplot above (import time)
-
     groups = group_runs(runs)
     sigmas = runs[0].sigmas if runs else []
     noisy = max(sigmas, key=float) if sigmas else None
@@ -351,22 +379,10 @@ def overlay_figure(runs: Sequence[RunData], path: str | os.PathLike, title: str 
     fig, axes = plt.subplots(1, len(panels), figsize=(4.8 * len(panels) + 2.4, 4.3), squeeze=False)
     axes = axes[0]
     xlim = _density_limits([d for r in runs for d in r.densities])
-    cycle = plt.rcParams["axes.prop_cycle"].by_key()["color"]
-    base_of: dict[str, int] = {}
-    variant_of: dict[str, tuple[Any, str]] = {}
+    styles = overlay_styles([run_label(g.runs[0]) for g in groups], plt.rcParams["axes.prop_cycle"].by_key()["color"])
     for g in groups:
         label = run_label(g.runs[0])
-        base = label.split(" ")[0].replace("-Bound", "")
-        color = cycle[base_of.setdefault(base, len(base_of)) % len(cycle)]
-        variant = label[len(base):].strip()  # "", "(p/2)", "-Bound", "-Bound (p first)", "(scored once)", ...
-        if variant not in variant_of:
-            variant_of[variant] = _VARIANT_STYLES.get(variant) or _EXTRA_STYLES[
-                sum(v not in _VARIANT_STYLES for v in variant_of) % len(_EXTRA_STYLES)]
-        style, marker = variant_of[variant]
-        if variant not in _VARIANT_STYLES:  # a control: the pruner's hue, darker or lighter per variant
-            extra = _EXTRA_STYLES.index(variant_of[variant])
-            towards = 0.0 if extra % 2 == 0 else 1.0
-            color = tuple(c + (0.25 + 0.1 * (extra // 2)) * (towards - c) for c in to_rgb(color))
+        style, marker, color = styles[label]
         n = max(len(r.records) for r in g.runs)
         for ax, (ylabel, f) in zip(axes, panels):
             xs, ms, ss = [], [], []
