@@ -256,3 +256,26 @@ def test_without_a_threading_layer_the_kernels_run_serially():
     env = dict(os.environ, NUMBA_THREADING_LAYER="tbb")
     out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "1"
+
+
+def test_wrong_lengths_and_malformed_structures_raise_instead_of_crashing(rng):
+    # the kernels run without bounds checks: every entry point must reject what would read
+    # or write outside the arrays (before this check, a wrong-length vector segfaulted)
+    A = sparse(rng, 20, 30, 0.2, "values")
+    kern = CSRKernel(A)
+    with pytest.raises(ValueError, match="x must be a vector or block with 30 rows"):
+        kern.gather(np.ones(20))
+    with pytest.raises(ValueError, match="y must be a vector or block with 20 rows"):
+        kern.scatter(np.ones(30))
+    with pytest.raises(ValueError, match="x must be"):
+        kern.gram(np.ones((20, 2)))
+    with pytest.raises(ValueError, match="x must be"):
+        kernels.csr_matvec(A, np.ones(1))
+    bad = sp.csr_array((A.data, A.indices.copy(), A.indptr), shape=A.shape)
+    bad.indices[3] = 30
+    with pytest.raises(ValueError, match=r"A.indices must lie in \[0, 30\)"):
+        CSRKernel(bad)
+    bad = sp.csr_array((A.data, A.indices, A.indptr.copy()), shape=A.shape)
+    bad.indptr[5] = bad.indptr[6] + 1
+    with pytest.raises(ValueError, match="non-decreasing"):
+        CSRKernel(bad)

@@ -74,17 +74,46 @@ def max_threads() -> int:
     return int(numba.config.NUMBA_NUM_THREADS) if _PARALLEL_OK else 1
 
 
+@njit(**_INLINE)
+def _entries(indptr, i):
+    """The positions of row ``i``'s stored entries, as an unsigned range: with signed bounds
+    numba guards every ``indices[p]`` and ``data[p]`` against a negative ``p`` (Python's
+    wraparound), a branch per entry that made the products 1.2-1.9x slower than with
+    unsigned ones (measured on 4096x11008 and 25088x4096, 1 % and 10 %)."""
+    return range(np.uint64(indptr[i]), np.uint64(indptr[i + 1]))
+
+
 # ------------------------------------------------------------------ A x
 @njit(**_INLINE)
 def _row_dot(indptr, indices, data, x, i):
-    acc = 0.0
+    # Four partial sums: one accumulator chains every add on the one before (its latency,
+    # not memory, bounds a long row); four made rows of ~400-1100 entries 1.5-2.1x faster and
+    # rows of ~40-110 no slower (measured at 10 % and 1 % density).
+    a0 = a1 = a2 = a3 = 0.0
+    start = np.uint64(indptr[i])
+    end = np.uint64(indptr[i + 1])
+    four = np.uint64(4)
+    quads = (end - start) // four
+    one, two, three = np.uint64(1), np.uint64(2), np.uint64(3)
     if data is None:
-        for p in range(indptr[i], indptr[i + 1]):
-            acc += x[indices[p]]
+        for t in range(quads):
+            p = start + four * t
+            a0 += x[indices[p]]
+            a1 += x[indices[p + one]]
+            a2 += x[indices[p + two]]
+            a3 += x[indices[p + three]]
+        for p in range(start + four * quads, end):
+            a0 += x[indices[p]]
     else:
-        for p in range(indptr[i], indptr[i + 1]):
-            acc += np.float64(data[p]) * x[indices[p]]
-    return acc
+        for t in range(quads):
+            p = start + four * t
+            a0 += np.float64(data[p]) * x[indices[p]]
+            a1 += np.float64(data[p + one]) * x[indices[p + one]]
+            a2 += np.float64(data[p + two]) * x[indices[p + two]]
+            a3 += np.float64(data[p + three]) * x[indices[p + three]]
+        for p in range(start + four * quads, end):
+            a0 += np.float64(data[p]) * x[indices[p]]
+    return (a0 + a1) + (a2 + a3)
 
 
 @njit(**_FLAGS)
@@ -105,7 +134,7 @@ def gather_parallel(indptr, indices, data, x, out):
 
 @njit(**_INLINE)
 def _row_dot_block(indptr, indices, data, X, i, out):
-    for p in range(indptr[i], indptr[i + 1]):
+    for p in _entries(indptr, i):
         j = indices[p]
         if data is None:
             for c in range(X.shape[1]):
@@ -129,10 +158,10 @@ def gather_block(indptr, indices, data, X, out):
 @njit(**_INLINE)
 def _row_scatter(indptr, indices, data, t, i, out):
     if data is None:
-        for p in range(indptr[i], indptr[i + 1]):
+        for p in _entries(indptr, i):
             out[indices[p]] += t
     else:
-        for p in range(indptr[i], indptr[i + 1]):
+        for p in _entries(indptr, i):
             out[indices[p]] += np.float64(data[p]) * t
 
 
@@ -181,7 +210,7 @@ def scatter_parallel(indptr, indices, data, y, out, acc):
     for t in prange(parts):
         a = acc[t]
         a[:] = 0.0
-        for i in range(bounds[t], bounds[t + 1]):
+        for i in range(np.uint64(bounds[t]), np.uint64(bounds[t + 1])):
             _row_scatter(indptr, indices, data, y[i], i, a)
     _reduce_rows(acc, out)
     return out
@@ -189,7 +218,7 @@ def scatter_parallel(indptr, indices, data, y, out, acc):
 
 @njit(**_INLINE)
 def _row_scatter_block(indptr, indices, data, y, i, out):
-    for p in range(indptr[i], indptr[i + 1]):
+    for p in _entries(indptr, i):
         o = out[indices[p]]
         if data is None:
             for c in range(y.shape[0]):
@@ -229,7 +258,7 @@ def gram_parallel(indptr, indices, data, x, out, acc):
     for t in prange(parts):
         a = acc[t]
         a[:] = 0.0
-        for i in range(bounds[t], bounds[t + 1]):
+        for i in range(np.uint64(bounds[t]), np.uint64(bounds[t + 1])):
             s = _row_dot(indptr, indices, data, x, i)
             if s != 0.0:
                 _row_scatter(indptr, indices, data, s, i, a)

@@ -72,6 +72,22 @@ def index_dtype(size: int) -> type:
     return np.int64
 
 
+def _check_structure(A: sp.csr_array | sp.csr_matrix) -> None:
+    """Raise ValueError unless ``A``'s CSR arrays are consistent: the kernels read them
+    without bounds checks, so a malformed structure would read or write outside memory."""
+    r, c = A.shape
+    indptr, indices = np.asarray(A.indptr), np.asarray(A.indices)
+    if indptr.ndim != 1 or indptr.size != r + 1 or (r + 1 and indptr[0] != 0):
+        raise ValueError(f"A.indptr must have {r + 1} entries starting at 0; got {indptr.size}")
+    if r and np.any(np.diff(indptr) < 0):
+        raise ValueError("A.indptr must be non-decreasing")
+    nnz = int(indptr[-1])
+    if indices.size < nnz or np.asarray(A.data).size < nnz:
+        raise ValueError(f"A.indices and A.data must hold indptr[-1] = {nnz} entries")
+    if nnz and (int(indices[:nnz].min()) < 0 or int(indices[:nnz].max()) >= c):
+        raise ValueError(f"A.indices must lie in [0, {c}) for a matrix with {c} columns")
+
+
 class CSRKernel:
     """One CSR matrix ``A`` (r x c) converted for the compiled kernels.
 
@@ -89,6 +105,7 @@ class CSRKernel:
             raise TypeError(f"A must be a scipy CSR matrix; got {type(A).__name__}")
         self.shape = A.shape
         r, c = A.shape
+        _check_structure(A)
         nnz = int(A.indptr[-1]) if A.indptr.size else 0
         self.nnz = nnz
         self.indptr = A.indptr.astype(np.int32 if nnz < np.iinfo(np.int32).max else np.int64, copy=False)
@@ -118,6 +135,15 @@ class CSRKernel:
             self._acc[length] = acc
         return acc
 
+    def _operand(self, x: Any, length: int, name: str) -> np.ndarray:
+        """``x`` as a C-contiguous float64 vector or block of ``length`` rows; the kernels
+        index without bounds checks, so a wrong length must stop here."""
+        x = np.ascontiguousarray(x, dtype=np.float64)
+        if x.ndim not in (1, 2) or x.shape[0] != length:
+            raise ValueError(f"{name} must be a vector or block with {length} rows for a {self.shape[0]} x "
+                             f"{self.shape[1]} matrix; got shape {x.shape}")
+        return x
+
     def _scaled(self, out: np.ndarray, power: int = 1) -> np.ndarray:
         if self.scale != 1.0:
             out *= self.scale**power
@@ -126,7 +152,7 @@ class CSRKernel:
     def gather(self, x: np.ndarray) -> np.ndarray:
         """``A x`` (row dot products) for a vector or a block of ``c`` rows."""
         cm = compiled_module()
-        x = np.ascontiguousarray(x, dtype=np.float64)
+        x = self._operand(x, self.shape[1], "x")
         r = self.shape[0]
         if x.ndim == 1:
             out = np.empty(r)
@@ -138,7 +164,7 @@ class CSRKernel:
     def scatter(self, y: np.ndarray) -> np.ndarray:
         """``A^T y`` from A's rows for a vector or a block of ``r`` rows."""
         cm = compiled_module()
-        y = np.ascontiguousarray(y, dtype=np.float64)
+        y = self._operand(y, self.shape[0], "y")
         c = self.shape[1]
         if y.ndim == 1:
             out = np.empty(c)
@@ -152,7 +178,7 @@ class CSRKernel:
 
     def gram(self, x: np.ndarray) -> np.ndarray:
         """``A^T (A x)`` in one pass over A's rows (a vector; a block takes two passes)."""
-        x = np.ascontiguousarray(x, dtype=np.float64)
+        x = self._operand(x, self.shape[1], "x")
         if x.ndim != 1:
             return self.scatter(self.gather(x))
         cm = compiled_module()
