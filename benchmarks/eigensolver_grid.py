@@ -222,6 +222,52 @@ def _n_runs(first_s: float, repeats: int, slow_s: float) -> int:
     return max(repeats, min(FAST_MAX_RUNS, int(FAST_BUDGET_S / max(first_s, 1e-4))))
 
 
+#: the settings the thread-policy target compares: their repeats run in turns (one run of
+#: each, then again), so that a change of machine load affects all of them alike
+INTERLEAVED = ("auto", "auto-t1", "auto-t2")
+
+
+def _time_in_turns(B: sp.csr_array, group: list[tuple[str, Callable[..., Any], int, list[float]]]) -> None:
+    """Append timed runs to each member's list, one run per member per turn, until each has
+    its count."""
+    while any(len(times) < count for _, _, count, times in group):
+        for _, f, count, times in group:
+            if len(times) < count:
+                t0 = time.perf_counter()
+                f(B)
+                times.append(time.perf_counter() - t0)
+
+
+def _record(out: dict[str, Any], B: sp.csr_array, ref: np.ndarray | None, res: MethodResult, out_f: Any, peak: int,
+            times: list[float], *, bandwidth: float, dense_op: bool, log: Callable[[str], None]) -> np.ndarray:
+    """Fill ``res`` from a method's runs (values, errors against ``ref``, floors) into
+    ``out["methods"]``; returns the reference (the first method's values when none was known)."""
+    m, n = B.shape
+    method = res.method
+    vals, nmv = out_f[0], out_f[1]
+    if ref is None:  # the first method run is the study: its values are the reference
+        ref = np.asarray(vals, dtype=float)
+        out["reference"], out["reference_method"] = ref.tolist(), "study ARPACK (tol = eps)"
+        out["reference_rel_err_t2"] = _gram_error(ref, min(m, n)) if method == "study" else math.nan
+    res.used = out_f[2] if len(out_f) > 2 else method
+    res.times_s = times
+    res.time_s = statistics.median(times)
+    res.n_matvec = int(nmv)
+    vals = np.asarray(vals, dtype=float)
+    res.err_t1 = float(abs(vals[0] - ref[0]) / ref[0]) if ref[0] > 0 else float(abs(vals[0]))
+    res.err_t2 = float(abs(vals[1] - ref[1]) / ref[1]) if ref[1] > 1e-10 * ref[0] else float(abs(vals[1]) / ref[0])
+    res.peak_mb = peak / 1e6
+    if nmv:
+        uses_dense = dense_op and method not in BASELINES
+        floor = operator_bytes(B, uses_dense) / bandwidth
+        res.per_matvec_vs_floor = res.time_s / nmv / floor
+        res.per_matvec_vs_kernel_floor = res.time_s / nmv / (kernel_bytes(B, uses_dense) / bandwidth)
+    out["methods"][method] = asdict(res)
+    log(f"  {method:9s} {res.time_s * 1e3:10.1f} ms  mv={nmv:6d}  err t1={res.err_t1:.1e} t2={res.err_t2:.1e}  "
+        f"peak={res.peak_mb:8.1f} MB  {res.used}")
+    return ref
+
+
 def run_cell(B: sp.csr_array, methods: list[str], repeats: int, bandwidth: float,
              slow_s: float = 3.0, quick: bool = False, log: Callable[[str], None] = print) -> dict[str, Any]:
     """Time every method on one matrix; returns a JSON-safe dict."""
@@ -240,6 +286,9 @@ def run_cell(B: sp.csr_array, methods: list[str], repeats: int, bandwidth: float
     from bipartite_expanders.spectrum import DENSE_OPERATOR_FROM
 
     dense_op = B.nnz >= DENSE_OPERATOR_FROM * m * n
+    interleaved: list[tuple[str, Callable[..., Any], int, list[float]]] = []
+    pending: list[tuple[MethodResult, Any, int, list[float]]] = []
+    in_group = [x for x in methods if x in INTERLEAVED and not _skip_reason(x, m, n, B.nnz, quick)]
     for method in methods:
         res = MethodResult(method)
         reason = _skip_reason(method, m, n, B.nnz, quick)
@@ -262,31 +311,20 @@ def run_cell(B: sp.csr_array, methods: list[str], repeats: int, bandwidth: float
         _, peak = tracemalloc.get_traced_memory()
         tracemalloc.stop()
         times = [first] if first > slow_s else []
+        if method in INTERLEAVED:
+            # the thread settings are timed in turns once the last of them has run once
+            interleaved.append((method, f, _n_runs(first, repeats, slow_s), times))
+            pending.append((res, out_f, peak, times))
+            if method == in_group[-1]:
+                _time_in_turns(B, interleaved)
+                for args in pending:
+                    ref = _record(out, B, ref, *args, bandwidth=bandwidth, dense_op=dense_op, log=log)
+            continue
         while len(times) < _n_runs(first, repeats, slow_s):
             t0 = time.perf_counter()
             out_f = f(B)
             times.append(time.perf_counter() - t0)
-        vals, nmv = out_f[0], out_f[1]
-        if ref is None:  # the first method run is the study: its values are the reference
-            ref = np.asarray(vals, dtype=float)
-            out["reference"], out["reference_method"] = ref.tolist(), "study ARPACK (tol = eps)"
-            out["reference_rel_err_t2"] = _gram_error(ref, min(m, n)) if method == "study" else math.nan
-        res.used = out_f[2] if len(out_f) > 2 else method
-        res.times_s = times
-        res.time_s = statistics.median(times)
-        res.n_matvec = int(nmv)
-        vals = np.asarray(vals, dtype=float)
-        res.err_t1 = float(abs(vals[0] - ref[0]) / ref[0]) if ref[0] > 0 else float(abs(vals[0]))
-        res.err_t2 = float(abs(vals[1] - ref[1]) / ref[1]) if ref[1] > 1e-10 * ref[0] else float(abs(vals[1]) / ref[0])
-        res.peak_mb = peak / 1e6
-        if nmv:
-            uses_dense = dense_op and method not in BASELINES
-            floor = operator_bytes(B, uses_dense) / bandwidth
-            res.per_matvec_vs_floor = res.time_s / nmv / floor
-            res.per_matvec_vs_kernel_floor = res.time_s / nmv / (kernel_bytes(B, uses_dense) / bandwidth)
-        out["methods"][method] = asdict(res)
-        log(f"  {method:9s} {res.time_s * 1e3:10.1f} ms  mv={nmv:6d}  err t1={res.err_t1:.1e} t2={res.err_t2:.1e}  "
-            f"peak={res.peak_mb:8.1f} MB  {res.used}")
+        ref = _record(out, B, ref, res, out_f, peak, times, bandwidth=bandwidth, dense_op=dense_op, log=log)
     return out
 
 
@@ -398,8 +436,9 @@ def markdown(results: dict[str, Any]) -> str:
                        ("adjacency_over_auto", "adjacency eigsh(k=3) ÷ auto")]:
         d = s.get(key)
         if d:
+            big = (f"min {d['min_big']:.2f}x over {d['cells_big']} cells" if d["cells_big"] else "none in this grid")
             lines.append(f"- {label}: median {d['median']:.2f}x, min {d['min']:.2f}x over {d['cells']} cells; "
-                         f"on cells with nnz >= 1e5: min {d['min_big']:.2f}x over {d['cells_big']} cells")
+                         f"on cells with nnz >= 1e5: {big}")
     d = s.get("auto_over_best")
     if d:
         lines.append(f"- auto ÷ best backend of the cell: median {d['median']:.2f}, worst {d['max']:.2f} ({d['worst_cell']})")

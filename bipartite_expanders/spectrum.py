@@ -341,6 +341,8 @@ def top_singular_values(
             raise ValueError("solver='primme' needs the optional package primme (pip install 'bipartite-expanders[primme]')")
     else:
         raise ValueError(f"solver must be 'auto' or one of {sorted(SOLVERS)}; got {solver!r}")
+    # the Gram method's dense eigenproblem may use the idle cores; the refinement, Krylov, not
+    solve_blas = resolve_threads(threads, nnz, min(m, n) if name == "gram" else 0)[1]
     if vertex_ids is not None:
         vertex_ids = (np.asarray(vertex_ids[0]), np.asarray(vertex_ids[1]))
         if vertex_ids[0].shape != (m,) or vertex_ids[1].shape != (n,):
@@ -359,9 +361,10 @@ def top_singular_values(
         if solver == "auto" and name == "arpack" and start is not None:
             name = "lanczos"  # ARPACK's restarts throw a warm start's advantage away; Lanczos keeps it
         op = MatrixOperator(_densified(B), kernel=kernel, threads=kernel_threads)
-        with solve_threads(op.threads, blas_threads):
+        with solve_threads(op.threads, solve_blas):
             res = SOLVERS[name](op, int(k), float(tol), start)
-            if not res.verified:
+        if not res.verified:
+            with solve_threads(op.threads, blas_threads):
                 res = _refine(op, int(k), float(tol), res, start)
     if scale != 1.0:
         res = replace(res, values=res.values * scale, residual=res.residual * scale,

@@ -5,8 +5,11 @@ shared, two BLAS threads made every backend slower, the Gram method up to 10x (4
 1%: 104 ms with one thread, 4.4 s with two), and ``top_singular_values`` on 1024x1024 at 5%
 took 268 ms against 6.4 ms (docs/spectrum.md, "Threads"). So:
 
-* BLAS runs one thread during a solve (the BLAS calls of a solve are small: Gram-Schmidt
-  against a few hundred vectors, small SVDs, one ``syrk`` of at most 2048 columns);
+* BLAS runs one thread during a solve (the BLAS calls of a Krylov solve are small:
+  Gram-Schmidt against a few hundred vectors, small SVDs), except the Gram method's dense
+  ``syrk`` and ``eigh`` of order :data:`DENSE_BLAS_FROM` or more, which run on the idle cores
+  (on an idle machine two threads made them 1.2-1.5x faster at order 300-1024, and a
+  ``syrk`` of order 200 30x slower);
 * the compiled sparse kernels run ``min(cores, nnz // KERNEL_NNZ_PER_THREAD, idle cores)``
   threads, at least one: a parallel launch and the per-thread accumulators cost more than
   they save on a product that sits in cache, and a thread on a core another process is
@@ -31,13 +34,16 @@ import numpy as np
 
 from .kernels import compiled_loaded, compiled_module
 
-__all__ = ["ENV_THREADS", "KERNEL_NNZ_PER_THREAD", "available_cores", "idle_cores", "policy_threads", "resolve_threads",
-           "solve_threads"]
+__all__ = ["ENV_THREADS", "KERNEL_NNZ_PER_THREAD", "DENSE_BLAS_FROM", "available_cores", "idle_cores", "policy_threads",
+           "policy_blas_threads", "resolve_threads", "solve_threads"]
 
 #: environment variable overriding the policy (a positive integer)
 ENV_THREADS = "BIPARTITE_EXPANDERS_THREADS"
 #: the compiled kernels get one more thread per this many stored entries
 KERNEL_NNZ_PER_THREAD = 2_000_000
+
+#: a dense Gram eigenproblem of at least this order runs its BLAS on the idle cores
+DENSE_BLAS_FROM = 256
 
 _CONTROLLER: Any = None
 
@@ -69,6 +75,14 @@ def policy_threads(nnz: int) -> int:
     return max(1, min(by_size, int(idle_cores() + 0.5)))
 
 
+def policy_blas_threads(dense_order: int) -> int:
+    """BLAS threads the policy picks for a solve whose dense eigenproblem has this order (0:
+    none): the idle cores from :data:`DENSE_BLAS_FROM` on, else one."""
+    if dense_order < DENSE_BLAS_FROM:
+        return 1
+    return max(1, min(available_cores(), int(idle_cores() + 0.5)))
+
+
 def _positive(value: Any, name: str) -> int:
     if isinstance(value, str) and name == ENV_THREADS and value.strip().isdigit():
         value = int(value)
@@ -77,9 +91,10 @@ def _positive(value: Any, name: str) -> int:
     return int(value)
 
 
-def resolve_threads(threads: int | None, nnz: int) -> tuple[int, int]:
+def resolve_threads(threads: int | None, nnz: int, dense_order: int = 0) -> tuple[int, int]:
     """``(kernel_threads, blas_threads)`` for a solve: the keyword, else the environment
-    variable :data:`ENV_THREADS`, else the policy (:func:`policy_threads`, BLAS 1)."""
+    variable :data:`ENV_THREADS`, else the policy (:func:`policy_threads`, and
+    :func:`policy_blas_threads` of ``dense_order``, the order of a dense Gram eigenproblem)."""
     if threads is not None:
         n = _positive(threads, "threads")
         return n, n
@@ -87,7 +102,7 @@ def resolve_threads(threads: int | None, nnz: int) -> tuple[int, int]:
     if env:
         n = _positive(env, ENV_THREADS)
         return n, n
-    return policy_threads(nnz), 1
+    return policy_threads(nnz), policy_blas_threads(dense_order)
 
 
 def _blas_controller() -> Any:
