@@ -222,9 +222,14 @@ def _n_runs(first_s: float, repeats: int, slow_s: float) -> int:
     return max(repeats, min(FAST_MAX_RUNS, int(FAST_BUDGET_S / max(first_s, 1e-4))))
 
 
-#: the settings the thread-policy target compares: their repeats run in turns (one run of
-#: each, then again), so that a change of machine load affects all of them alike
-INTERLEAVED = ("auto", "auto-t1", "auto-t2")
+#: settings the thread-policy target compares whose repeats run in turns (one run of each,
+#: then again), so that a change of machine load affects them alike. Not auto-t2: two BLAS
+#: threads beside two kernel threads leave both pools' idle threads spinning on the cores for
+#: a while after a call, which made the next policy run up to 10x slower when interleaved
+#: (4608x512 at 10 %: 116 ms against 12 ms); it is timed in a block and followed by a pause.
+INTERLEAVED = ("auto", "auto-t1")
+#: seconds of rest after auto-t2, for the spinning threads to go to sleep
+SPIN_REST_S = 0.5
 
 
 def _time_in_turns(B: sp.csr_array, group: list[tuple[str, Callable[..., Any], int, list[float]]]) -> None:
@@ -324,6 +329,8 @@ def run_cell(B: sp.csr_array, methods: list[str], repeats: int, bandwidth: float
             t0 = time.perf_counter()
             out_f = f(B)
             times.append(time.perf_counter() - t0)
+        if method == "auto-t2":
+            time.sleep(SPIN_REST_S)
         ref = _record(out, B, ref, res, out_f, peak, times, bandwidth=bandwidth, dense_op=dense_op, log=log)
     return out
 

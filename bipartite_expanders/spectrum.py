@@ -361,10 +361,10 @@ def top_singular_values(
         if solver == "auto" and name == "arpack" and start is not None:
             name = "lanczos"  # ARPACK's restarts throw a warm start's advantage away; Lanczos keeps it
         op = MatrixOperator(_densified(B), kernel=kernel, threads=kernel_threads)
-        with solve_threads(op.threads, solve_blas):
+        with solve_threads(op.threads, solve_blas, parallel=op.parts > 1):
             res = SOLVERS[name](op, int(k), float(tol), start)
         if not res.verified:
-            with solve_threads(op.threads, blas_threads):
+            with solve_threads(op.threads, blas_threads, parallel=op.parts > 1):
                 res = _refine(op, int(k), float(tol), res, start)
     if scale != 1.0:
         res = replace(res, values=res.values * scale, residual=res.residual * scale,

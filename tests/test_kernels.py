@@ -205,14 +205,16 @@ def test_thread_keyword_and_environment(monkeypatch):
     assert threads.resolve_threads(None, 10) == (1, 1)
     assert threads.resolve_threads(None, 10**9)[1] == 1  # BLAS: one thread by policy
     assert threads.resolve_threads(None, 10**9)[0] == threads.available_cores()
-    assert threads.resolve_threads(3, 10) == (3, 3)
+    assert threads.resolve_threads(3, 10) == (3, 1)  # a Krylov solve: one BLAS thread
+    assert threads.resolve_threads(3, 10, dense_order=512) == (3, 3)
     # a dense Gram eigenproblem from order 256 uses the idle cores; below it, one thread
     assert threads.resolve_threads(None, 10, dense_order=threads.DENSE_BLAS_FROM)[1] == threads.available_cores()
     assert threads.resolve_threads(None, 10, dense_order=threads.DENSE_BLAS_FROM - 1)[1] == 1
     assert threads.resolve_threads(1, 10, dense_order=4096) == (1, 1)  # the keyword wins
     monkeypatch.setenv(threads.ENV_THREADS, "2")
-    assert threads.resolve_threads(None, 10) == (2, 2)
-    assert threads.resolve_threads(1, 10) == (1, 1)  # the keyword wins
+    assert threads.resolve_threads(None, 10) == (2, 1)
+    assert threads.resolve_threads(None, 10, dense_order=512) == (2, 2)
+    assert threads.resolve_threads(1, 10, dense_order=512) == (1, 1)  # the keyword wins
     monkeypatch.setenv(threads.ENV_THREADS, "many")
     with pytest.raises(ValueError, match=threads.ENV_THREADS):
         threads.resolve_threads(None, 10)
@@ -284,3 +286,19 @@ def test_wrong_lengths_and_malformed_structures_raise_instead_of_crashing(rng):
     bad.indptr[5] = bad.indptr[6] + 1
     with pytest.raises(ValueError, match="non-decreasing"):
         CSRKernel(bad)
+
+
+def test_load_changes_time_never_floats(rng, monkeypatch):
+    # the parts of a parallel product depend on the matrix alone: on an idle machine (two
+    # kernel threads) or a busy one (one), the same floats, so a resumed run writes the
+    # records an uninterrupted one writes
+    monkeypatch.delenv(threads.ENV_THREADS, raising=False)
+    B = sp.random_array((1200, 500), density=0.4, rng=rng, format="csr")
+    B.data = np.abs(rng.standard_normal(B.nnz))
+    runs = []
+    for load in (0.0, threads.available_cores() + 3.0):
+        monkeypatch.setattr(threads.os, "getloadavg", lambda load=load: (load,) * 3)
+        runs.append(top_singular_values(B, k=2, solver="lanczos", kernel="numba", full_output=True))
+    assert np.array_equal(runs[0].values, runs[1].values) and runs[0].n_matvec == runs[1].n_matvec
+    assert runs[0].verified
+    np.testing.assert_allclose(runs[0].values, np.linalg.svd(B.toarray(), compute_uv=False)[:2], rtol=1e-10)

@@ -17,6 +17,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from .kernels import KERNELS, VALUE_TYPES, CSRKernel, compiled_module, numba_available
+from .threads import kernel_parts
 
 __all__ = [
     "SpectrumResult",
@@ -122,7 +123,8 @@ class MatrixOperator:
     solve) always go through scipy on the float64 ``B`` (scipy's CSR kernel was faster on
     blocks of 3 here, and this keeps the check on ``B`` itself). ``values="float32"`` keeps
     a weighted matrix's values in float32 for the iteration's vector products (float64
-    accumulation); the check still sees ``B``. ``threads`` is the compiled kernels' thread count (see
+    accumulation); the check still sees ``B``. ``threads`` is the compiled kernels' thread count, at most
+    :attr:`parts`, the number of parts a product is split into, which depends on ``B`` alone (see
     :mod:`~bipartite_expanders.solvers.threads`).
 
     With scipy, the kernel is chosen by where its random accesses land. scipy's CSR kernel
@@ -157,6 +159,8 @@ class MatrixOperator:
         self.shape = B.shape
         self.count = 0
         self.threads = max(1, int(threads))
+        #: parts of a compiled product (:func:`~bipartite_expanders.solvers.threads.kernel_parts`); 1: serial
+        self.parts = 1
         if self.dense:
             self.nnz = int(np.count_nonzero(B))
             self.frob2 = float(np.einsum("ij,ij->", B, B))
@@ -180,10 +184,12 @@ class MatrixOperator:
         self._tall = m >= n
         if self.kernel == "numba":
             cm = compiled_module()  # loaded now, so that a thread policy entered next reaches it
-            if self.threads > 1:
-                self.threads = min(self.threads, cm.max_threads())
+            parts = kernel_parts(self.nnz)
+            self.parts = min(parts, cm.max_threads()) if parts > 1 else 1
+            # the parts are fixed by B (so are the floats); the threads only run them
+            self.threads = min(self.threads, self.parts)
             long_rows = B if self._tall else sp.csr_array(B.T)
-            self.compiled = CSRKernel(long_rows, values=values, threads=self.threads)
+            self.compiled = CSRKernel(long_rows, values=values, threads=self.parts)
 
     @property
     def BT(self) -> Any:

@@ -144,8 +144,8 @@ def lanczos_svd(op: MatrixOperator, k: int, tol: float, start: np.ndarray | None
     # step) when the operator's products are, else the Python loop below.
     if compiled is not None:
         cm = compiled_module()
-        gkl = cm.gkl_steps_parallel if op.threads > 1 else cm.gkl_steps
-        acc_m, acc_n = np.empty((op.threads, m)), np.empty((op.threads, n))
+        gkl = cm.gkl_steps_parallel if op.parts > 1 else cm.gkl_steps
+        acc_m, acc_n = np.empty((op.parts, m)), np.empty((op.parts, n))
 
         def advance(j: int, stop: int) -> int:
             gkl(*compiled, P, Q, alpha, beta, j, stop, reorth_left, tiny, seed + j, acc_m, acc_n)

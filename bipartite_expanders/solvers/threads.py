@@ -10,13 +10,20 @@ took 268 ms against 6.4 ms (docs/spectrum.md, "Threads"). So:
   ``syrk`` and ``eigh`` of order :data:`DENSE_BLAS_FROM` or more, which run on the idle cores
   (on an idle machine two threads made them 1.2-1.5x faster at order 300-1024, and a
   ``syrk`` of order 200 30x slower);
-* the compiled sparse kernels run ``min(cores, nnz // KERNEL_NNZ_PER_THREAD, idle cores)``
-  threads, at least one: a parallel launch and the per-thread accumulators cost more than
-  they save on a product that sits in cache, and a thread on a core another process is
-  using waits for it (the idle cores are ``cores - load average + 1``, this process counted
-  as idle; measured in docs/benchmarks/eigensolvers.md);
-* ``threads=N`` (or the environment variable ``BIPARTITE_EXPANDERS_THREADS=N``) sets both
-  to ``N``; the keyword wins over the variable.
+* the compiled sparse kernels split a product into ``min(cores, nnz // KERNEL_NNZ_PER_THREAD)``
+  parts, at least one, each with its own accumulator (:func:`kernel_parts`: a function of the
+  matrix and the machine, so that a product gives the same floats however many threads run
+  it, and a resumed run the records an uninterrupted one writes); ``min(parts, idle cores)``
+  threads run them: a parallel launch costs more than it saves on a product that sits in
+  cache, and a thread on a core another process is using waits for it (the idle cores are
+  ``cores - load average + 1``, this process counted as idle; on an idle machine two threads
+  made Lanczos 1.3-1.6x faster from 2.4e5 stored entries, docs/benchmarks/eigensolvers.md);
+* ``threads=N`` (or the environment variable ``BIPARTITE_EXPANDERS_THREADS=N``; the keyword
+  wins) replaces the idle-core count: ``N`` kernel threads (at most the parts) and ``N`` BLAS
+  threads where the policy would use the idle cores (a Gram eigenproblem of order
+  :data:`DENSE_BLAS_FROM` or more), one elsewhere: a Krylov solve's BLAS calls are small, and
+  two BLAS threads beside two kernel threads leave both pools spinning on the cores (measured
+  1.3-16x slower than one thread on Lanczos solves of 1e5-4.5e6 stored entries).
 
 >>> with solve_threads(1) as n:
 ...     n
@@ -34,13 +41,13 @@ import numpy as np
 
 from .kernels import compiled_loaded, compiled_module
 
-__all__ = ["ENV_THREADS", "KERNEL_NNZ_PER_THREAD", "DENSE_BLAS_FROM", "available_cores", "idle_cores", "policy_threads",
+__all__ = ["ENV_THREADS", "KERNEL_NNZ_PER_THREAD", "DENSE_BLAS_FROM", "available_cores", "idle_cores", "kernel_parts", "policy_threads",
            "policy_blas_threads", "resolve_threads", "solve_threads"]
 
 #: environment variable overriding the policy (a positive integer)
 ENV_THREADS = "BIPARTITE_EXPANDERS_THREADS"
-#: the compiled kernels get one more thread per this many stored entries
-KERNEL_NNZ_PER_THREAD = 2_000_000
+#: the compiled kernels split a product into one more part per this many stored entries
+KERNEL_NNZ_PER_THREAD = 100_000
 
 #: a dense Gram eigenproblem of at least this order runs its BLAS on the idle cores
 DENSE_BLAS_FROM = 256
@@ -67,12 +74,21 @@ def idle_cores() -> float:
     return min(float(cores), cores - load + 1.0)
 
 
+def kernel_parts(nnz: int) -> int:
+    """How many parts (each with its own accumulator) the compiled kernels split a product of
+    a matrix with ``nnz`` stored entries into: ``min(cores, nnz // KERNEL_NNZ_PER_THREAD)``,
+    at least one. It does not depend on the load or on ``threads=``: the kernels' floats do not
+    either (``threads=N`` also sets the BLAS threads, whose reductions may)."""
+    return max(1, min(available_cores(), int(nnz) // KERNEL_NNZ_PER_THREAD))
+
+
 def policy_threads(nnz: int) -> int:
-    """The kernels' thread count the policy picks for a matrix with ``nnz`` stored entries."""
-    by_size = min(available_cores(), int(nnz) // KERNEL_NNZ_PER_THREAD)
-    if by_size <= 1:
+    """The kernels' thread count the policy picks for a matrix with ``nnz`` stored entries:
+    its :func:`kernel_parts`, at most the idle cores."""
+    parts = kernel_parts(nnz)
+    if parts <= 1:
         return 1
-    return max(1, min(by_size, int(idle_cores() + 0.5)))
+    return max(1, min(parts, int(idle_cores() + 0.5)))
 
 
 def policy_blas_threads(dense_order: int) -> int:
@@ -97,12 +113,12 @@ def resolve_threads(threads: int | None, nnz: int, dense_order: int = 0) -> tupl
     :func:`policy_blas_threads` of ``dense_order``, the order of a dense Gram eigenproblem)."""
     if threads is not None:
         n = _positive(threads, "threads")
-        return n, n
-    env = os.environ.get(ENV_THREADS, "").strip()
-    if env:
+    else:
+        env = os.environ.get(ENV_THREADS, "").strip()
+        if not env:
+            return policy_threads(nnz), policy_blas_threads(dense_order)
         n = _positive(env, ENV_THREADS)
-        return n, n
-    return policy_threads(nnz), policy_blas_threads(dense_order)
+    return n, (n if dense_order >= DENSE_BLAS_FROM else 1)
 
 
 def _blas_controller() -> Any:
@@ -118,11 +134,12 @@ def _blas_controller() -> Any:
 
 
 @contextmanager
-def solve_threads(kernel_threads: int, blas_threads: int | None = None) -> Iterator[int]:
+def solve_threads(kernel_threads: int, blas_threads: int | None = None, parallel: bool = False) -> Iterator[int]:
     """Run the enclosed solve with ``blas_threads`` BLAS threads (default 1) and
     ``kernel_threads`` compiled-kernel threads (numba's count in this thread, when loaded and
-    more than one; capped by what its threading layer allows); both are restored on exit.
-    Yields the kernel thread count."""
+    more than one, or whenever ``parallel``: the solve runs the parallel kernels, which must
+    then use exactly this many; capped by what its threading layer allows); both are restored
+    on exit. Yields the kernel thread count."""
     blas = _blas_controller()
     libs = [] if blas is None else blas.lib_controllers
     before = [lib.num_threads for lib in libs]
@@ -134,10 +151,10 @@ def solve_threads(kernel_threads: int, blas_threads: int | None = None) -> Itera
     kernel_threads = max(1, int(kernel_threads))
     # numba's thread count matters only to the parallel kernels; asking for it starts its
     # threading layer, so a serial solve leaves numba alone
-    if kernel_threads > 1 and compiled_loaded():
+    if (kernel_threads > 1 or parallel) and compiled_loaded():
         cm = compiled_module()
         kernel_threads = min(kernel_threads, cm.max_threads())
-        if kernel_threads > 1:
+        if kernel_threads > 1 or parallel:
             numba_before = cm.get_threads()
             cm.set_threads(kernel_threads)
     try:
