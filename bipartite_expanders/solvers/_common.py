@@ -173,7 +173,7 @@ class MatrixOperator:
         if self.dense:
             self.kernel = "blas"
         elif kernel == "auto":
-            use = numba_available() and self.nnz >= self.NUMBA_FROM_NNZ
+            use = self.nnz >= self.NUMBA_FROM_NNZ and numba_available()
             self.kernel = "numba" if use else "scipy"
         elif kernel == "numba" and not numba_available():
             raise ImportError("kernel='numba' needs numba (pip install numba); kernel='scipy' works without it")

@@ -44,9 +44,16 @@ VALUE_TYPES = ("float64", "float32")
 _COMPILED: ModuleType | None = None
 
 
+_NUMBA_FOUND: bool | None = None
+
+
 def numba_available() -> bool:
-    """Whether numba can be imported (without importing it)."""
-    return _COMPILED is not None or importlib.util.find_spec("numba") is not None
+    """Whether numba can be imported (without importing it; looked up once per process: a
+    lookup searches ``sys.path``, ~35 µs, a tenth of a small solve)."""
+    global _NUMBA_FOUND
+    if _NUMBA_FOUND is None:
+        _NUMBA_FOUND = _COMPILED is not None or importlib.util.find_spec("numba") is not None
+    return _NUMBA_FOUND
 
 
 def compiled_loaded() -> bool:
