@@ -341,8 +341,8 @@ def top_singular_values(
             raise ValueError("solver='primme' needs the optional package primme (pip install 'bipartite-expanders[primme]')")
     else:
         raise ValueError(f"solver must be 'auto' or one of {sorted(SOLVERS)}; got {solver!r}")
-    # the Gram method's dense eigenproblem may use the idle cores; the refinement, Krylov, not
-    solve_blas = resolve_threads(threads, nnz, min(m, n) if name == "gram" else 0)[1]
+    # threads=N gives the Gram method's dense eigenproblem N BLAS threads; a Krylov solve one
+    solve_blas = resolve_threads(threads, nnz, dense=name == "gram")[1]
     if vertex_ids is not None:
         vertex_ids = (np.asarray(vertex_ids[0]), np.asarray(vertex_ids[1]))
         if vertex_ids[0].shape != (m,) or vertex_ids[1].shape != (n,):

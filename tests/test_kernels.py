@@ -206,15 +206,12 @@ def test_thread_keyword_and_environment(monkeypatch):
     assert threads.resolve_threads(None, 10**9)[1] == 1  # BLAS: one thread by policy
     assert threads.resolve_threads(None, 10**9)[0] == threads.available_cores()
     assert threads.resolve_threads(3, 10) == (3, 1)  # a Krylov solve: one BLAS thread
-    assert threads.resolve_threads(3, 10, dense_order=512) == (3, 3)
-    # a dense Gram eigenproblem from order 256 uses the idle cores; below it, one thread
-    assert threads.resolve_threads(None, 10, dense_order=threads.DENSE_BLAS_FROM)[1] == threads.available_cores()
-    assert threads.resolve_threads(None, 10, dense_order=threads.DENSE_BLAS_FROM - 1)[1] == 1
-    assert threads.resolve_threads(1, 10, dense_order=4096) == (1, 1)  # the keyword wins
+    assert threads.resolve_threads(3, 10, dense=True) == (3, 3)
+    assert threads.resolve_threads(None, 10, dense=True) == (1, 1)  # the policy: one BLAS thread
     monkeypatch.setenv(threads.ENV_THREADS, "2")
     assert threads.resolve_threads(None, 10) == (2, 1)
-    assert threads.resolve_threads(None, 10, dense_order=512) == (2, 2)
-    assert threads.resolve_threads(1, 10, dense_order=512) == (1, 1)  # the keyword wins
+    assert threads.resolve_threads(None, 10, dense=True) == (2, 2)
+    assert threads.resolve_threads(1, 10, dense=True) == (1, 1)  # the keyword wins
     monkeypatch.setenv(threads.ENV_THREADS, "many")
     with pytest.raises(ValueError, match=threads.ENV_THREADS):
         threads.resolve_threads(None, 10)
@@ -222,7 +219,7 @@ def test_thread_keyword_and_environment(monkeypatch):
     # a busy machine: the policy runs one kernel thread whatever the size
     monkeypatch.setattr(threads.os, "getloadavg", lambda: (threads.available_cores() + 3.0,) * 3)
     assert threads.resolve_threads(None, 10**9) == (1, 1)
-    assert threads.resolve_threads(None, 10, dense_order=4096) == (1, 1)
+    assert threads.resolve_threads(None, 10, dense=True) == (1, 1)
     for bad in (0, -1, 1.5, True, "2"):
         with pytest.raises(ValueError, match="threads must be a positive integer"):
             top_singular_values(np.eye(3), threads=bad)

@@ -5,11 +5,10 @@ shared, two BLAS threads made every backend slower, the Gram method up to 10x (4
 1%: 104 ms with one thread, 4.4 s with two), and ``top_singular_values`` on 1024x1024 at 5%
 took 268 ms against 6.4 ms (docs/spectrum.md, "Threads"). So:
 
-* BLAS runs one thread during a solve (the BLAS calls of a Krylov solve are small:
-  Gram-Schmidt against a few hundred vectors, small SVDs), except the Gram method's dense
-  ``syrk`` and ``eigh`` of order :data:`DENSE_BLAS_FROM` or more, which run on the idle cores
-  (on an idle machine two threads made them 1.2-1.5x faster at order 300-1024, and a
-  ``syrk`` of order 200 30x slower);
+* BLAS runs one thread during a solve: the BLAS calls of a Krylov solve are small
+  (Gram-Schmidt against a few hundred vectors, small SVDs), and even the Gram method's dense
+  ``syrk`` and ``eigh`` (order 100-512) were 1.2-1.9x faster with two threads in one
+  measurement and 1.6-40x slower in the next on the same idle machine;
 * the compiled sparse kernels split a product into ``min(cores, nnz // KERNEL_NNZ_PER_THREAD)``
   parts, at least one, each with its own accumulator (:func:`kernel_parts`: a function of the
   matrix and the machine, so that a product gives the same floats however many threads run
@@ -19,11 +18,10 @@ took 268 ms against 6.4 ms (docs/spectrum.md, "Threads"). So:
   ``cores - load average + 1``, this process counted as idle; on an idle machine two threads
   made Lanczos 1.3-1.6x faster from 2.4e5 stored entries, docs/benchmarks/eigensolvers.md);
 * ``threads=N`` (or the environment variable ``BIPARTITE_EXPANDERS_THREADS=N``; the keyword
-  wins) replaces the idle-core count: ``N`` kernel threads (at most the parts) and ``N`` BLAS
-  threads where the policy would use the idle cores (a Gram eigenproblem of order
-  :data:`DENSE_BLAS_FROM` or more), one elsewhere: a Krylov solve's BLAS calls are small, and
-  two BLAS threads beside two kernel threads leave both pools spinning on the cores (measured
-  1.3-16x slower than one thread on Lanczos solves of 1e5-4.5e6 stored entries).
+  wins) replaces the idle-core count: ``N`` kernel threads (at most the parts), and ``N`` BLAS
+  threads for a dense eigenproblem (the Gram method), one in a Krylov solve: two BLAS threads
+  beside two kernel threads leave both pools spinning on the cores (measured 1.3-16x slower
+  than one thread on Lanczos solves of 1e5-4.5e6 stored entries).
 
 >>> with solve_threads(1) as n:
 ...     n
@@ -41,16 +39,13 @@ import numpy as np
 
 from .kernels import compiled_loaded, compiled_module
 
-__all__ = ["ENV_THREADS", "KERNEL_NNZ_PER_THREAD", "DENSE_BLAS_FROM", "available_cores", "idle_cores", "kernel_parts", "policy_threads",
-           "policy_blas_threads", "resolve_threads", "solve_threads"]
+__all__ = ["ENV_THREADS", "KERNEL_NNZ_PER_THREAD", "available_cores", "idle_cores", "kernel_parts", "policy_threads",
+           "resolve_threads", "solve_threads"]
 
 #: environment variable overriding the policy (a positive integer)
 ENV_THREADS = "BIPARTITE_EXPANDERS_THREADS"
 #: the compiled kernels split a product into one more part per this many stored entries
 KERNEL_NNZ_PER_THREAD = 100_000
-
-#: a dense Gram eigenproblem of at least this order runs its BLAS on the idle cores
-DENSE_BLAS_FROM = 256
 
 _CONTROLLER: Any = None
 
@@ -91,14 +86,6 @@ def policy_threads(nnz: int) -> int:
     return max(1, min(parts, int(idle_cores() + 0.5)))
 
 
-def policy_blas_threads(dense_order: int) -> int:
-    """BLAS threads the policy picks for a solve whose dense eigenproblem has this order (0:
-    none): the idle cores from :data:`DENSE_BLAS_FROM` on, else one."""
-    if dense_order < DENSE_BLAS_FROM:
-        return 1
-    return max(1, min(available_cores(), int(idle_cores() + 0.5)))
-
-
 def _positive(value: Any, name: str) -> int:
     if isinstance(value, str) and name == ENV_THREADS and value.strip().isdigit():
         value = int(value)
@@ -107,18 +94,18 @@ def _positive(value: Any, name: str) -> int:
     return int(value)
 
 
-def resolve_threads(threads: int | None, nnz: int, dense_order: int = 0) -> tuple[int, int]:
-    """``(kernel_threads, blas_threads)`` for a solve: the keyword, else the environment
-    variable :data:`ENV_THREADS`, else the policy (:func:`policy_threads`, and
-    :func:`policy_blas_threads` of ``dense_order``, the order of a dense Gram eigenproblem)."""
+def resolve_threads(threads: int | None, nnz: int, dense: bool = False) -> tuple[int, int]:
+    """``(kernel_threads, blas_threads)`` for a solve (``dense``: one whose work is a dense
+    eigenproblem, the Gram method): the keyword, else the environment variable
+    :data:`ENV_THREADS`, else the policy (:func:`policy_threads`, one BLAS thread)."""
     if threads is not None:
         n = _positive(threads, "threads")
     else:
         env = os.environ.get(ENV_THREADS, "").strip()
         if not env:
-            return policy_threads(nnz), policy_blas_threads(dense_order)
+            return policy_threads(nnz), 1
         n = _positive(env, ENV_THREADS)
-    return n, (n if dense_order >= DENSE_BLAS_FROM else 1)
+    return n, (n if dense else 1)
 
 
 def _blas_controller() -> Any:
