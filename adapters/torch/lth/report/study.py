@@ -103,7 +103,9 @@ def statistics_markdown(stats: Mapping[str, Any]) -> str:
     body = [[r["label"], r["runs"], r["by_itself"], r["at_cap"], r["unfinished"], ",".join(map(str, r["cap"])),
              ",".join(map(str, r["rounds"]))] for r in stats["stops"]]
     no_bound = "no bounded runs"
-    parts += [_table(["configuration", "runs", "no layer changes", "at the cap", "unfinished", "cap", "rounds"], body, no_bound),
+    # the round count excludes round 0 (the dense network): it is the number of prune steps
+    parts += [_table(["configuration", "runs", "no layer changes", "at the cap", "unfinished", "cap", "pruning rounds"],
+                     body, no_bound),
               "", "## Algorithm 1's decisions per run and layer", "",
               "Layer steps (one per layer and prune step) and how they ended; `failed unweighted` / `failed |W|`: "
               "candidates the spectral tests refused (a step tries up to `levels` candidates); `binds`: steps in "
