@@ -8,7 +8,7 @@ took 268 ms against 6.4 ms (docs/spectrum.md, "Threads"). So:
 * BLAS runs one thread during a solve: the BLAS calls of a Krylov solve are small
   (Gram-Schmidt against a few hundred vectors, small SVDs), and even the Gram method's dense
   ``syrk`` and ``eigh`` (order 100-512) were 1.2-1.9x faster with two threads in one
-  measurement and 1.6-40x slower in the next on the same idle machine;
+  measurement and 1.3-50x slower in the next on the same idle machine;
 * the compiled sparse kernels split a product into ``min(cores, nnz // KERNEL_NNZ_PER_THREAD)``
   parts, at least one, each with its own accumulator (:func:`kernel_parts`: a function of the
   matrix and the machine, so that a product gives the same floats however many threads run
