@@ -19,6 +19,8 @@ from typing import Any, TypeVar
 import numpy as np
 import scipy.sparse as sp
 
+from .memory import INDEX_BYTES_CHECKED_FROM, available_memory
+
 __all__ = ["BipartiteGraph", "as_graph", "checked_csr", "DUPLICATE_POLICIES"]
 
 #: what a repeated edge of an edge list means (:meth:`BipartiteGraph.from_edges`)
@@ -178,6 +180,14 @@ def _check_shape(shape: Any, name: str = "shape", *, allow_empty: bool = False) 
     low = 0 if allow_empty else 1
     if m < low or n < low:
         raise ValueError(f"{name} must be at least {(low, low)}; got {(m, n)}")
+    # a graph holds index pointers for both sides (8 bytes per vertex): refuse a shape whose
+    # pointers alone exceed the memory, instead of numpy's MemoryError deep inside scipy
+    need = 8 * (m + n + 2)
+    if need >= INDEX_BYTES_CHECKED_FROM:
+        free = available_memory()
+        if need > free:
+            raise ValueError(f"{name} {(m, n)} needs {need / 2**30:.3g} GiB for its index pointers alone, more "
+                             f"than the {free / 2**30:.3g} GiB of memory available")
     return m, n
 
 

@@ -25,6 +25,7 @@ import scipy.sparse as sp
 
 from .files import atomic_writer
 from .graph import DUPLICATE_POLICIES, BipartiteGraph
+from .memory import available_memory
 
 __all__ = [
     "GraphFileError",
@@ -50,22 +51,6 @@ BYTES_PER_EDGE = 64
 
 class GraphFileError(ValueError):
     """A graph file is missing, empty, malformed or too large; the message names the file."""
-
-
-def available_memory() -> int:
-    """Bytes of memory available to a new allocation now (Linux ``MemAvailable``, else the
-    free physical pages, else 8 GiB when the platform says neither)."""
-    try:
-        with open("/proc/meminfo", encoding="ascii") as fh:
-            for line in fh:
-                if line.startswith("MemAvailable:"):
-                    return int(line.split()[1]) * 1024
-    except (OSError, ValueError, IndexError):
-        pass
-    try:
-        return int(os.sysconf("SC_AVPHYS_PAGES")) * int(os.sysconf("SC_PAGE_SIZE"))
-    except (AttributeError, OSError, ValueError):
-        return 8 << 30
 
 
 def default_max_vertices() -> int:

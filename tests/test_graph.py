@@ -4,6 +4,7 @@ import pytest
 import scipy.sparse as sp
 
 from bipartite_expanders import BipartiteGraph, generators
+from bipartite_expanders.graph import checked_csr
 
 
 def test_from_dense_basic():
@@ -192,3 +193,14 @@ def test_structure_cache_and_scaling_share_the_edges():
         g.scaled(1100)
     with pytest.raises(TypeError, match="exponent must be an integer"):
         g.scaled(0.5)
+
+
+def test_a_shape_beyond_memory_is_refused_naming_the_argument():
+    # before: numpy's MemoryError ("Unable to allocate 74.5 GiB ...") from inside scipy
+    with pytest.raises(ValueError, match=r"shape \(10000000000, 10000000000\) needs 149 GiB for its index pointers"):
+        BipartiteGraph.from_edges([(0, 1)], shape=(10**10, 10**10))
+    huge = sp.coo_array((np.ones(1), ([0], [0])), shape=(2**40, 3))
+    with pytest.raises(ValueError, match=r"W.shape \(1099511627776, 3\) needs"):
+        checked_csr(huge, "W")
+    # an ordinary large shape passes the check (its pointers fit)
+    assert BipartiteGraph.from_edges([(0, 1)], shape=(10**6, 10**6)).n_edges == 1
