@@ -351,3 +351,22 @@ def test_table2_matches_a_control_with_its_plain_run():
     for pruner in ("imp-pfirst", "imp-unweighted", "imp-random"):
         ctl = _run(pruner, 0, True, [_rec(0, 1.0, 0.9, 0.5)], pruner=pruner)
         assert matched_plain(ctl, [plain, ctl]) is plain
+
+
+def test_runs_written_before_a_field_existed_group_with_later_ones():
+    # the 20,000-iteration seed 0 runs predate the pruning.init_* fields; seed 1's have them at
+    # their defaults: the same configuration, so one group, each the other's seed
+    from adapters.torch.lth.report.load import group_runs, with_defaults
+
+    new = default_hparams("lenet300", "fashion-mnist", pruner="imp").to_dict()
+    old = json.loads(json.dumps(new))
+    for name in ("init_masks", "init_density", "init_allocation", "score_mode", "reject_rate", "synflow_steps"):
+        old["pruning"].pop(name, None)
+    new["seed"] = 1
+    assert with_defaults(old)["pruning"]["init_masks"] == "none"
+    rec = [{"round": 0, "label": "IMP", "density": {"total": 1.0}}]
+    runs = [RunData(Path("old"), with_defaults(old), rec), RunData(Path("new"), with_defaults(new), rec)]
+    groups = group_runs(runs)
+    assert len(groups) == 1 and groups[0].seeds == [0, 1]
+    # a dict the current version cannot read stays as it is
+    assert with_defaults({"pruning": {"from_the_future": 1}}) == {"pruning": {"from_the_future": 1}}

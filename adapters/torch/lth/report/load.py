@@ -20,10 +20,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..hparams import MODEL_DEFAULTS
+from ..hparams import MODEL_DEFAULTS, Hparams
 from ..rundir import find_run_dirs, read_hparams, read_records
 
-__all__ = ["RunData", "RunGroup", "load_run", "load_runs", "group_runs", "run_label"]
+__all__ = ["RunData", "RunGroup", "load_run", "load_runs", "group_runs", "run_label", "with_defaults"]
 
 
 @dataclass
@@ -79,7 +79,21 @@ def load_run(path: str | os.PathLike) -> RunData:
     records = read_records(path)
     if not records:
         raise FileNotFoundError(f"run directory {str(path)!r} holds no round_00.json")
-    return RunData(path, read_hparams(path).get("hparams", {}), [r.to_json() for r in records])
+    return RunData(path, with_defaults(read_hparams(path).get("hparams", {})), [r.to_json() for r in records])
+
+
+def with_defaults(hparams: dict[str, Any]) -> dict[str, Any]:
+    """``hparams`` with every field the current :class:`~adapters.torch.lth.hparams.Hparams`
+    knows, at its default where the file predates it, so that a run written before a field was
+    added groups with, and is the reference of, a run written after (the 20,000-iteration
+    seed 0 runs lacked the ``pruning.init_*`` fields of seed 1's). A dict the current version
+    cannot read (a newer one's) is returned as it is."""
+    if not hparams:
+        return hparams
+    try:
+        return Hparams.from_dict(hparams).to_dict()
+    except (TypeError, ValueError):
+        return hparams
 
 
 def load_runs(paths: Sequence[str | os.PathLike]) -> list[RunData]:
