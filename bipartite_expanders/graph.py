@@ -21,7 +21,7 @@ import scipy.sparse as sp
 
 from .memory import INDEX_BYTES_CHECKED_FROM, available_memory
 
-__all__ = ["BipartiteGraph", "as_graph", "checked_csr", "DUPLICATE_POLICIES"]
+__all__ = ["BipartiteGraph", "as_graph", "checked_csr", "check_compressed", "DUPLICATE_POLICIES"]
 
 #: what a repeated edge of an edge list means (:meth:`BipartiteGraph.from_edges`)
 DUPLICATE_POLICIES = ("error", "sum", "max", "last")
@@ -60,9 +60,11 @@ def _check_value_dtype(data: np.ndarray, name: str) -> None:
         raise TypeError(f"{name} must hold real numbers (bool, int or float); got dtype {data.dtype}")
 
 
-def _check_compressed(matrix: Any, name: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def check_compressed(matrix: Any, name: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """indptr / indices / data of a CSR, CSC or BSR matrix, checked the way scipy's
-    ``check_format(full_check=True)`` does, but without touching (casting) the caller's arrays."""
+    ``check_format(full_check=True)`` does, but without touching (casting) the caller's arrays;
+    ``ValueError`` / ``TypeError`` naming ``name`` otherwise (the compiled kernels, which index
+    without bounds checks, rely on it)."""
     fmt = matrix.format
     m, n = matrix.shape
     data = np.asarray(matrix.data)
@@ -132,7 +134,7 @@ def checked_csr(matrix: Any, name: str = "matrix", *, allow_empty: bool = False,
     m, n = _check_shape(matrix.shape, f"{name}.shape", allow_empty=allow_empty)
     fmt = matrix.format
     if fmt in ("csr", "csc", "bsr"):
-        indptr, indices, data = _check_compressed(matrix, name)
+        indptr, indices, data = check_compressed(matrix, name)
         values = data.astype(np.float64)
         if edge_weights:
             _check_values(values, name)
@@ -576,7 +578,7 @@ class BipartiteGraph:
         if not isinstance(csr, (sp.csr_array, sp.csr_matrix)):
             raise TypeError(f"{name} must be a scipy CSR array; got {type(csr).__name__}")
         m, n = _check_shape(csr.shape, f"{name}.shape", allow_empty=allow_empty)
-        indptr, indices, data = _check_compressed(csr, name)
+        indptr, indices, data = check_compressed(csr, name)
         if indices.size != np.asarray(csr.indices).size or data.shape[0] != np.asarray(csr.data).shape[0]:
             raise ValueError(f"{name}: indices and data must have indptr[-1] = {indices.size} entries")
         data = _check_values(data, name)

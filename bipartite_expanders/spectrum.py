@@ -332,7 +332,6 @@ def top_singular_values(
     B = _as_matrix(x, densify=False)  # the closed-form check first: no dense copy for it
     m, n = B.shape
     nnz = _nnz(B)
-    kernel_threads, blas_threads = resolve_threads(threads, nnz)
     if solver == "auto":
         name = choose_solver((m, n), nnz, k)
     elif solver in SOLVERS:
@@ -342,7 +341,7 @@ def top_singular_values(
     else:
         raise ValueError(f"solver must be 'auto' or one of {sorted(SOLVERS)}; got {solver!r}")
     # threads=N gives the Gram method's dense eigenproblem N BLAS threads; a Krylov solve one
-    solve_blas = resolve_threads(threads, nnz, dense=name == "gram")[1]
+    kernel_threads, blas_threads = resolve_threads(threads, nnz, dense=name == "gram")
     if vertex_ids is not None:
         vertex_ids = (np.asarray(vertex_ids[0]), np.asarray(vertex_ids[1]))
         if vertex_ids[0].shape != (m,) or vertex_ids[1].shape != (n,):
@@ -361,10 +360,10 @@ def top_singular_values(
         if solver == "auto" and name == "arpack" and start is not None:
             name = "lanczos"  # ARPACK's restarts throw a warm start's advantage away; Lanczos keeps it
         op = MatrixOperator(_densified(B), kernel=kernel, threads=kernel_threads)
-        with solve_threads(op.threads, solve_blas, parallel=op.parts > 1):
+        with solve_threads(op.threads, blas_threads, parallel=op.parts > 1):
             res = SOLVERS[name](op, int(k), float(tol), start)
         if not res.verified:
-            with solve_threads(op.threads, blas_threads, parallel=op.parts > 1):
+            with solve_threads(op.threads, 1, parallel=op.parts > 1):  # the refinement is Krylov
                 res = _refine(op, int(k), float(tol), res, start)
     if scale != 1.0:
         res = replace(res, values=res.values * scale, residual=res.residual * scale,

@@ -30,6 +30,8 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 
+from ..graph import check_compressed
+
 __all__ = [
     "numba_available", "compiled_loaded", "compiled_module", "CSRKernel", "KERNELS", "VALUE_TYPES",
     "csr_matvec", "csr_rmatvec", "csr_gram_matvec", "index_dtype",
@@ -79,22 +81,6 @@ def index_dtype(size: int) -> type:
     return np.int64
 
 
-def _check_structure(A: sp.csr_array | sp.csr_matrix) -> None:
-    """Raise ValueError unless ``A``'s CSR arrays are consistent: the kernels read them
-    without bounds checks, so a malformed structure would read or write outside memory."""
-    r, c = A.shape
-    indptr, indices = np.asarray(A.indptr), np.asarray(A.indices)
-    if indptr.ndim != 1 or indptr.size != r + 1 or (r + 1 and indptr[0] != 0):
-        raise ValueError(f"A.indptr must have {r + 1} entries starting at 0; got {indptr.size}")
-    if r and np.any(np.diff(indptr) < 0):
-        raise ValueError("A.indptr must be non-decreasing")
-    nnz = int(indptr[-1])
-    if indices.size < nnz or np.asarray(A.data).size < nnz:
-        raise ValueError(f"A.indices and A.data must hold indptr[-1] = {nnz} entries")
-    if nnz and (int(indices[:nnz].min()) < 0 or int(indices[:nnz].max()) >= c):
-        raise ValueError(f"A.indices must lie in [0, {c}) for a matrix with {c} columns")
-
-
 class CSRKernel:
     """One CSR matrix ``A`` (r x c) converted for the compiled kernels.
 
@@ -112,7 +98,7 @@ class CSRKernel:
             raise TypeError(f"A must be a scipy CSR matrix; got {type(A).__name__}")
         self.shape = A.shape
         r, c = A.shape
-        _check_structure(A)
+        check_compressed(A, "A")  # the kernels read it without bounds checks
         nnz = int(A.indptr[-1]) if A.indptr.size else 0
         self.nnz = nnz
         self.indptr = A.indptr.astype(np.int32 if nnz < np.iinfo(np.int32).max else np.int64, copy=False)
