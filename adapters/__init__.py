@@ -1,1 +1,1 @@
-"""Framework adapters for bipartite-expanders. ``adapters.torch`` needs the ``torch`` extra."""
+"""Framework adapters for bipartite-expanders. ``bipartite_expanders.adapters.torch`` needs the ``torch`` extra."""

@@ -21,8 +21,8 @@ sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
 
 import torch  # noqa: E402
 
-from adapters.torch import census, layer_graph, prunable_layers, prune_step  # noqa: E402
-from adapters.torch.lth.models import build_model  # noqa: E402
+from bipartite_expanders.adapters.torch import census, layer_graph, prunable_layers, prune_step  # noqa: E402
+from bipartite_expanders.adapters.torch.lth.models import build_model  # noqa: E402
 
 
 UC = {"off": False, "auto": "auto", "exact": True}

@@ -19,8 +19,8 @@ sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
 
 import torch  # noqa: E402
 
-from adapters.torch import erdos_renyi_masks, prunable_layers, ramanujan_masks, random_biregular_masks, unfolded_shape  # noqa: E402
-from adapters.torch.lth.models import build_model  # noqa: E402
+from bipartite_expanders.adapters.torch import erdos_renyi_masks, prunable_layers, ramanujan_masks, random_biregular_masks, unfolded_shape  # noqa: E402
+from bipartite_expanders.adapters.torch.lth.models import build_model  # noqa: E402
 from bipartite_expanders.files import write_json  # noqa: E402
 
 

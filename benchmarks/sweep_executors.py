@@ -21,12 +21,12 @@ from pathlib import Path
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
 
-from adapters.torch.lth.grid import parse_grid  # noqa: E402
-from adapters.torch.lth.sweep import run_sweep  # noqa: E402
+from bipartite_expanders.adapters.torch.lth.grid import parse_grid  # noqa: E402
+from bipartite_expanders.adapters.torch.lth.sweep import run_sweep  # noqa: E402
 
 
 def _records(out: Path) -> dict[str, list[str]]:
-    from adapters.torch.lth.rundir import find_run_dirs, read_records
+    from bipartite_expanders.adapters.torch.lth.rundir import find_run_dirs, read_records
 
     return {d.name: [json.dumps({k: v for k, v in r.to_json().items() if k != "timing"}, sort_keys=True)
                      for r in read_records(d)]

@@ -56,7 +56,7 @@ expr, repeat = sys.argv[1], int(sys.argv[2])
 if expr == "doc_census":
     import torch
     from torch import nn
-    from adapters.torch import census, prune_step, PruneRates
+    from bipartite_expanders.adapters.torch import census, prune_step, PruneRates
     torch.manual_seed(0)
     torch.set_num_threads(1)
     model = nn.Sequential(nn.Conv2d(3, 16, 3, padding=1), nn.ReLU(), nn.Flatten(), nn.Linear(16 * 32 * 32, 10))

@@ -1,6 +1,6 @@
 """bipartite-expanders: sparse bipartite graphs through the spectral theory of expanders.
 
-The core is framework-free (numpy + scipy); torch lives in :mod:`adapters.torch`.
+The core is framework-free (numpy + scipy); torch lives in :mod:`bipartite_expanders.adapters.torch`.
 
 >>> from bipartite_expanders import generators, ramanujan_report
 >>> r = ramanujan_report(generators.pg2_incidence(3))

@@ -15,12 +15,12 @@ import pytest
 torch = pytest.importorskip("torch")
 pytest.importorskip("sklearn")
 
-from adapters.torch.lth.born import born_masks, layer_densities, schedule_densities  # noqa: E402
-from adapters.torch.lth.grid import GridError, parse_grid  # noqa: E402
-from adapters.torch.lth.hparams import Hparams, PruningHparams, default_hparams  # noqa: E402
-from adapters.torch.lth.models import build_model  # noqa: E402
-from adapters.torch.lth.runner import run_lottery  # noqa: E402
-from adapters.torch.lth.tickets import read_masks  # noqa: E402
+from bipartite_expanders.adapters.torch.lth.born import born_masks, layer_densities, schedule_densities  # noqa: E402
+from bipartite_expanders.adapters.torch.lth.grid import GridError, parse_grid  # noqa: E402
+from bipartite_expanders.adapters.torch.lth.hparams import Hparams, PruningHparams, default_hparams  # noqa: E402
+from bipartite_expanders.adapters.torch.lth.models import build_model  # noqa: E402
+from bipartite_expanders.adapters.torch.lth.runner import run_lottery  # noqa: E402
+from bipartite_expanders.adapters.torch.lth.tickets import read_masks  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
 FAMILIES = ("ramanujan", "random-biregular", "erdos-renyi")
@@ -167,7 +167,7 @@ def test_grid_field_and_its_errors():
 
 
 def test_shipped_grid_is_the_experiment():
-    from adapters.torch.lth.grid import load_grid
+    from bipartite_expanders.adapters.torch.lth.grid import load_grid
 
     runs = load_grid(REPO / "examples" / "grids" / "born-ramanujan.toml").runs()
     assert len(runs) == 36 and all(h.pruning.rounds == 0 and h.training.iterations == 3000 for h in runs)
@@ -197,8 +197,8 @@ def _rec(density, acc, verdicts, **extra):
 
 
 def test_born_table_pairs_each_seed_with_imp_interpolated_on_log_density(tmp_path):
-    from adapters.torch.lth.report.born import born_markdown, born_rows, census_markdown
-    from adapters.torch.lth.report.load import RunData
+    from bipartite_expanders.adapters.torch.lth.report.born import born_markdown, born_rows, census_markdown
+    from bipartite_expanders.adapters.torch.lth.report.load import RunData
 
     ok, bad = ("ramanujan", "ramanujan"), ("not_ramanujan", "ramanujan")
     imp = RunData(tmp_path / "imp", {"seed": 0, "pruning": {"pruner": "imp", "bound": False, "p_fc": 0.2, "p_out": 0.1}},
@@ -220,7 +220,7 @@ def test_born_table_pairs_each_seed_with_imp_interpolated_on_log_density(tmp_pat
 
 
 def test_born_table_command_names_a_missing_directory(tmp_path, capsys):
-    from adapters.torch.lth.report.born import main
+    from bipartite_expanders.adapters.torch.lth.report.born import main
 
     with pytest.raises(SystemExit):
         main([str(tmp_path / "nowhere"), "--out", str(tmp_path / "out")])
@@ -228,7 +228,7 @@ def test_born_table_command_names_a_missing_directory(tmp_path, capsys):
 
 
 def test_committed_table_is_what_the_command_writes(tmp_path):
-    from adapters.torch.lth.report.born import main
+    from bipartite_expanders.adapters.torch.lth.report.born import main
 
     assert main([str(REPO / "docs" / "results" / "born-ramanujan"), "--out", str(tmp_path)]) == 0
     for name in ("table.md", "census.md"):

@@ -9,10 +9,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from adapters.torch.lth.hparams import Hparams, default_hparams
-from adapters.torch.lth.report.controls import (binned_partial_spearman, bootstrap_ci, decision_counts,
+from bipartite_expanders.adapters.torch.lth.hparams import Hparams, default_hparams
+from bipartite_expanders.adapters.torch.lth.report.controls import (binned_partial_spearman, bootstrap_ci, decision_counts,
                                                 matched_comparisons, rejection_counts, stop_counts)
-from adapters.torch.lth.report.load import RunData
+from bipartite_expanders.adapters.torch.lth.report.load import RunData
 from bipartite_expanders import bounded_sparsify, generators
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -91,7 +91,7 @@ def _net(seed=0):
 def test_random_rejection_control():
     import copy
 
-    from adapters.torch.pruning import PruneRates, prune_step
+    from bipartite_expanders.adapters.torch.pruning import PruneRates, prune_step
 
     rates = PruneRates(p_fc=0.2, p_out=0.2)
     m0 = _net()
@@ -121,14 +121,14 @@ def test_random_rejection_control():
 def test_plain_synflow_once_per_round_is_single_shot():
     import copy
 
-    from adapters.torch.pruning import PruneRates, prune_step, select_masks
-    from adapters.torch.scores import synflow
+    from bipartite_expanders.adapters.torch.pruning import PruneRates, prune_step, select_masks
+    from bipartite_expanders.adapters.torch.scores import synflow
 
     m0 = _net(1)
     rates = PruneRates(p_fc=0.2, p_out=0.2)
     once = prune_step(copy.deepcopy(m0), "synflow", rates, input_shape=(1, 30), synflow_steps=1)
     m = copy.deepcopy(m0)
-    from adapters.torch.masks import ensure_masks, get_masks
+    from bipartite_expanders.adapters.torch.masks import ensure_masks, get_masks
 
     ensure_masks(m)
     want = select_masks(get_masks(m), synflow(m, (1, 30)), {n: int(round(0.2 * get_masks(m)[n].numel()))
@@ -303,7 +303,7 @@ def test_rejection_and_stop_counts():
 
 
 def test_statistics_command_on_the_committed_grid(tmp_path):
-    from adapters.torch.lth.report.study import render_statistics
+    from bipartite_expanders.adapters.torch.lth.report.study import render_statistics
 
     md = render_statistics([ROOT / "docs" / "results" / "fmnist"], tmp_path, n_resamples=200)
     stats = json.loads((tmp_path / "statistics.json").read_text())
@@ -316,8 +316,8 @@ def test_statistics_command_on_the_committed_grid(tmp_path):
 
 
 def test_controls_run_through_the_runner_and_the_statistics_read_them(tmp_path):
-    from adapters.torch.lth.report.study import render_statistics
-    from adapters.torch.lth.runner import run_lottery
+    from bipartite_expanders.adapters.torch.lth.report.study import render_statistics
+    from bipartite_expanders.adapters.torch.lth.runner import run_lottery
 
     base = default_hparams("lenet300", "digits", pruner="imp", rounds=2).replace(training={"iterations": 20},
                                                                                dataset={"noise": (0.2,)})
@@ -345,7 +345,7 @@ def test_controls_run_through_the_runner_and_the_statistics_read_them(tmp_path):
 
 
 def test_table2_matches_a_control_with_its_plain_run():
-    from adapters.torch.lth.report.stats import matched_plain
+    from bipartite_expanders.adapters.torch.lth.report.stats import matched_plain
 
     plain = _run("plain", 0, False, [_rec(0, 1.0, 0.9, 0.5)])
     for pruner in ("imp-pfirst", "imp-unweighted", "imp-random"):
@@ -356,7 +356,7 @@ def test_table2_matches_a_control_with_its_plain_run():
 def test_runs_written_before_a_field_existed_group_with_later_ones():
     # the 20,000-iteration seed 0 runs predate the pruning.init_* fields; seed 1's have them at
     # their defaults: the same configuration, so one group, each the other's seed
-    from adapters.torch.lth.report.load import group_runs, with_defaults
+    from bipartite_expanders.adapters.torch.lth.report.load import group_runs, with_defaults
 
     new = default_hparams("lenet300", "fashion-mnist", pruner="imp").to_dict()
     old = json.loads(json.dumps(new))

@@ -213,7 +213,7 @@ def test_auto_default_gives_the_free_bracket_on_large_graphs(monkeypatch):
 
 def test_census_records_carry_convergence_and_method():
     torch = pytest.importorskip("torch")
-    from adapters.torch import census
+    from bipartite_expanders.adapters.torch import census
 
     torch.manual_seed(0)
     model = torch.nn.Sequential(torch.nn.Linear(30, 12), torch.nn.ReLU(), torch.nn.Linear(12, 4))

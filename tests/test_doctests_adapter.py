@@ -6,8 +6,8 @@ import importlib
 import pytest
 
 MODULES = ["bipartite_expanders.sparsify"]
-TORCH_MODULES = ["adapters.torch", "adapters.torch.layers", "adapters.torch.census", "adapters.torch.scores",
-                 "adapters.torch.masks", "adapters.torch.pruning"]
+TORCH_MODULES = ["bipartite_expanders.adapters.torch", "bipartite_expanders.adapters.torch.layers", "bipartite_expanders.adapters.torch.census", "bipartite_expanders.adapters.torch.scores",
+                 "bipartite_expanders.adapters.torch.masks", "bipartite_expanders.adapters.torch.pruning"]
 
 
 @pytest.mark.parametrize("name", MODULES + TORCH_MODULES)

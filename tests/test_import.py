@@ -12,7 +12,7 @@ def test_console_parser_pulls_no_torch():
     so `bipartite-expanders analyze` stays a numpy/scipy program."""
     code = (
         "import sys; from bipartite_expanders.cli import build_parser; build_parser(); "
-        "import adapters.torch; assert 'torch' not in sys.modules, 'torch imported'"
+        "import bipartite_expanders.adapters.torch; assert 'torch' not in sys.modules, 'torch imported'"
     )
     subprocess.run([sys.executable, "-c", code], check=True)
 

@@ -19,11 +19,11 @@ import pytest
 torch = pytest.importorskip("torch")
 pytest.importorskip("sklearn")
 
-from adapters.torch.lth import data as lthdata  # noqa: E402
-from adapters.torch.lth.hparams import Hparams, TrainingHparams, default_hparams, preset  # noqa: E402
-from adapters.torch.lth.models import build_model, model_names  # noqa: E402
-from adapters.torch.lth.runner import load_records, run_lottery  # noqa: E402
-from adapters.torch.lth.training import batch_indices  # noqa: E402
+from bipartite_expanders.adapters.torch.lth import data as lthdata  # noqa: E402
+from bipartite_expanders.adapters.torch.lth.hparams import Hparams, TrainingHparams, default_hparams, preset  # noqa: E402
+from bipartite_expanders.adapters.torch.lth.models import build_model, model_names  # noqa: E402
+from bipartite_expanders.adapters.torch.lth.runner import load_records, run_lottery  # noqa: E402
+from bipartite_expanders.adapters.torch.lth.training import batch_indices  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -83,7 +83,7 @@ def test_model_bad_input():
     with pytest.raises(ValueError, match="num_classes"):
         build_model("lenet300", num_classes=0)
     assert set(model_names()) == {"lenet300", "conv2", "conv4", "conv6", "vgg19", "resnet20"}
-    from adapters.torch.lth.hparams import DATASET_NAMES, MODEL_NAMES
+    from bipartite_expanders.adapters.torch.lth.hparams import DATASET_NAMES, MODEL_NAMES
 
     assert tuple(model_names()) == MODEL_NAMES and tuple(lthdata.dataset_names()) == DATASET_NAMES
 
@@ -227,8 +227,8 @@ def test_batch_order_depends_only_on_seed_and_iteration():
 
 
 def test_rewind_point_is_the_state_at_iteration_k():
-    from adapters.torch.lth.training import train
-    from adapters.torch.masks import capture_state, ensure_masks
+    from bipartite_expanders.adapters.torch.lth.training import train
+    from bipartite_expanders.adapters.torch.masks import capture_state, ensure_masks
 
     ds = lthdata.load_dataset("digits")
     x, y = torch.from_numpy(ds.normalize(ds.x_train)), torch.from_numpy(ds.y_train)
@@ -375,7 +375,7 @@ def test_cli_lth_both_then_report(tmp_path, capsys):
 
 
 def test_table2_alpha_points_on_known_records():
-    from adapters.torch.lth.report import RunData, table2
+    from bipartite_expanders.adapters.torch.lth.report import RunData, table2
 
     def rec(rnd, dens, acc, stop=None):
         return {"round": rnd, "density": {"total": dens}, "accuracy": {"clean": acc, "noisy": {"0.1": acc - 0.1}},
@@ -395,7 +395,7 @@ def test_lth_docstring_examples(name):
     import importlib
 
     torch.set_num_threads(1)
-    res = doctest.testmod(importlib.import_module(f"adapters.torch.lth.{name}"), optionflags=doctest.NORMALIZE_WHITESPACE)
+    res = doctest.testmod(importlib.import_module(f"bipartite_expanders.adapters.torch.lth.{name}"), optionflags=doctest.NORMALIZE_WHITESPACE)
     assert res.attempted > 0 and res.failed == 0
 
 
@@ -404,7 +404,7 @@ def test_layer_metric_reads_infinite_margins():
     (drawn as a triangle), not drop it as NaN."""
     from pathlib import Path
 
-    from adapters.torch.lth.report import RunData, layer_metric
+    from bipartite_expanders.adapters.torch.lth.report import RunData, layer_metric
 
     recs = [{"census": [{"name": "fc1", "mask": {"delta_s": "inf"}}]},
             {"census": [{"name": "fc1", "mask": {"delta_s": -0.5}}]},

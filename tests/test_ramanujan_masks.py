@@ -10,8 +10,8 @@ import pytest
 torch = pytest.importorskip("torch")
 from torch import nn  # noqa: E402
 
-import adapters.torch.ramanujan as ramanujan_module  # noqa: E402
-from adapters.torch import (  # noqa: E402
+import bipartite_expanders.adapters.torch.ramanujan as ramanujan_module  # noqa: E402
+from bipartite_expanders.adapters.torch import (  # noqa: E402
     MASK_FAMILIES,
     apply_masks,
     erdos_renyi_masks,

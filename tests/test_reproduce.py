@@ -14,14 +14,14 @@ from scipy.stats import rankdata
 
 pytest.importorskip("torch")
 
-from adapters.torch.lth.hparams import preset  # noqa: E402
-from adapters.torch.lth.report import RunData, run_label  # noqa: E402
-from adapters.torch.lth.report.markdown import compare_lengths_markdown, study_markdown  # noqa: E402
-from adapters.torch.lth.report.markdown import spearman_markdown as partial_spearman_markdown  # noqa: E402
-from adapters.torch.lth.report.stats import banded_spearman as partial_spearman  # noqa: E402
-from adapters.torch.lth.report.stats import compare_lengths, study_table  # noqa: E402
-from adapters.torch.lth.report.study import render_study  # noqa: E402
-from adapters.torch.lth.reproduce import SUITES, claim_run, collect, suite_grid  # noqa: E402
+from bipartite_expanders.adapters.torch.lth.hparams import preset  # noqa: E402
+from bipartite_expanders.adapters.torch.lth.report import RunData, run_label  # noqa: E402
+from bipartite_expanders.adapters.torch.lth.report.markdown import compare_lengths_markdown, study_markdown  # noqa: E402
+from bipartite_expanders.adapters.torch.lth.report.markdown import spearman_markdown as partial_spearman_markdown  # noqa: E402
+from bipartite_expanders.adapters.torch.lth.report.stats import banded_spearman as partial_spearman  # noqa: E402
+from bipartite_expanders.adapters.torch.lth.report.stats import compare_lengths, study_table  # noqa: E402
+from bipartite_expanders.adapters.torch.lth.report.study import render_study  # noqa: E402
+from bipartite_expanders.adapters.torch.lth.reproduce import SUITES, claim_run, collect, suite_grid  # noqa: E402
 from bipartite_expanders.files import write_json as write_json_atomic  # noqa: E402
 
 
@@ -236,7 +236,7 @@ def test_collect_slims_floats_and_candidates(tmp_path):
 
 
 def test_overlay_styles_tell_every_configuration_apart():
-    from adapters.torch.lth.report.figures import overlay_styles
+    from bipartite_expanders.adapters.torch.lth.report.figures import overlay_styles
 
     labels = ["IMP", "IMP (p/2)", "IMP-Bound", "IMP-Bound (p first)", "IMP-Bound (random rejection)",
               "IMP-Bound (unweighted test only)", "SynFlow", "SynFlow (scored once)", "SynFlow (scored once) (p/2)",

@@ -18,10 +18,10 @@ import pytest
 pytest.importorskip("torch")
 pytest.importorskip("sklearn")
 
-from adapters.torch.lth.grid import GridError, load_grid, parse_grid  # noqa: E402
-from adapters.torch.lth.hparams import default_hparams  # noqa: E402
-from adapters.torch.lth.runner import load_records, run_lottery  # noqa: E402
-from adapters.torch.lth.sweep import run_sweep, summarise_error  # noqa: E402
+from bipartite_expanders.adapters.torch.lth.grid import GridError, load_grid, parse_grid  # noqa: E402
+from bipartite_expanders.adapters.torch.lth.hparams import default_hparams  # noqa: E402
+from bipartite_expanders.adapters.torch.lth.runner import load_records, run_lottery  # noqa: E402
+from bipartite_expanders.adapters.torch.lth.sweep import run_sweep, summarise_error  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -273,8 +273,8 @@ def test_report_over_a_sweep_aggregates_seeds_and_runs_the_counter_check(local_s
 
 
 def test_spearman_check_on_known_ranks():
-    from adapters.torch.lth.report import RunData
-    from adapters.torch.lth.report import banded_spearman as spearman_check
+    from bipartite_expanders.adapters.torch.lth.report import RunData
+    from bipartite_expanders.adapters.torch.lth.report import banded_spearman as spearman_check
 
     def rec(d, acc, ram, ds):
         return {"round": 0, "density": {"total": d}, "accuracy": {"clean": acc, "noisy": {}},

@@ -15,14 +15,14 @@ import pytest
 torch = pytest.importorskip("torch")
 pytest.importorskip("sklearn")
 
-from adapters.torch.lth import hparams as hparams_mod  # noqa: E402
-from adapters.torch.lth import rundir  # noqa: E402
-from adapters.torch.lth.data import load_dataset  # noqa: E402
-from adapters.torch.lth.grid import GridError, parse_grid  # noqa: E402
-from adapters.torch.lth.hparams import Hparams, Pruner, PruningHparams, TrainingHparams, default_hparams  # noqa: E402
-from adapters.torch.lth.runner import evaluate_round, make_context, run_lottery, stop_reason  # noqa: E402
-from adapters.torch.lth.tickets import folded_state_dict, load_ticket, read_masks, unpack_mask, pack_mask  # noqa: E402
-from adapters.torch.lth.training import evaluate  # noqa: E402
+from bipartite_expanders.adapters.torch.lth import hparams as hparams_mod  # noqa: E402
+from bipartite_expanders.adapters.torch.lth import rundir  # noqa: E402
+from bipartite_expanders.adapters.torch.lth.data import load_dataset  # noqa: E402
+from bipartite_expanders.adapters.torch.lth.grid import GridError, parse_grid  # noqa: E402
+from bipartite_expanders.adapters.torch.lth.hparams import Hparams, Pruner, PruningHparams, TrainingHparams, default_hparams  # noqa: E402
+from bipartite_expanders.adapters.torch.lth.runner import evaluate_round, make_context, run_lottery, stop_reason  # noqa: E402
+from bipartite_expanders.adapters.torch.lth.tickets import folded_state_dict, load_ticket, read_masks, unpack_mask, pack_mask  # noqa: E402
+from bipartite_expanders.adapters.torch.lth.training import evaluate  # noqa: E402
 from bipartite_expanders.cli import main  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
@@ -85,7 +85,7 @@ def test_trained_ticket_reproduces_the_recorded_accuracy_exactly(finished):
     assert torch.equal(last.fc1.weight_mask, trained.fc1.weight_mask)
     assert not torch.equal(last.fc1.weight, trained.fc1.weight)
     # folded into a plain state_dict: loads into a fresh unpruned model, same outputs
-    from adapters.torch.lth.models import build_model
+    from bipartite_expanders.adapters.torch.lth.models import build_model
 
     plain = build_model("lenet300", input_shape=(1, 8, 8), num_classes=10)
     sd = folded_state_dict(trained)
@@ -343,7 +343,7 @@ def test_report_runs_with_torch_unimportable(finished, tmp_path):
 
 
 def test_committed_format_1_records_still_load_in_the_reports():
-    from adapters.torch.lth.report import load_runs, table2
+    from bipartite_expanders.adapters.torch.lth.report import load_runs, table2
 
     runs = load_runs([REPO / "docs" / "results" / "digits"])
     assert runs and all(r.records[0]["format"] == 1 for r in runs)
@@ -366,7 +366,7 @@ def test_a_format_1_run_is_not_resumed(tmp_path):
 
 
 def test_table2_interpolates_the_plain_run_at_the_bound_density():
-    from adapters.torch.lth.report import RunData, table2
+    from bipartite_expanders.adapters.torch.lth.report import RunData, table2
 
     def rec(rnd, dens, acc, label, stop=None):
         return {"round": rnd, "density": {"total": dens}, "accuracy": {"clean": acc, "noisy": {}}, "label": label,
@@ -409,7 +409,7 @@ def test_a_new_pruner_is_one_registry_entry(tmp_path, monkeypatch):
 def test_snip_scores_in_eval_mode_and_grasp_in_train_mode_by_default():
     from torch import nn
 
-    from adapters.torch.scores import grasp, snip
+    from bipartite_expanders.adapters.torch.scores import grasp, snip
 
     torch.manual_seed(0)
     model = nn.Sequential(nn.Linear(6, 16), nn.BatchNorm1d(16), nn.ReLU(), nn.Dropout(0.0), nn.Linear(16, 3))
@@ -439,11 +439,11 @@ def test_run_record_types_round_trip(finished):
 
 
 def test_the_steps_of_a_round_run_alone(tmp_path):
-    from adapters.torch.lth.models import build_model
-    from adapters.torch.lth.runner import census_round, make_record, score_and_prune, train_round, write_round
+    from bipartite_expanders.adapters.torch.lth.models import build_model
+    from bipartite_expanders.adapters.torch.lth.runner import census_round, make_record, score_and_prune, train_round, write_round
     import copy
 
-    from adapters.torch.masks import ensure_masks, get_masks, total_density
+    from bipartite_expanders.adapters.torch.masks import ensure_masks, get_masks, total_density
 
     h = _tiny(rounds=1, iterations=20, pruner="snip")
     ctx = make_context(h, tmp_path, load_dataset("digits", seed=0), keep_weights="all")

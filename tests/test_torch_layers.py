@@ -8,7 +8,7 @@ import pytest
 torch = pytest.importorskip("torch")
 from torch import nn  # noqa: E402
 
-from adapters.torch import fold, layer_graph, layer_roles, prunable_layers, unfold, unfolded_shape  # noqa: E402
+from bipartite_expanders.adapters.torch import fold, layer_graph, layer_roles, prunable_layers, unfold, unfolded_shape  # noqa: E402
 from bipartite_expanders import BipartiteGraph  # noqa: E402
 
 torch.set_num_threads(1)

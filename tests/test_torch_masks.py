@@ -8,7 +8,7 @@ torch = pytest.importorskip("torch")
 import torch.nn.utils.prune as prune  # noqa: E402
 from torch import nn  # noqa: E402
 
-from adapters.torch import (  # noqa: E402
+from bipartite_expanders.adapters.torch import (  # noqa: E402
     apply_masks,
     capture_state,
     ensure_masks,

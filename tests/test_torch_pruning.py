@@ -9,7 +9,7 @@ import pytest
 torch = pytest.importorskip("torch")
 from torch import nn  # noqa: E402
 
-from adapters.torch import (  # noqa: E402
+from bipartite_expanders.adapters.torch import (  # noqa: E402
     PruneRates,
     allocate,
     census,
@@ -154,7 +154,7 @@ def _verify_decision(mod_graph_before, mask_after, scores_unfolded, dec):
 
 @pytest.mark.parametrize("method, allocation", [("magnitude", "layerwise"), ("synflow", "layerwise"), ("snip", "global")])
 def test_bounded_steps_accept_only_what_their_rule_allows(method, allocation):
-    from adapters.torch import prunable_layers, unfold
+    from bipartite_expanders.adapters.torch import prunable_layers, unfold
 
     model = convnet()
     seen = set()
@@ -178,7 +178,7 @@ def test_bounded_collapse_guard_on_a_thin_layer():
     model = nn.Sequential(nn.Linear(4, 4), nn.ReLU(), nn.Linear(4, 2))
     # layer 0 as a union of two 4-cycles (every degree 2): any removal collapses it
     ring = torch.tensor([[1.0, 1, 0, 0], [0, 1, 1, 0], [0, 0, 1, 1], [1, 0, 0, 1]])
-    from adapters.torch import apply_masks
+    from bipartite_expanders.adapters.torch import apply_masks
 
     apply_masks(model, {"0": ring})
     for collapse in ("average", "minimum"):

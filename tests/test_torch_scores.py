@@ -8,7 +8,7 @@ import pytest
 torch = pytest.importorskip("torch")
 from torch import nn  # noqa: E402
 
-from adapters.torch import apply_masks, ensure_masks, get_masks, grasp, magnitude, random, snip, synflow  # noqa: E402
+from bipartite_expanders.adapters.torch import apply_masks, ensure_masks, get_masks, grasp, magnitude, random, snip, synflow  # noqa: E402
 
 torch.set_num_threads(1)
 

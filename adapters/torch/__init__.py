@@ -1,10 +1,10 @@
 """The torch adapter: layers as bipartite graphs, census, scores, masks, pruning.
 
-Needs the ``torch`` extra. Imported as ``adapters.torch``; nothing in
+Needs the ``torch`` extra. Imported as ``bipartite_expanders.adapters.torch``; nothing in
 :mod:`bipartite_expanders` imports it.
 
 >>> from torch import nn
->>> from adapters.torch import census, prune_step
+>>> from bipartite_expanders.adapters.torch import census, prune_step
 >>> model = nn.Sequential(nn.Linear(8, 6), nn.ReLU(), nn.Linear(6, 3))
 >>> prune_step(model, "magnitude", 0.5).changed
 True
@@ -17,7 +17,7 @@ import sys
 import types
 from typing import Any
 
-# Public name -> submodule. Imported lazily so that ``import adapters.torch.lth.cli`` (which the
+# Public name -> submodule. Imported lazily so that ``import bipartite_expanders.adapters.torch.lth.cli`` (which the
 # console script loads to build its parser) does not pull torch in before a torch command runs.
 _SUBMODULE = {
     **dict.fromkeys(["Census", "LayerCensus", "census", "inner_layers"], "census"),
@@ -47,7 +47,7 @@ def __dir__() -> list[str]:
 class _Package(types.ModuleType):
     """Importing the submodule ``census`` makes Python set the package attribute ``census`` to
     that module, hiding the function of the same name; keep the function (the module stays
-    importable as ``adapters.torch.census`` through ``sys.modules``)."""
+    importable as ``bipartite_expanders.adapters.torch.census`` through ``sys.modules``)."""
 
     def __setattr__(self, name: str, value: Any) -> None:
         if isinstance(value, types.ModuleType) and name in _SUBMODULE:

@@ -71,7 +71,7 @@ def _unwrap(obj: Any, path: Path) -> Mapping[str, Any]:
 
 def state_dict_model(state: Mapping[str, Any], groups: tuple[int, dict[str, int]] = (1, {})) -> Any:
     """A module tree mirroring the names of ``state``'s 2-D and 4-D weights (Linear and Conv2d
-    layers without biases), masks applied; what :func:`adapters.torch.census` takes."""
+    layers without biases), masks applied; what :func:`bipartite_expanders.adapters.torch.census` takes."""
     import torch
     from torch import nn
 

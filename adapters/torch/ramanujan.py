@@ -1,7 +1,7 @@
 """Masks at initialisation: certified Ramanujan layers and their two controls.
 
 Every prunable layer is read as its unfolded ``(in * prod(kernel)) x out`` bi-adjacency graph
-(:mod:`adapters.torch.layers`); a grouped convolution is ``groups`` disjoint blocks of shape
+(:mod:`bipartite_expanders.adapters.torch.layers`); a grouped convolution is ``groups`` disjoint blocks of shape
 ``(in / groups * prod(kernel)) x (out / groups)``, and each block gets its own graph with
 ``round(density * block size)`` edges. Three families share that edge count
 (docs/generators.md):
@@ -17,7 +17,7 @@ Every prunable layer is read as its unfolded ``(in * prod(kernel)) x out`` bi-ad
 
 The result is a :class:`LayerMasks`, a mapping ``name -> bool tensor`` shaped like the weight,
 so ``apply_masks(model, ramanujan_masks(model, 0.05))`` prunes the model through
-:mod:`adapters.torch.masks`.
+:mod:`bipartite_expanders.adapters.torch.masks`.
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """The lottery-ticket pipeline: models, offline data, hyperparameters, training, rounds, reports.
 
-Submodules are imported lazily so that ``adapters.torch.lth.cli`` can be configured without
-importing torch. ``from adapters.torch.lth import build_model`` works as usual.
+Submodules are imported lazily so that ``bipartite_expanders.adapters.torch.lth.cli`` can be configured without
+importing torch. ``from bipartite_expanders.adapters.torch.lth import build_model`` works as usual.
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """Born sparse: the mask family a run's round 0 trains with (``pruning.init_masks``).
 
 Round 0 of such a run trains the network with a mask built at initialisation, one of the
-families of :mod:`adapters.torch.ramanujan` (certified Ramanujan, random near-biregular with the
+families of :mod:`bipartite_expanders.adapters.torch.ramanujan` (certified Ramanujan, random near-biregular with the
 same degrees, Erdos-Renyi with the same counts; docs/generators.md), at total density
 ``pruning.init_density``. Per layer the density is, with ``init_allocation``:
 
@@ -34,7 +34,7 @@ from .hparams import Hparams
 
 __all__ = ["schedule_densities", "layer_densities", "born_masks", "FAMILY_OF"]
 
-#: ``pruning.init_masks`` name -> :data:`adapters.torch.ramanujan.MASK_FAMILIES` name
+#: ``pruning.init_masks`` name -> :data:`bipartite_expanders.adapters.torch.ramanujan.MASK_FAMILIES` name
 FAMILY_OF = {"ramanujan": "ramanujan", "random-biregular": "random_biregular", "erdos-renyi": "erdos_renyi"}
 
 
@@ -87,8 +87,8 @@ def born_masks(model: nn.Module, hp: Hparams) -> tuple[dict[str, torch.Tensor], 
     built: ``{"family", "density", "allocation", "layers": {name: {"target_density", "edges",
     "density", "certificates"?}}, "skipped": {name: reason}}`` (JSON-safe).
 
-    >>> from adapters.torch.lth.hparams import default_hparams
-    >>> from adapters.torch.lth.models import build_model
+    >>> from bipartite_expanders.adapters.torch.lth.hparams import default_hparams
+    >>> from bipartite_expanders.adapters.torch.lth.models import build_model
     >>> h = default_hparams("lenet300", "digits", rounds=0, init_masks="erdos-renyi", init_density=0.1)
     >>> masks, info = born_masks(build_model("lenet300", input_shape=(1, 8, 8), num_classes=10), h)
     >>> sorted(masks), info["skipped"]

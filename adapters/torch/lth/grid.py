@@ -1,6 +1,6 @@
 """Grid files: a sweep of lottery-ticket runs described in TOML (or YAML), expanded to ``Hparams``.
 
-The schema is the pipeline's own hyperparameter dataclasses (:mod:`adapters.torch.lth.hparams`):
+The schema is the pipeline's own hyperparameter dataclasses (:mod:`bipartite_expanders.adapters.torch.lth.hparams`):
 a field is named by its dotted path ``section.field`` (``training.iterations``,
 ``pruning.bound``, ``seed``), and an unknown name is an error that names it, before anything runs.
 
@@ -27,7 +27,7 @@ a field is named by its dotted path ``section.field`` (``training.iterations``,
 ``[[grid]]`` (a list of tables) gives the union of several products, as scikit-learn's
 ``ParameterGrid`` does with a list of dicts; a scalar in a grid table is a single value (so a
 list-valued field such as ``dataset.noise`` is swept by a list of lists). Each run starts from
-:func:`~adapters.torch.lth.hparams.default_hparams` of its model and data set (the seed paper's
+:func:`~bipartite_expanders.adapters.torch.lth.hparams.default_hparams` of its model and data set (the seed paper's
 Table 3), then takes ``[base]``, then its grid point. Runs with equal hyperparameters are kept
 once (they share a hashed run directory).
 
@@ -38,7 +38,7 @@ once (they share a hashed run directory).
 >>> parse_grid({"grid": {"pruning": {"prunr": ["imp"]}}})
 Traceback (most recent call last):
 ...
-adapters.torch.lth.grid.GridError: [grid]: unknown field 'pruning.prunr' (did you mean 'pruning.pruner'?)
+bipartite_expanders.adapters.torch.lth.grid.GridError: [grid]: unknown field 'pruning.prunr' (did you mean 'pruning.pruner'?)
 """
 
 from __future__ import annotations
@@ -65,7 +65,7 @@ class GridError(ValueError):
 
 
 def hparams_fields() -> dict[str, Any]:
-    """Dotted field name -> default, for every field of :class:`~adapters.torch.lth.hparams.Hparams`.
+    """Dotted field name -> default, for every field of :class:`~bipartite_expanders.adapters.torch.lth.hparams.Hparams`.
 
     >>> f = hparams_fields()
     >>> "pruning.bound" in f and "seed" in f and "pruning" not in f
@@ -159,7 +159,7 @@ class Grid:
         return [dict(zip(axes, combo)) for axes in self.axes for combo in itertools.product(*axes.values())]
 
     def runs(self) -> list[Any]:
-        """The runs as :class:`~adapters.torch.lth.hparams.Hparams`, duplicates (equal hash) dropped.
+        """The runs as :class:`~bipartite_expanders.adapters.torch.lth.hparams.Hparams`, duplicates (equal hash) dropped.
 
         Raises :class:`GridError` naming the grid point whose values the dataclasses reject."""
         from .hparams import Hparams, default_hparams

@@ -33,16 +33,16 @@ __all__ = [
     "default_hparams", "MODEL_DEFAULTS",
 ]
 
-#: the names of :data:`adapters.torch.lth.models.MODELS` (kept here so hparams need no torch)
+#: the names of :data:`bipartite_expanders.adapters.torch.lth.models.MODELS` (kept here so hparams need no torch)
 MODEL_NAMES = ("lenet300", "conv2", "conv4", "conv6", "vgg19", "resnet20")
 DATASET_NAMES = ("digits", "fashion-mnist", "mnist", "cifar10")
 
 @dataclass(frozen=True)
 class Pruner:
     """One entry of the pruner registry: how the runner calls
-    :func:`adapters.torch.pruning.prune_step` for this ``pruning.pruner`` name.
+    :func:`bipartite_expanders.adapters.torch.pruning.prune_step` for this ``pruning.pruner`` name.
 
-    ``method``: the score (:data:`adapters.torch.scores.SCORE_METHODS`); ``batches``: the score
+    ``method``: the score (:data:`bipartite_expanders.adapters.torch.scores.SCORE_METHODS`); ``batches``: the score
     needs training batches; ``score_mode``: ``"train"`` or ``"eval"`` mode while scoring (the
     original implementation's choice, see docs/torch-adapter.md); ``options``: further keyword
     arguments of ``prune_step`` (e.g. ``levels`` of the bound); ``alias``: an alternative name
@@ -139,7 +139,7 @@ def _strict(obj: Any, typ: type, *names: str, optional: bool = False) -> None:
 
 @dataclass(frozen=True)
 class ModelHparams:
-    """Which architecture (a name of :func:`adapters.torch.lth.models.build_model`)."""
+    """Which architecture (a name of :func:`bipartite_expanders.adapters.torch.lth.models.build_model`)."""
 
     name: str = "lenet300"
 

@@ -3,14 +3,14 @@
 A *suite* is one model on one data set with a per-round training length; its grid is every pruner
 (IMP, SNIP, SynFlow) plain and ``-Bound``, for each seed, with the study's layer-wise rates
 (``p_fc = 0.2``, ``p_out = 0.1``) down to 1 % total density. Each run is the pipeline's own hashed,
-resumable run directory (:func:`adapters.torch.lth.runner.run_lottery`), so rerunning a suite only
+resumable run directory (:func:`bipartite_expanders.adapters.torch.lth.runner.run_lottery`), so rerunning a suite only
 does what is missing and a killed process loses at most the round in flight. Several processes may
 work on one grid: each claims the next unclaimed run (a claim file, created exclusively, that names
 the process; a dead process's claim is taken over), and the grid is ordered seed-major, so that a
 partial grid holds whole seeds first. ``--shard i/n`` instead gives a process a fixed share.
 
 ``bipartite-expanders report`` renders Table 2 and Figure 4 per run and over seeds, and the Spearman
-counter-check; ``reproduce report`` adds the study's comparisons (:mod:`adapters.torch.lth.report.study`).
+counter-check; ``reproduce report`` adds the study's comparisons (:mod:`bipartite_expanders.adapters.torch.lth.report.study`).
 
 >>> [h.pruning.label for h in suite_grid("digits", seeds=(0,))]
 ['IMP', 'IMP-Bound', 'SNIP', 'SNIP-Bound', 'SynFlow', 'SynFlow-Bound']
@@ -78,7 +78,7 @@ SUITES: dict[str, Suite] = {
 
 def suite_grid(name: str, *, seeds: Sequence[int] | None = None, pruners: Sequence[str] | None = None,
                iterations: int | None = None) -> list[Any]:
-    """The :class:`~adapters.torch.lth.hparams.Hparams` of a suite's runs, seed-major.
+    """The :class:`~bipartite_expanders.adapters.torch.lth.hparams.Hparams` of a suite's runs, seed-major.
 
     ``seeds``, ``pruners`` and ``iterations`` override the suite's (a different ``iterations``
     gives different run hashes, i.e. other runs)."""

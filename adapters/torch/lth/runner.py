@@ -1,7 +1,7 @@
 """The lottery-ticket rounds: train -> evaluate -> score -> prune (plain or bounded) -> rewind -> retrain.
 
 Round 0 trains the dense network (or, born sparse, the masks of ``pruning.init_masks``:
-:mod:`adapters.torch.lth.born`, recorded in round 0's record as ``init_masks``); round
+:mod:`bipartite_expanders.adapters.torch.lth.born`, recorded in round 0's record as ``init_masks``); round
 ``r >= 1`` trains the network pruned ``r`` times, every round restarting from the weights at the
 rewind iteration ``k`` (0 = initialisation). After each
 round's training the network is evaluated on the clean and every noisy test set, scored, censused
@@ -11,15 +11,15 @@ The run is a sequence of named steps, each a plain function testable alone: :fun
 (records, rewind point and masks from the run directory), :func:`train_round`,
 :func:`evaluate_round`, :func:`score_and_prune`, :func:`census_round`, :func:`stop_reason` and
 :func:`write_round` (the round's trained weights, the next round's masks, then its record,
-:class:`~adapters.torch.lth.rundir.RoundRecord`). The files and their names belong to
-:mod:`adapters.torch.lth.rundir`; a killed run resumes after its last record and loses at most the
+:class:`~bipartite_expanders.adapters.torch.lth.rundir.RoundRecord`). The files and their names belong to
+:mod:`bipartite_expanders.adapters.torch.lth.rundir`; a killed run resumes after its last record and loses at most the
 round in flight; the same hyperparameters give the same records (``timing`` aside).
 
 The run stops after ``rounds`` pruning rounds, once the total density is at or below
 ``target_density``, or (bounded) once a prune step changes no layer: that round is the bound's
 stopping point.
 
->>> from adapters.torch.lth.hparams import preset
+>>> from bipartite_expanders.adapters.torch.lth.hparams import preset
 >>> import tempfile
 >>> h = preset("quickstart")[0].replace(pruning={"rounds": 1}, training={"iterations": 20})
 >>> res = run_lottery(h, tempfile.mkdtemp(), progress=False)
@@ -77,7 +77,7 @@ class RunResult:
 
 
 def load_records(run_dir: str | os.PathLike) -> list[RoundRecord]:
-    """The validated records of a run directory (:func:`adapters.torch.lth.rundir.read_records`)."""
+    """The validated records of a run directory (:func:`bipartite_expanders.adapters.torch.lth.rundir.read_records`)."""
     return read_records(run_dir)
 
 
@@ -190,7 +190,7 @@ def _input_batches(ctx: RunContext, rnd: int, n: int = 4) -> list[tuple[torch.Te
 
 
 def score_and_prune(model: nn.Module, ctx: RunContext, rnd: int) -> PruneResult:
-    """One prune step as the pruner's registry entry (:data:`adapters.torch.lth.hparams.PRUNERS`) says."""
+    """One prune step as the pruner's registry entry (:data:`bipartite_expanders.adapters.torch.lth.hparams.PRUNERS`) says."""
     pr = ctx.hp.pruning
     spec = pr.spec
     return prune_step(
@@ -210,7 +210,7 @@ def census_round(trained: nn.Module, ctx: RunContext, pr: PruneResult) -> Census
 def stop_reason(hp: Hparams, rnd: int, density: float, changed: bool) -> str | None:
     """Why the run stops after round ``rnd`` (None: it goes on).
 
-    >>> from adapters.torch.lth.hparams import default_hparams
+    >>> from bipartite_expanders.adapters.torch.lth.hparams import default_hparams
     >>> h = default_hparams(rounds=3, bound=True)
     >>> stop_reason(h, 3, 0.5, True), stop_reason(h, 1, 0.5, False), stop_reason(h, 1, 0.5, True)
     ('rounds', 'bound_no_change', None)
@@ -286,7 +286,7 @@ def run_lottery(hparams: Hparams, out: str | os.PathLike = "runs", *, data_dir: 
 
     Parameters
     ----------
-    hparams : the run's :class:`~adapters.torch.lth.hparams.Hparams`.
+    hparams : the run's :class:`~bipartite_expanders.adapters.torch.lth.hparams.Hparams`.
     out : parent directory of run directories.
     data_dir : where the data set's files are (not part of the hash).
     progress : tqdm bars for rounds and iterations.

@@ -1,7 +1,7 @@
 """Run a grid of lottery-ticket runs on a local process pool or on a Ray cluster.
 
 Each run is the pipeline's own hashed, resumable run directory
-(``OUT/<model>_<dataset>_<pruner>[-bound]_<hash>``, :func:`~adapters.torch.lth.runner.run_lottery`),
+(``OUT/<model>_<dataset>_<pruner>[-bound]_<hash>``, :func:`~bipartite_expanders.adapters.torch.lth.runner.run_lottery`),
 so a rerun of a sweep skips finished runs, resumes unfinished ones after their last record, and a
 crashed worker loses at most the round it had in flight. Executors:
 
@@ -19,7 +19,7 @@ last record). ``OUT/sweep.json`` lists every run with its status.
 
 This module's top level imports neither torch nor ray.
 
->>> from adapters.torch.lth.grid import parse_grid
+>>> from bipartite_expanders.adapters.torch.lth.grid import parse_grid
 >>> import tempfile
 >>> g = parse_grid({"base": {"training": {"iterations": 10}, "pruning": {"rounds": 0},
 ...                          "dataset": {"noise": []}}, "grid": {"seed": [0, 1]}})
@@ -301,7 +301,7 @@ def run_sweep(grid: Grid, out: str | os.PathLike, *, executor: str = "local", wo
 
     Parameters
     ----------
-    grid : a :class:`~adapters.torch.lth.grid.Grid` (:func:`~adapters.torch.lth.grid.load_grid`).
+    grid : a :class:`~bipartite_expanders.adapters.torch.lth.grid.Grid` (:func:`~bipartite_expanders.adapters.torch.lth.grid.load_grid`).
     out : parent of the run directories; on a cluster, a path every node sees (shared storage).
     executor : ``"local"`` (process pool) or ``"ray"``.
     workers : local: pool size (default cores // ``num_cpus``); ray: runs in flight at once

@@ -1,6 +1,6 @@
 """``bipartite-expanders sweep GRID --out DIR``: run a grid of lottery-ticket runs.
 
-``GRID`` is a TOML (or YAML) grid file (:mod:`adapters.torch.lth.grid`); every run lands in its
+``GRID`` is a TOML (or YAML) grid file (:mod:`bipartite_expanders.adapters.torch.lth.grid`); every run lands in its
 hashed run directory under ``DIR``, so rerunning the same command only does what is missing.
 ``--executor local`` (default) uses a process pool, ``--executor ray`` one Ray task per run, on a
 local Ray instance or on the cluster at ``--address``. Exit status 1 when a run failed (the rest

@@ -1,6 +1,6 @@
 """Tickets you can keep: every round's masks and trained weights on disk, and back as a model.
 
-Each round of a run writes (file names: :mod:`adapters.torch.lth.rundir`):
+Each round of a run writes (file names: :mod:`bipartite_expanders.adapters.torch.lth.rundir`):
 
 - ``masks_NN.pt``: the masks round ``NN`` trained with, bit-packed (``numpy.packbits``, one bit
   per weight: 33 KB for LeNet-300-100 on MNIST);
@@ -13,7 +13,7 @@ Each round of a run writes (file names: :mod:`adapters.torch.lth.rundir`):
 weights (evaluating those reproduces the round's recorded accuracy exactly);
 :func:`folded_state_dict` gives a plain ``state_dict`` with the masks folded into the weights.
 Every file is read with ``torch.load(weights_only=True)``; a damaged one raises
-:class:`~adapters.torch.lth.rundir.RecordError` naming it.
+:class:`~bipartite_expanders.adapters.torch.lth.rundir.RecordError` naming it.
 
 >>> import torch
 >>> bits = pack_mask(torch.tensor([[1, 0, 1], [0, 0, 1]]))
@@ -72,7 +72,7 @@ def unpack_mask(packed: Mapping[str, Any]) -> torch.Tensor:
 
 
 def load_torch(path: str | os.PathLike, what: str) -> Any:
-    """:func:`adapters.torch.serialization.load_torch` of a run-directory file; a missing or
+    """:func:`bipartite_expanders.adapters.torch.serialization.load_torch` of a run-directory file; a missing or
     damaged one is a :class:`RecordError` naming it."""
     path = Path(path)
     if not path.is_file():
@@ -114,7 +114,7 @@ def write_weights(path: str | os.PathLike, model: nn.Module) -> Path:
 
 
 def read_weights(path: str | os.PathLike, masks: Mapping[str, torch.Tensor]) -> dict[str, torch.Tensor]:
-    """The state (plain keys, as :func:`adapters.torch.masks.capture_state`) of
+    """The state (plain keys, as :func:`bipartite_expanders.adapters.torch.masks.capture_state`) of
     :func:`write_weights`, pruned entries zero."""
     doc = load_torch(path, "weights file")
     if not isinstance(doc, dict) or doc.get("format") != WEIGHTS_FORMAT:
@@ -149,8 +149,8 @@ def load_ticket(run_dir: str | os.PathLike, round: int | None = None, weights: s
     every round restarts from, to retrain the ticket) or ``"trained"`` (the weights the round
     ended with; needs ``weights_NN.pt``, see ``--keep-weights``).
 
-    >>> from adapters.torch.lth.hparams import preset
-    >>> from adapters.torch.lth.runner import run_lottery
+    >>> from bipartite_expanders.adapters.torch.lth.hparams import preset
+    >>> from bipartite_expanders.adapters.torch.lth.runner import run_lottery
     >>> import tempfile
     >>> h = preset("quickstart")[0].replace(pruning={"rounds": 1}, training={"iterations": 20})
     >>> res = run_lottery(h, tempfile.mkdtemp(), progress=False)

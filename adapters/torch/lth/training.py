@@ -6,8 +6,8 @@ a round that restarts at the rewind iteration ``k`` sees exactly the batches ``k
 uninterrupted run would, and a resumed run gives the same numbers as an uninterrupted one.
 
 >>> import torch
->>> from adapters.torch.lth.models import build_model
->>> from adapters.torch.lth.hparams import TrainingHparams
+>>> from bipartite_expanders.adapters.torch.lth.models import build_model
+>>> from bipartite_expanders.adapters.torch.lth.hparams import TrainingHparams
 >>> x, y = torch.randn(120, 1, 8, 8), torch.arange(120) % 10
 >>> m = build_model("lenet300", input_shape=(1, 8, 8))
 >>> r = train(m, x, y, TrainingHparams(iterations=5, batch_size=30), seed=0, progress=False)

@@ -3,12 +3,12 @@
 Reads born-sparse runs (``pruning.init_masks`` set, one round) and IMP runs, and compares each
 born network with the IMP ticket of the same seed at the born network's total density: IMP's
 clean and noisy accuracies are interpolated linearly in ``log density`` between the two rounds
-that bracket it (:func:`~adapters.torch.lth.report.stats.accuracy_at_density`). The census columns
+that bracket it (:func:`~bipartite_expanders.adapters.torch.lth.report.stats.accuracy_at_density`). The census columns
 count, per layer, the networks whose mask graph is Ramanujan by Hoory's bound ``db``
 (``verdict_r``) and by the exact universal-cover test ``t2 <= rho(T)`` (``verdict_uc``); for IMP
 they are of the round nearest the density in ``log density``. Torch-free.
 
-    python -m adapters.torch.lth.report.born docs/results/born-ramanujan --out docs/results/born-ramanujan
+    python -m bipartite_expanders.adapters.torch.lth.report.born docs/results/born-ramanujan --out docs/results/born-ramanujan
 
 writes ``table.md`` (the comparison) and ``census.md`` (every network's layers).
 
@@ -64,7 +64,7 @@ def _verdicts(record: Mapping[str, Any], field: str) -> dict[str, bool]:
 def born_rows(runs: Sequence[RunData]) -> list[dict[str, Any]]:
     """One row per (target density, family), highest density first, families in
     :data:`FAMILY_ORDER`, then one IMP row per density: accuracies over seeds
-    (:func:`~adapters.torch.lth.report.stats.mean_sd`), the paired difference born - IMP per
+    (:func:`~bipartite_expanders.adapters.torch.lth.report.stats.mean_sd`), the paired difference born - IMP per
     seed, and per layer how many networks are Ramanujan by ``db`` and by ``rho(T)``."""
     born = [r for r in runs if _family(r) not in (None, "none")]
     imp = {r.seed: r for r in runs if _is_imp(r)}
@@ -168,8 +168,8 @@ def _g(v: Any) -> str:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """``python -m adapters.torch.lth.report.born RUN_DIR ... --out DIR``: writes ``table.md`` and ``census.md``."""
-    p = argparse.ArgumentParser(prog="python -m adapters.torch.lth.report.born", description=__doc__.split("\n\n")[0])
+    """``python -m bipartite_expanders.adapters.torch.lth.report.born RUN_DIR ... --out DIR``: writes ``table.md`` and ``census.md``."""
+    p = argparse.ArgumentParser(prog="python -m bipartite_expanders.adapters.torch.lth.report.born", description=__doc__.split("\n\n")[0])
     p.add_argument("run_dirs", nargs="+", metavar="RUN_DIR", help="born-sparse and IMP run directories, or directories of them")
     p.add_argument("--out", required=True, help="directory for table.md and census.md")
     args = p.parse_args(argv)

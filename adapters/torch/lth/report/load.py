@@ -1,5 +1,5 @@
 """Loading run directories for the reports: records validated through
-:mod:`adapters.torch.lth.rundir` (format 1 and 2), hyperparameters, labels, groups over seeds.
+:mod:`bipartite_expanders.adapters.torch.lth.rundir` (format 1 and 2), hyperparameters, labels, groups over seeds.
 
 Nothing here imports torch.
 
@@ -29,7 +29,7 @@ __all__ = ["RunData", "RunGroup", "load_run", "load_runs", "group_runs", "run_la
 @dataclass
 class RunData:
     """A run directory's hyperparameters (the dict of ``hparams.json``) and its records (the
-    validated JSON of each :class:`~adapters.torch.lth.rundir.RoundRecord`, round order)."""
+    validated JSON of each :class:`~bipartite_expanders.adapters.torch.lth.rundir.RoundRecord`, round order)."""
 
     path: Path
     hparams: dict[str, Any]
@@ -74,7 +74,7 @@ class RunData:
 
 def load_run(path: str | os.PathLike) -> RunData:
     """Read ``hparams.json`` and the contiguous ``round_NN.json`` records of a run directory;
-    a damaged or foreign record raises :class:`~adapters.torch.lth.rundir.RecordError` naming it."""
+    a damaged or foreign record raises :class:`~bipartite_expanders.adapters.torch.lth.rundir.RecordError` naming it."""
     path = Path(path)
     records = read_records(path)
     if not records:
@@ -83,7 +83,7 @@ def load_run(path: str | os.PathLike) -> RunData:
 
 
 def with_defaults(hparams: dict[str, Any]) -> dict[str, Any]:
-    """``hparams`` with every field the current :class:`~adapters.torch.lth.hparams.Hparams`
+    """``hparams`` with every field the current :class:`~bipartite_expanders.adapters.torch.lth.hparams.Hparams`
     knows, at its default where the file predates it, so that a run written before a field was
     added groups with, and is the reference of, a run written after (the 20,000-iteration
     seed 0 runs lacked the ``pruning.init_*`` fields of seed 1's). A dict the current version

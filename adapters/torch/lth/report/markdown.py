@@ -40,7 +40,7 @@ def pct(x: float | None, digits: int = 2) -> str:
 
 
 def pm(ms: Mapping[str, float], digits: int = 2, scale: float = 100.0) -> str:
-    """A :func:`~adapters.torch.lth.report.stats.mean_sd` as ``mean ± sd`` (``-`` when empty)."""
+    """A :func:`~bipartite_expanders.adapters.torch.lth.report.stats.mean_sd` as ``mean ± sd`` (``-`` when empty)."""
     if ms["n"] == 0:
         return "-"
     if ms["n"] == 1 or not math.isfinite(ms["sd"]):
@@ -54,7 +54,7 @@ def _g(v: Any, digits: int = 4) -> str:
 
 
 def table2_markdown(rows: Sequence[Mapping[str, Any]], alphas: Iterable[float] = (1.5, 2.0)) -> str:
-    """Markdown of :func:`~adapters.torch.lth.report.stats.table2` (percent). The last two
+    """Markdown of :func:`~bipartite_expanders.adapters.torch.lth.report.stats.table2` (percent). The last two
     columns compare a -Bound run with its plain run of the same seed at the same density."""
     alphas = list(alphas)
     head = ["run (pruner, seed)", "dense acc"]
@@ -83,7 +83,7 @@ def table2_markdown(rows: Sequence[Mapping[str, Any]], alphas: Iterable[float] =
 
 
 def table2_aggregate_markdown(rows: Sequence[Mapping[str, Any]], alphas: Iterable[float] = (1.5, 2.0)) -> str:
-    """Markdown of :func:`~adapters.torch.lth.report.stats.table2_aggregate`: mean ± sd over seeds, percent."""
+    """Markdown of :func:`~bipartite_expanders.adapters.torch.lth.report.stats.table2_aggregate`: mean ± sd over seeds, percent."""
     alphas = list(alphas)
     head = ["configuration", "seeds", "dense acc"]
     for a in alphas:
@@ -138,7 +138,7 @@ def layers_markdown(run: RunData, kind: str = "mask") -> str:
 
 
 def spearman_markdown(rows: Sequence[Mapping[str, Any]]) -> str:
-    """Markdown of :func:`~adapters.torch.lth.report.stats.banded_spearman`: per band and metric
+    """Markdown of :func:`~bipartite_expanders.adapters.torch.lth.report.stats.banded_spearman`: per band and metric
     ``rho (partial rho given density), p``."""
     head = ["density band", "rounds"] + list(SPEARMAN_METRICS.values())
     body = []
@@ -156,7 +156,7 @@ def spearman_markdown(rows: Sequence[Mapping[str, Any]]) -> str:
 
 
 def study_markdown(rows: Sequence[Mapping[str, Any]], densities: Iterable[float] = STUDY_DENSITIES) -> str:
-    """:func:`~adapters.torch.lth.report.stats.study_table` as markdown (percent; mean ± sd over seeds)."""
+    """:func:`~bipartite_expanders.adapters.torch.lth.report.stats.study_table` as markdown (percent; mean ± sd over seeds)."""
     densities = list(densities)
     head = ["configuration", "seeds (finished)", "wall s per run", "dense acc %"]
     for d in densities:
@@ -182,7 +182,7 @@ def study_markdown(rows: Sequence[Mapping[str, Any]], densities: Iterable[float]
 
 
 def compare_lengths_markdown(cmp: Mapping[str, Any]) -> str:
-    """:func:`~adapters.torch.lth.report.stats.compare_lengths` as markdown."""
+    """:func:`~bipartite_expanders.adapters.torch.lth.report.stats.compare_lengths` as markdown."""
     its = [str(i) for i in cmp["iterations"]]
     body = []
     for row in cmp["rounds"]:

@@ -1,0 +1,55 @@
+"""The distribution's import names (issue 25): the repository's ``adapters/`` folder installs as
+``bipartite_expanders.adapters``; nothing installs a top-level ``adapters`` (AdapterHub's import name)."""
+import ast
+import pathlib
+import subprocess
+import sys
+import tomllib
+
+ROOT = pathlib.Path(__file__).resolve().parents[1]
+
+
+def _setuptools_table():
+    return tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]
+
+
+def test_package_list_matches_the_folders():
+    """pyproject lists the packages by hand (a find cannot map adapters/ under the namespace):
+    every folder with an ``__init__.py`` must be listed, under its installed name."""
+    table = _setuptools_table()
+    package_dir = table["package-dir"]
+    assert package_dir == {"bipartite_expanders.adapters": "adapters"}
+    on_disk = set()
+    for init in ROOT.glob("bipartite_expanders/**/__init__.py"):
+        on_disk.add(".".join(init.parent.relative_to(ROOT).parts))
+    for init in ROOT.glob("adapters/**/__init__.py"):
+        on_disk.add(".".join(("bipartite_expanders",) + init.parent.relative_to(ROOT).parts))
+    assert set(table["packages"]) == on_disk
+    assert not any(p == "adapters" or p.startswith("adapters.") for p in table["packages"])
+
+
+def test_no_module_imports_the_top_level_adapters_name():
+    """Every import of the adapters goes through the package's namespace: an ``import adapters``
+    would work from a source checkout and fail from the wheel."""
+    offenders = []
+    for path in list(ROOT.glob("bipartite_expanders/**/*.py")) + list(ROOT.glob("adapters/**/*.py")) \
+            + list(ROOT.glob("tests/*.py")) + list(ROOT.glob("benchmarks/*.py")):
+        tree = ast.parse(path.read_text(), str(path))
+        for node in ast.walk(tree):
+            names = []
+            if isinstance(node, ast.Import):
+                names = [a.name for a in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                names = [node.module]
+            offenders += [f"{path.relative_to(ROOT)}:{node.lineno}" for n in names
+                          if n == "adapters" or n.startswith("adapters.")]
+    assert not offenders, offenders
+
+
+def test_adapters_import_from_outside_the_checkout(tmp_path):
+    """From another directory (no checkout on sys.path) the installed mapping is what resolves."""
+    code = ("import importlib.util, bipartite_expanders.adapters.torch as t; "
+            "assert importlib.util.find_spec('adapters') is None, 'a top-level adapters is installed'; "
+            "print(t.__name__)")
+    out = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "bipartite_expanders.adapters.torch"
