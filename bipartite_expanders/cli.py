@@ -25,7 +25,7 @@ from .report import ramanujan_report
 from .scopes import SCOPES
 from .spectrum import SOLVERS
 
-__all__ = ["main", "build_parser", "COMMANDS", "UsageError"]
+__all__ = ["main", "build_parser", "COMMANDS", "UsageError", "missing_torch_extra", "TORCH_EXTRA_MODULES"]
 
 #: name -> (module, one-line help). Modules that are absent (an uninstalled extra) are skipped.
 COMMANDS: dict[str, tuple[str, str]] = {
@@ -38,6 +38,21 @@ _OPTIONAL_COMMANDS: dict[str, tuple[str, str]] = {
     "sweep": ("bipartite_expanders.adapters.torch.lth.sweep_cli", "run a grid of lottery-ticket runs"),
     "reproduce": ("bipartite_expanders.adapters.torch.lth.reproduce", "the seed study's Table 2 / Figure 4 grids, their aggregate and counter-check"),
 }
+#: the import names of the ``torch`` extra's packages
+TORCH_EXTRA_MODULES = ("torch", "sklearn", "matplotlib", "tqdm")
+#: what each optional command imports from the extra (``report`` reads records and draws: no torch);
+#: ``reproduce`` by its action, the others whatever the action
+_COMMAND_NEEDS: dict[str, tuple[str, ...]] = {
+    "lth": ("torch", "sklearn", "tqdm"),
+    "census": ("torch", "tqdm"),
+    "sweep": ("torch", "sklearn", "tqdm"),
+    "report": ("matplotlib",),
+    "reproduce run": ("torch", "sklearn", "tqdm"),
+    "reproduce report": ("matplotlib",),
+    "reproduce compare": (),
+    "reproduce collect": (),
+}
+TORCH_EXTRA_HINT = 'pip install "bipartite-expanders[torch]"'
 
 
 # ------------------------------------------------------------------ analyze
@@ -135,6 +150,23 @@ class UsageError(Exception):
     """A command's arguments do not fit together; ``main`` prints the command's usage with it."""
 
 
+def missing_torch_extra(modules: Sequence[str] = TORCH_EXTRA_MODULES) -> str | None:
+    """The first of ``modules`` (default: every import name of the ``torch`` extra) that cannot
+    be imported here, else None (a core-only install: ``pip install bipartite-expanders``)."""
+    for name in modules:
+        try:
+            if importlib.util.find_spec(name) is None:
+                return name
+        except (ImportError, ValueError):  # a broken or half-removed install counts as absent
+            return name
+    return None
+
+
+def _needs_extra(command: str, missing: str) -> str:
+    return (f"bipartite-expanders {command}: error: this command needs the torch extra ({missing!r} is not "
+            f"installed): {TORCH_EXTRA_HINT}")
+
+
 def _commands() -> dict[str, tuple[str, str]]:
     cmds = dict(COMMANDS)
     for name, (module, help_) in _OPTIONAL_COMMANDS.items():
@@ -153,6 +185,8 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name, (module, help_) in _commands().items():
         mod = importlib.import_module(module)
+        if name in _OPTIONAL_COMMANDS and missing_torch_extra(_COMMAND_NEEDS.get(name, ("torch",))) is not None:
+            help_ = f"{help_} (needs the torch extra: {TORCH_EXTRA_HINT})"
         p = sub.add_parser(name, help=help_, description=help_)
         mod.configure(p)
         p.set_defaults(_module=module, _parser=p)
@@ -167,6 +201,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command is None:
         parser.print_help()
         return 2
+    if args.command in _OPTIONAL_COMMANDS:
+        needs = _COMMAND_NEEDS.get(f"{args.command} {getattr(args, 'action', '')}".strip(),
+                                   _COMMAND_NEEDS.get(args.command, TORCH_EXTRA_MODULES))
+        missing = missing_torch_extra(needs)
+        if missing is not None:  # before the command runs: nothing is written
+            print(_needs_extra(args.command, missing), file=sys.stderr)
+            return 2
     mod = importlib.import_module(args._module)
     try:
         status = int(mod.run(args) or 0)
@@ -184,6 +225,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
     except MemoryError:
         print(f"bipartite-expanders {args.command}: error: out of memory", file=sys.stderr)
+        return 1
+    except ModuleNotFoundError as exc:
+        root = (exc.name or "").partition(".")[0]
+        if root in TORCH_EXTRA_MODULES:
+            print(_needs_extra(args.command, root), file=sys.stderr)
+            return 2
+        print(f"bipartite-expanders {args.command}: error: {exc}", file=sys.stderr)
         return 1
     except (ValueError, TypeError, OSError, ImportError, ArithmeticError) as exc:
         print(f"bipartite-expanders {args.command}: error: {exc}", file=sys.stderr)

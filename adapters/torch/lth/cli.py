@@ -143,6 +143,23 @@ def hparams_from_args(args: argparse.Namespace) -> list[Any]:
     return out
 
 
+#: the flags that choose what runs (any one of them, or --preset, counts as asking for a run)
+RUN_SETTINGS = ("model", "dataset", "pruner", "score_mode", "bound", "reject_rate", "synflow_steps", "init_masks",
+                "init_density", "init_allocation", "rounds", "target_density", "iterations", "rewind_iter",
+                "optimizer", "lr", "batch_size", "noise", "scope", "seed")
+
+
+def settings_given(args: argparse.Namespace) -> bool:
+    """Whether the command line names what to run: a ``--preset`` or at least one run setting."""
+    return bool(args.preset) or any(getattr(args, name, None) is not None for name in RUN_SETTINGS)
+
+
+def _would_run(runs: list[Any]) -> str:
+    parts = [f"{h.model.name} on {h.dataset.name}, {h.pruning.label}, {h.pruning.rounds} rounds x "
+             f"{h.training.iterations:,} iterations" for h in runs]
+    return "; ".join(parts)
+
+
 def run(args: argparse.Namespace) -> int:
     import warnings
 
@@ -150,6 +167,13 @@ def run(args: argparse.Namespace) -> int:
 
     check_args(args)
     runs = hparams_from_args(args)  # every run's hyperparameters validated before the first starts
+    if not settings_given(args) and not args.print_hparams:
+        # the model's defaults are the paper's full schedule: hours of CPU, never started by accident
+        print(f"bipartite-expanders lth: error: no --preset and no run settings given; this would run "
+              f"{_would_run(runs)} (hours on a CPU). Choose --preset quickstart (minutes) or another preset, or "
+              "give the settings explicitly (e.g. --model lenet300 --rounds 20 --iterations 20000); "
+              "--print-hparams shows them", file=sys.stderr)
+        return 2
     if args.print_hparams:
         for h in runs:
             print(dumps({"run": h.run_name(), "hash": h.hash(), "hparams": h.to_dict()}, indent=2))
