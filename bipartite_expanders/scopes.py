@@ -2,11 +2,13 @@
 
 Scopes (``scope=``):
 
-``"largest"``     the component with the most edges (ties: more vertices, then properties
-                  that depend neither on vertex order nor on which side is left, spectral
-                  ones included);
-``"nonisolated"`` every vertex with at least one edge;
-``"all"``         every vertex.
+``"largest"``
+    the component with the most edges (ties: more vertices, then properties that depend
+    neither on vertex order nor on which side is left, spectral ones included);
+``"nonisolated"``
+    every vertex with at least one edge;
+``"all"``
+    every vertex.
 """
 
 from __future__ import annotations

@@ -53,3 +53,32 @@ def test_adapters_import_from_outside_the_checkout(tmp_path):
             "print(t.__name__)")
     out = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "bipartite_expanders.adapters.torch"
+
+
+def test_the_version_is_written_once():
+    """pyproject reads the version from ``bipartite_expanders.__version__``; CITATION.cff and the
+    CLI agree with it, and the changelog has an entry for it."""
+    import re
+
+    import bipartite_expanders
+    from bipartite_expanders.cli import main
+
+    pyproject = tomllib.loads((ROOT / "pyproject.toml").read_text())
+    assert "version" not in pyproject["project"] and "version" in pyproject["project"]["dynamic"]
+    assert _setuptools_table()["dynamic"]["version"] == {"attr": "bipartite_expanders.__version__"}
+    version = bipartite_expanders.__version__
+    assert re.fullmatch(r"\d+\.\d+\.\d+", version)
+    cff = (ROOT / "CITATION.cff").read_text()
+    assert re.search(rf'^version: "{re.escape(version)}"$', cff, re.M), "CITATION.cff's version differs"
+    assert f"## [{version}]" in (ROOT / "CHANGELOG.md").read_text()
+    out = subprocess.run([sys.executable, "-m", "bipartite_expanders", "--version"], capture_output=True, text=True,
+                         check=True)
+    assert out.stdout.strip() == f"bipartite-expanders {version}"
+    assert callable(main)
+
+
+def test_py_typed_is_package_data():
+    table = _setuptools_table()
+    assert "py.typed" in table["package-data"]["bipartite_expanders"]
+    assert (ROOT / "bipartite_expanders" / "py.typed").is_file()
+    assert table["include-package-data"] is False  # package data is exactly the list above

@@ -201,8 +201,8 @@ def load_dataset(name: str, data_dir: str | os.PathLike | None = None, seed: int
 
     Raises ``FileNotFoundError`` with one line saying where the files are expected.
 
-    Example
-    -------
+    Examples
+    --------
     >>> ds = load_dataset("digits")
     >>> ds.x_train.shape, ds.x_test.shape
     ((1348, 1, 8, 8), (449, 1, 8, 8))

@@ -192,8 +192,8 @@ def build_model(name: str, input_shape: Sequence[int] = (1, 28, 28), num_classes
     num_classes : width of the output layer.
     seed : the same seed gives the same weights; the global torch RNG is left untouched.
 
-    Example
-    -------
+    Examples
+    --------
     >>> m = build_model("conv2", input_shape=(1, 8, 8), seed=1)
     >>> m(torch.zeros(5, 1, 8, 8)).shape
     torch.Size([5, 10])
