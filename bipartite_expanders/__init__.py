@@ -17,7 +17,7 @@ from .components import Components, SideDegrees, connected_components, side_degr
 from .report import RamanujanReport, Regime, network_regime, ramanujan_report
 from .scopes import SCOPES, restrict_to_scope, scope_vertices
 from .graph import BipartiteGraph, as_graph
-from .io import GraphFileError, example_path, load_graph, save_graph
+from .io import GraphFileError, GraphFileNote, example_path, load_graph, save_graph
 from .sparsify import DEFAULT_LEVELS, Candidate, SparsifyDecision, SparsifyReason, SparsifyResult, bounded_sparsify, lowest, removal_count, removal_order
 from .spectrum import (
     SOLVERS,
@@ -60,6 +60,7 @@ __all__ = [
     "verdict",
     "exact_verdict",
     "GraphFileError",
+    "GraphFileNote",
     "load_graph",
     "save_graph",
     "example_path",

@@ -14,13 +14,14 @@ import importlib.util
 import math
 import os
 import sys
+import warnings
 from collections.abc import Sequence
 from typing import Any
 
 from . import __version__
 from .files import dumps
 from .graph import DUPLICATE_POLICIES
-from .io import example_path, load_graph
+from .io import FORMATS, MATRIX_KINDS, GraphFileNote, example_path, load_graph
 from .report import ramanujan_report
 from .scopes import SCOPES
 from .spectrum import SOLVERS
@@ -57,7 +58,17 @@ TORCH_EXTRA_HINT = 'pip install "bipartite-expanders[torch]"'
 
 # ------------------------------------------------------------------ analyze
 def configure(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("path", nargs="?", help="graph file: .mtx, .npz, .npy, .csv or .tsv edge list")
+    parser.add_argument("path", nargs="?", help="graph file: .mtx, .npz, .npy, a .csv or .tsv edge list (row, col), "
+                        "a .edgelist (a graph's u v; networkx's write_edgelist); .gz is read")
+    parser.add_argument("--format", choices=FORMATS, default=None,
+                        help="the file's format (default: from its extension); edgelist: a graph's edge list over one "
+                             "vertex numbering, 2-coloured; adjacency: a matrix file read as a graph's adjacency matrix")
+    parser.add_argument("--matrix", choices=MATRIX_KINDS, default="auto",
+                        help="matrix files: auto (default: a symmetric or square pattern-symmetric .mtx is a graph's "
+                             "adjacency matrix, 2-coloured), or force biadjacency (rows x columns) or adjacency")
+    parser.add_argument("--index-base", type=int, choices=(0, 1), default=None,
+                        help="edge lists: the first vertex's index (default: 1 when no index is 0 and no size is "
+                             "given, else 0; a note says when 1 is detected)")
     parser.add_argument("--example", metavar="NAME", nargs="?", const="lenet_fc1_mask",
                         help="analyse an example graph shipped with the package instead of PATH")
     parser.add_argument("--scope", choices=SCOPES, default="largest",
@@ -111,7 +122,17 @@ def run(args: argparse.Namespace) -> int:
     if (args.path is None) == (args.example is None):
         raise UsageError("give exactly one of PATH or --example")
     path = example_path(args.example) if args.example is not None else args.path
-    graph = load_graph(path, header=args.header, duplicates=args.duplicates, max_vertices=args.max_vertices)
+    if args.format == "adjacency" and args.matrix == "biadjacency":
+        raise UsageError("--format adjacency contradicts --matrix biadjacency")
+    with warnings.catch_warnings(record=True) as notes:
+        warnings.simplefilter("always", GraphFileNote)
+        graph = load_graph(path, args.format, header=args.header, duplicates=args.duplicates,
+                           max_vertices=args.max_vertices, index_base=args.index_base, matrix=args.matrix)
+    for note in notes:  # how the file was read, when it could have been read otherwise
+        if issubclass(note.category, GraphFileNote):
+            print(f"bipartite-expanders analyze: note: {note.message}", file=sys.stderr)
+        else:
+            warnings.warn_explicit(note.message, note.category, note.filename, note.lineno)
     uc = {"auto": "auto", "exact": True, "off": False}[args.universal_cover]
     report = ramanujan_report(graph, scope=args.scope, weighted=args.weighted, solver=args.solver, universal_cover=uc)
     d = report.to_dict()

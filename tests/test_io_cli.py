@@ -19,8 +19,10 @@ def test_save_load_round_trip(tmp_path, ext):
 
 
 def test_external_formats(tmp_path):
-    scipy.io.mmwrite(str(tmp_path / "a.mtx"), sp.coo_matrix(np.eye(3)))
-    assert load_graph(tmp_path / "a.mtx").n_edges == 3
+    scipy.io.mmwrite(str(tmp_path / "a.mtx"), sp.coo_matrix(np.eye(3)))  # scipy writes it "symmetric"
+    with pytest.raises(GraphFileError, match="self-loop.*--matrix biadjacency"):
+        load_graph(tmp_path / "a.mtx")  # a symmetric file is an adjacency matrix: eye has self-loops
+    assert load_graph(tmp_path / "a.mtx", matrix="biadjacency").n_edges == 3
     np.savez(tmp_path / "dense.npz", np.ones((2, 3)))
     assert load_graph(tmp_path / "dense.npz").n_edges == 6
     (tmp_path / "h.csv").write_text("row,col,weight\n0,0,1.0\n2,1,3\n")
