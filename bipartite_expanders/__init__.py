@@ -9,7 +9,7 @@ The core is framework-free (numpy + scipy); torch lives in :mod:`bipartite_expan
 """
 
 from . import generators
-from .bounds import HooryBounds, Verdict, exact_verdict, hoory_bounds, verdict
+from .bounds import VERDICT_BASES, HooryBounds, Verdict, exact_verdict, headline_verdict, hoory_bounds, study_verdict, verdict
 from .cover import COVER_METHODS, CoverRadius, CoverToleranceWarning, cover_bracket_free, cover_radius_of_adjacency, universal_cover_radius
 from .metrics import SPECTRAL_METRICS, MetricSpec, imdb, narc, register_metric, spectral_metric, spectral_metrics
 from .nonbacktracking import NonBacktrackingResult, ihara_bass_matrix, nonbacktracking_test
@@ -59,6 +59,9 @@ __all__ = [
     "network_regime",
     "verdict",
     "exact_verdict",
+    "headline_verdict",
+    "study_verdict",
+    "VERDICT_BASES",
     "GraphFileError",
     "GraphFileNote",
     "load_graph",

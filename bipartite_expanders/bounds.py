@@ -28,6 +28,9 @@ __all__ = [
     "margin",
     "verdict",
     "exact_verdict",
+    "headline_verdict",
+    "VERDICT_BASES",
+    "study_verdict",
 ]
 
 
@@ -132,3 +135,70 @@ def exact_verdict(t2: float, lower: float, upper: float, connected: bool = True)
     if t2 > upper:
         return Verdict.NOT_RAMANUJAN
     return Verdict.UNDECIDED
+
+
+#: why :func:`headline_verdict` says what it says
+VERDICT_BASES = {
+    "exact": "the exact test t2 <= rho(T) of the universal cover, decided by its certified bracket",
+    "disconnected": "the scope is disconnected, and a Ramanujan graph is connected",
+    "db": "t2 <= db <= rho(T): Hoory's theorem (0/1 graph, minimum degree >= 2)",
+    "open": "the exact test was not run or its bracket contains t2, and db does not decide",
+    "undefined": "t2 or every test is undefined (an empty scope, NaN)",
+}
+
+
+def headline_verdict(verdict_uc: Verdict | str, t2: float, delta_r: float, db_valid: bool, weighted: bool,
+                     connected: bool) -> tuple[Verdict, str]:
+    """The one verdict of a report, and its basis (a key of :data:`VERDICT_BASES`).
+
+    The definition is the irregular-Ramanujan one: connected and ``t2 <= rho(T)``. So, in order:
+
+    1. a disconnected scope is ``not_ramanujan``;
+    2. the exact universal-cover test, when its certified bracket decides (``verdict_uc`` is
+       ``ramanujan`` or ``not_ramanujan``);
+    3. else Hoory's degree bound where his theorem holds (a 0/1 graph with minimum degree >= 2):
+       ``t2 <= db <= rho(T)`` proves ``ramanujan``; ``t2 > db`` proves nothing;
+    4. else ``undecided``; ``undefined`` when ``t2`` is NaN.
+
+    ``eb`` never decides: no theorem relates it to ``rho(T)`` for irregular graphs
+    (docs/universal-cover.md); it stays beside the verdict, as does ``delta_s``.
+
+    >>> headline_verdict("undecided", 2.0, 0.1, True, False, True)
+    (<Verdict.RAMANUJAN: 'ramanujan'>, 'db')
+    >>> headline_verdict("not_ramanujan", 2.0, 0.1, True, False, True)[0].value
+    'not_ramanujan'
+    >>> headline_verdict("undefined", 2.0, -0.1, True, False, True)[0].value
+    'undecided'
+    """
+    if math.isnan(t2):
+        return Verdict.UNDEFINED, "undefined"
+    if not connected:
+        return Verdict.NOT_RAMANUJAN, "disconnected"
+    uc = Verdict(verdict_uc)
+    if uc in (Verdict.RAMANUJAN, Verdict.NOT_RAMANUJAN):
+        return uc, "exact"
+    if db_valid and not weighted and not math.isnan(delta_r) and delta_r >= 0:
+        return Verdict.RAMANUJAN, "db"
+    return Verdict.UNDECIDED, "open"
+
+
+def study_verdict(*margins: Any) -> Verdict:
+    """The seed study's rule over margins: ``ramanujan`` when one is >= 0, ``undefined`` when none
+    is defined (NaN, or the strings of :func:`~bipartite_expanders.files.json_float`: e.g. an
+    untrained layer's ``|W|`` with ``t1 < 1``), else ``not_ramanujan``. Never "not Ramanujan"
+    for want of a number.
+
+    >>> [study_verdict(*m).value for m in [(-0.1, float("nan")), (float("nan"),), (-0.2, 0.0), ("nan", None)]]
+    ['not_ramanujan', 'undefined', 'ramanujan', 'undefined']
+    """
+    defined = []
+    for v in margins:
+        try:
+            x = float(v)
+        except (TypeError, ValueError):
+            continue
+        if not math.isnan(x):
+            defined.append(x)
+    if not defined:
+        return Verdict.UNDEFINED
+    return Verdict.RAMANUJAN if max(defined) >= 0 else Verdict.NOT_RAMANUJAN

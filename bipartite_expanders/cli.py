@@ -19,6 +19,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from . import __version__
+from .bounds import VERDICT_BASES
 from .files import dumps
 from .graph import DUPLICATE_POLICIES
 from .io import FORMATS, MATRIX_KINDS, GraphFileNote, example_path, load_graph
@@ -141,6 +142,7 @@ def run(args: argparse.Namespace) -> int:
         return 0
     print(f"{path}: {graph.shape[0]} x {graph.shape[1]}, {graph.n_edges} edges, density {graph.density:.4g}")
     rows = [
+        ("verdict", f"{report.verdict.value}  ({report.verdict_basis}: {VERDICT_BASES[report.verdict_basis]})"),
         ("scope", f"{report.scope} ({report.n_left} x {report.n_right}, {report.n_edges} edges)"),
         ("weighted", report.weighted),
         ("components (with edges)", report.n_components),

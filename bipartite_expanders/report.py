@@ -19,7 +19,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from ._checks import check_scope
-from .bounds import HooryBounds, Verdict, exact_verdict, hoory_bounds, margin, verdict
+from .bounds import HooryBounds, Verdict, exact_verdict, headline_verdict, hoory_bounds, margin, verdict
 from .components import Components, connected_components, degree_counts, side_degrees
 from .cover import cover_bracket_free, universal_cover_radius
 from .files import json_float
@@ -111,9 +111,35 @@ class RamanujanReport:
         """The unweighted rule of the study: ``max(delta_s, delta_r) >= 0``."""
         return Verdict.RAMANUJAN in (self.verdict_s, self.verdict_r)
 
+    @property
+    def connected(self) -> bool:
+        """Whether the scope is one component (``largest`` always is)."""
+        if self.scope == "largest":
+            return True
+        if self.scope == "nonisolated":
+            return self.n_components <= 1
+        return self.n_components <= 1 and self.isolated_left == 0 and self.isolated_right == 0
+
+    @property
+    def verdict(self) -> Verdict:
+        """The report's one verdict (:func:`~bipartite_expanders.bounds.headline_verdict`): the
+        exact universal-cover test when it decides, else Hoory's ``db`` where his theorem holds,
+        else ``undecided`` (``undefined`` for an empty scope); ``verdict_basis`` says which."""
+        return self._headline()[0]
+
+    @property
+    def verdict_basis(self) -> str:
+        """Why :attr:`verdict` says what it says: a key of :data:`~bipartite_expanders.bounds.VERDICT_BASES`."""
+        return self._headline()[1]
+
+    def _headline(self) -> tuple[Verdict, str]:
+        t2 = self.t2 if self.n_edges else math.nan
+        return headline_verdict(self.verdict_uc, t2, self.delta_r, self.db_valid, self.weighted, self.connected)
+
     def to_dict(self) -> dict[str, Any]:
-        """A JSON-safe dict: inf and NaN as the strings ``"inf"``, ``"-inf"``, ``"nan"``."""
-        out: dict[str, Any] = {}
+        """A JSON-safe dict: inf and NaN as the strings ``"inf"``, ``"-inf"``, ``"nan"``; the
+        headline ``verdict`` and ``verdict_basis`` first (computed, not read back by :meth:`from_dict`)."""
+        out: dict[str, Any] = {"verdict": self.verdict.value, "verdict_basis": self.verdict_basis}
         for f in fields(self):
             if f.name == "state":
                 continue

@@ -21,7 +21,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-__all__ = ["configure", "run", "state_dict_model", "census_of_path", "parse_groups"]
+__all__ = ["configure", "run", "state_dict_model", "census_of_path", "parse_groups", "study_rule"]
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -168,6 +168,17 @@ def census_of_path(path: str | Path, rnd: int | None = None, groups: tuple[int, 
                       "layers": c.to_records()})
 
 
+def study_rule(*margins: Any) -> str:
+    """:func:`~bipartite_expanders.bounds.study_verdict` as the table shows it: yes, no, undefined.
+
+    >>> study_rule(-0.1, float("nan")), study_rule("nan"), study_rule(-0.2, 0.0)
+    ('no', 'undefined', 'yes')
+    """
+    from bipartite_expanders.bounds import study_verdict
+
+    return {"ramanujan": "yes", "not_ramanujan": "no"}.get(study_verdict(*margins).value, "undefined")
+
+
 def _f(v: Any, digits: int = 4) -> str:
     if v is None:
         return "-"
@@ -193,14 +204,19 @@ def run(args: argparse.Namespace) -> int:
     where = f"round {res['round']}, {res['weights']} weights" if "round" in res else "state_dict"
     print(f"{res['path']} ({where}): regime {res['regime']} (mask rule), {res['regime_weighted']} (|W| rule); "
           "t1 ... Delta_R of the mask graph, weight Delta_S of |W|\n")
-    head = ["layer", "shape", "graph", "density %", "t1", "t2", "eb", "db", "Delta_S", "Delta_R", "weight Delta_S",
-            "Ramanujan (mask / weight)"]
+    head = ["layer", "verdict", "shape", "graph", "density %", "t1", "t2", "eb", "db", "Delta_S", "Delta_R",
+            "weight Delta_S", "study rule (mask / weight)"]
     rows = []
     for lay in res["layers"]:
         m, w = lay["mask"], lay["weight"] or {}
-        rows.append([lay["name"], "x".join(map(str, lay["shape"])), "x".join(map(str, lay["graph_shape"])),
+        rule_mask = study_rule(m.get("delta_s"), m.get("delta_r"))
+        rule_weight = study_rule(w.get("delta_s"))
+        rows.append([lay["name"], m.get("verdict", "-"), "x".join(map(str, lay["shape"])),
+                     "x".join(map(str, lay["graph_shape"])),
                      f"{100 * lay['density']:.2f}", _f(m["t1"]), _f(m["t2"]), _f(m["eb"]), _f(m["db"]),
-                     _f(m["delta_s"]), _f(m["delta_r"]), _f(w.get("delta_s")),
-                     f"{'yes' if lay['is_ramanujan'] else 'no'} / {'yes' if lay['is_ramanujan_weighted'] else 'no'}"])
+                     _f(m["delta_s"]), _f(m["delta_r"]), _f(w.get("delta_s")), f"{rule_mask} / {rule_weight}"])
     print(md_table(head, rows))
+    print("\nverdict: the mask graph's one verdict (exact test t2 <= rho(T) when decided, else db where Hoory's "
+          "theorem holds, else undecided; docs/bounds.md). study rule: yes when a margin is >= 0 (mask: Delta_S or "
+          "Delta_R; weight: Delta_S of |W|), no when the defined ones are < 0, undefined when none is defined (NaN).")
     return 0

@@ -16,6 +16,9 @@ from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from bipartite_expanders.bounds import VERDICT_BASES, study_verdict
+from bipartite_expanders.report import RamanujanReport
+
 from .load import RunData
 from .stats import SPEARMAN_METRICS, STUDY_DENSITIES, failing_layers, flatten, num
 
@@ -124,17 +127,42 @@ def rounds_markdown(run: RunData) -> str:
     return md_table(head, body)
 
 
+#: the legend printed under :func:`layers_markdown`'s table
+LAYERS_LEGEND = (
+    "Columns: `verdict` is the graph's one verdict (docs/bounds.md, \"The verdict\"): a Ramanujan graph is "
+    "connected with `t2 <= rho(T)`, the universal cover's spectral radius; in order, "
+    + "; ".join(f"`{k}`: {v}" for k, v in VERDICT_BASES.items())
+    + ". `t1`, `t2`: the two largest singular values; `eb = 2 sqrt(t1 - 1)` (no theorem for irregular graphs) and "
+    "`db = sqrt(dL - 1) + sqrt(dR - 1)` (Hoory: `db <= rho(T)` at minimum degree >= 2): the bounds; "
+    "`Delta_S = (eb - t2)/t2`, `Delta_R = (db - t2)/t2`: their margins (`-`: undefined, NaN). `study rule`: the seed "
+    "study's rule, yes when `max(Delta_S, Delta_R) >= 0`, no when the defined margins are negative, undefined "
+    "when neither is defined; the rounds table's regime and Ramanujan-layer counts use this rule."
+)
+
+
+def _verdict(rep: Mapping[str, Any]) -> str:
+    """A stored report's verdict: recorded, or recomputed from the fields (records written before it)."""
+    if rep.get("verdict"):
+        return str(rep["verdict"])
+    try:
+        return RamanujanReport.from_dict(rep).verdict.value
+    except (TypeError, ValueError, KeyError):
+        return "-"
+
+
 def layers_markdown(run: RunData, kind: str = "mask") -> str:
-    """Per round and layer: density, ``t1``, ``t2``, ``eb``, ``db``, the margins and the verdict."""
-    head = ["round", "layer", "density %", "t1", "t2", "eb", "db", "Delta_S", "Delta_R", "Ramanujan"]
+    """Per round and layer: the verdict, density, ``t1``, ``t2``, ``eb``, ``db``, the margins and
+    the study's rule; a legend under the table explains each column and rule."""
+    head = ["round", "layer", "verdict", "density %", "t1", "t2", "eb", "db", "Delta_S", "Delta_R", "study rule"]
     body = []
     for r in run.records:
         for c in r.get("census", []):
             rep = flatten({kind: c.get(kind) or {}})
-            body.append([r["round"], c["name"], pct(c.get("density"), 2)]
+            rule = study_verdict(rep.get(f"{kind}.delta_s"), rep.get(f"{kind}.delta_r"))
+            body.append([r["round"], c["name"], _verdict(c.get(kind) or {}), pct(c.get("density"), 2)]
                         + [_g(rep.get(f"{kind}.{k}")) for k in ("t1", "t2", "eb", "db", "delta_s", "delta_r")]
-                        + ["yes" if c.get("is_ramanujan") else "**no**"])
-    return md_table(head, body)
+                        + [{"ramanujan": "yes", "not_ramanujan": "**no**"}.get(rule.value, "undefined")])
+    return md_table(head, body) + "\n\n" + LAYERS_LEGEND
 
 
 def spearman_markdown(rows: Sequence[Mapping[str, Any]]) -> str:
