@@ -26,3 +26,4 @@ for name, g in (("base H", H), ("20-lift G", G)):
     print(f"  rho(T) = {r.rho_uc:.10f} (certified bracket width {r.rho_uc_upper - r.rho_uc_lower:.1e}) -> {r.verdict_uc.value}")
     print(f"  free bracket [{r.uc_free_lower:.6f}, {r.uc_free_upper:.6f}];  Ihara: {nb.verdict} "
           f"(|lambda| = {nb.lambda_nontrivial:.6f}, sqrt(rho(H)) = {nb.sqrt_rho_h:.6f})")
+    print(f"  verdict: {r.verdict.value} ({r.verdict_basis})")
