@@ -221,6 +221,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     a usage error prints the command's usage; a closed pipe (``... | head``) ends quietly with 0."""
     parser = build_parser()
     args = parser.parse_args(argv)
+    if sys.stderr.isatty():  # numba's first compile (seconds, once per install) says so on a terminal
+        from .compile_notice import announce_compiles
+
+        announce_compiles()
     if args.command is None:
         parser.print_help()
         return 2

@@ -368,39 +368,45 @@ def _rounds(ctx: RunContext, state: Resumed, stop_after: int | None, tqdm: Any) 
             apply_masks(model, {n: m.float() for n, m in masks.items()})
         write_masks(masks_path(ctx.run_dir, 0), get_masks(model))
     prev_decisions = records[-1].prune.get("decisions") if records else None
-    bar = tqdm(range(start, hp.pruning.rounds + 1), desc=f"{hp.pruning.label} rounds", disable=not ctx.progress,
-               initial=start, total=hp.pruning.rounds + 1, unit="round")
-    for rnd in bar:
-        t_round = time.perf_counter()
-        res, rewind_state = train_round(model, ctx, rnd, rewind_state)
-        if rnd == 0:
-            save_torch(rewind_state, rewind_path(ctx.run_dir))
-        timing = {"train_s": res.seconds}
-        t = time.perf_counter()
-        ev = evaluate_round(model, ctx)
-        timing["eval_s"] = time.perf_counter() - t
-        trained = copy.deepcopy(model)  # the census and the kept weights describe the network this round trained
-        t = time.perf_counter()
-        pr = score_and_prune(model, ctx, rnd)
-        timing["prune_s"] = time.perf_counter() - t
-        t = time.perf_counter()
-        cen = census_round(trained, ctx, pr)
-        timing["census_s"] = time.perf_counter() - t
-        # a round the random-rejection control refused by chance is no fixed point: it goes on
-        chance = any(d.get("reason") == "random_rejection" for d in (pr.decisions or {}).values())
-        stop = stop_reason(hp, rnd, ev["density"]["total"], pr.changed or chance)
-        next_density = float(total_density(model))
-        timing["total_s"] = time.perf_counter() - t_round
-        record = make_record(hp, rnd, ev, res.train_loss, cen, pr, prev_decisions, stop, next_density, timing)
-        if born is not None and rnd == 0:
-            record.extra["init_masks"] = born
-        write_round(ctx, record, trained, None if stop is not None else {n: m.bool() for n, m in get_masks(model).items()})
-        records.append(record)
-        prev_decisions = record.prune["decisions"]
-        bar.set_postfix(density=f"{record.density['total']:.4f}", acc=f"{record.accuracy['clean']:.4f}")
-        if stop is not None or (stop_after is not None and rnd >= stop_after):
-            bar.update(1)  # a break skips the bar's own count of this round
-            break
-    bar.close()
+    # counted by hand, not by iterating the bar: a break out of tqdm's iterator resets its count to
+    # the last one it displayed when the generator closes (the "95 % 20/21" and "0/1" of issue 25)
+    bar = tqdm(desc=f"{hp.pruning.label} rounds", disable=not ctx.progress, initial=start, total=hp.pruning.rounds + 1,
+               unit="round")
+    try:
+        for rnd in range(start, hp.pruning.rounds + 1):
+            t_round = time.perf_counter()
+            res, rewind_state = train_round(model, ctx, rnd, rewind_state)
+            if rnd == 0:
+                save_torch(rewind_state, rewind_path(ctx.run_dir))
+            timing = {"train_s": res.seconds}
+            t = time.perf_counter()
+            ev = evaluate_round(model, ctx)
+            timing["eval_s"] = time.perf_counter() - t
+            trained = copy.deepcopy(model)  # the census and the kept weights describe the network this round trained
+            t = time.perf_counter()
+            pr = score_and_prune(model, ctx, rnd)
+            timing["prune_s"] = time.perf_counter() - t
+            t = time.perf_counter()
+            cen = census_round(trained, ctx, pr)
+            timing["census_s"] = time.perf_counter() - t
+            # a round the random-rejection control refused by chance is no fixed point: it goes on
+            chance = any(d.get("reason") == "random_rejection" for d in (pr.decisions or {}).values())
+            stop = stop_reason(hp, rnd, ev["density"]["total"], pr.changed or chance)
+            next_density = float(total_density(model))
+            timing["total_s"] = time.perf_counter() - t_round
+            record = make_record(hp, rnd, ev, res.train_loss, cen, pr, prev_decisions, stop, next_density, timing)
+            if born is not None and rnd == 0:
+                record.extra["init_masks"] = born
+            write_round(ctx, record, trained, None if stop is not None else {n: m.bool() for n, m in get_masks(model).items()})
+            records.append(record)
+            prev_decisions = record.prune["decisions"]
+            bar.set_postfix(density=f"{record.density['total']:.4f}", acc=f"{record.accuracy['clean']:.4f}", refresh=False)
+            if stop is not None and bar.total is not None:
+                bar.total = bar.n + 1  # the run ends here (a stop rule before the last round): 100 %
+            bar.update(1)
+            if stop is not None or (stop_after is not None and rnd >= stop_after):
+                break
+    finally:
+        bar.close()
     return result
 
