@@ -139,7 +139,7 @@ def exact_verdict(t2: float, lower: float, upper: float, connected: bool = True)
 
 #: why :func:`headline_verdict` says what it says
 VERDICT_BASES = {
-    "exact": "the exact test t2 <= rho(T) of the universal cover, decided by its certified bracket",
+    "exact": "the universal cover's exact test (t2 <= rho(T)), decided by its certified bracket",
     "disconnected": "the scope is disconnected, and a Ramanujan graph is connected",
     "db": "t2 <= db <= rho(T): Hoory's theorem (0/1 graph, minimum degree >= 2)",
     "open": "the exact test was not run or its bracket contains t2, and db does not decide",

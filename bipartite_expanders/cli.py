@@ -20,6 +20,7 @@ from typing import Any
 
 from . import __version__
 from .bounds import VERDICT_BASES
+from .compile_notice import announce_compiles
 from .files import dumps
 from .graph import DUPLICATE_POLICIES
 from .io import FORMATS, MATRIX_KINDS, GraphFileNote, example_path, load_graph
@@ -222,8 +223,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     if sys.stderr.isatty():  # numba's first compile (seconds, once per install) says so on a terminal
-        from .compile_notice import announce_compiles
-
         announce_compiles()
     if args.command is None:
         parser.print_help()

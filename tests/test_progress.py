@@ -46,7 +46,10 @@ def test_compile_notice_once_and_only_after_the_delay():
     assert quick.stream.getvalue() == ""
     slow = CompileNotice(io.StringIO(), delay=0.05)
     slow.start(); slow.start()
-    time.sleep(0.5)
+    for _ in range(200):  # the timer thread fires after 0.05 s; a loaded machine may take longer
+        if slow.stream.getvalue():
+            break
+        time.sleep(0.05)
     slow.end(); slow.end()
     slow.start(); time.sleep(0.2); slow.end()  # a later compile in the same process: no second line
     assert slow.stream.getvalue() == MESSAGE + "\n"
