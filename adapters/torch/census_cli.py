@@ -56,7 +56,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
                         help="local (default: this process, or --workers processes) or ray (one task per layer, "
                              "each reading its own tensor)")
     parser.add_argument("--workers", type=int, metavar="N",
-                        help="local: processes (default: 1 below 8 layers, else one per core up to 4); "
+                        help="local: processes (default: this one below 4M weights, else one per core up to 4); "
                              "ray: CPUs of the local instance")
     parser.add_argument("--address", metavar="ADDR", help="ray: a running cluster (host:port, ray://host:port, auto)")
     parser.add_argument("--timeout", type=float, default=30.0, metavar="S",

@@ -20,6 +20,7 @@ This module's top level imports no ray.
 from __future__ import annotations
 
 import json
+import math
 import os
 import re
 import socket
@@ -133,10 +134,14 @@ def run_directory_layers(path: str | Path, rnd: int | None = None) -> tuple[Chec
 
 
 # ------------------------------------------------------------------ executors
-def default_workers(n_layers: int) -> int:
-    """One process for a few layers (a worker's start costs seconds), else one per core, at most 4
-    (each holds one layer in memory)."""
-    return 1 if n_layers < 8 else max(1, min(os.cpu_count() or 1, 4))
+def default_workers(refs: list[LayerRef]) -> int:
+    """This process for a small census (below 4M weights or 2 layers: starting a worker costs
+    seconds), else one process per core, at most 4 and at most one per layer (each worker holds
+    one layer in memory)."""
+    n_weights = sum(math.prod(r.weight_shape) for r in refs)
+    if n_weights < 4 * 2**20 or len(refs) < 2:
+        return 1
+    return max(1, min(os.cpu_count() or 1, 4, len(refs)))
 
 
 def _one_thread() -> None:
@@ -287,7 +292,10 @@ def census_checkpoint(path: str | Path, *, rnd: int | None = None, targets: str 
         raise ValueError(f"{p}: no layer to census" + (" (--targets/--ignore chose none)" if targets or ignore else ""))
     options = {"scope": scope, "universal_cover": universal_cover, "nan_is_pruned": nan_is_pruned}
     out_dir = Path(out) if out is not None else None
-    results: dict[int, dict[str, Any]] = _load_done(out_dir, refs, options) if out_dir is not None else {}
+    results: dict[int, dict[str, Any]] = {}
+    if out_dir is not None:
+        (out_dir / "layers").mkdir(parents=True, exist_ok=True)
+        results = _load_done(out_dir, refs, options)
     todo = [i for i in range(len(refs)) if i not in results]
     bar = _Progress(len(refs), len(results), progress, f"census ({executor})")
 
@@ -297,7 +305,7 @@ def census_checkpoint(path: str | Path, *, rnd: int | None = None, targets: str 
             write_json(_record_path(out_dir, i, refs[i].name), {"resume": _resume_key(refs[i], options), "record": rec})
         bar.finished(refs[i].name)
 
-    n_workers = default_workers(len(todo)) if workers == "auto" else (
+    n_workers = default_workers([refs[i] for i in todo]) if workers == "auto" else (
         workers if workers is not None or executor == "ray" else 1)
     try:
         if executor == "local" and (n_workers or 1) <= 1:
