@@ -387,8 +387,10 @@ def test_malformed_files_name_the_file(tmp_path, capsys):
     (d / "model.safetensors.index.json").write_text(json.dumps({"weight_map": {"a.weight": "gone.safetensors"}}))
     assert main(["census", str(d)]) == 1
     assert "gone.safetensors" in capsys.readouterr().err
-    assert main(["census", str(d), "--workers", "0"]) == 1
-    assert "--workers" in capsys.readouterr().err
+    for flag, value in (("--workers", "0"), ("--timeout", "nan"), ("--executor", "dask")):
+        with pytest.raises(SystemExit) as exc:  # a usage error: argparse's exit status 2
+            main(["census", str(d), flag, value])
+        assert exc.value.code == 2 and flag in capsys.readouterr().err
 
 
 # ------------------------------------------------------------------ N:M
@@ -493,3 +495,11 @@ def test_run_directory_census_matches_the_model_census():
     want = census(nn.Sequential(lin), universal_cover=False).layers[0]
     assert rec["mask"]["t2"] == want.mask.t2 and rec["weight"]["t1"] == want.weight.t1
     assert rec["nm"] == "2:4"
+
+
+def test_empty_and_non_weight_tensors_are_skipped(tmp_path):
+    save_file({"empty.weight": torch.zeros(0, 4), "fc.weight": torch.eye(3), "fc.bias": torch.zeros(3),
+               "buffer_table": torch.ones(3, 3)}, str(tmp_path / "m.safetensors"))
+    found = checkpoint_layers(tmp_path / "m.safetensors")
+    assert [r.name for r in found.layers] == ["fc"]
+    assert dict(found.skipped) == {"empty": "empty weight (0, 4)", "buffer_table": "not a weight"}

@@ -23,6 +23,18 @@ from typing import Any
 __all__ = ["configure", "run", "state_dict_model", "census_of_path", "parse_groups", "census_csv"]
 
 
+def _positive(kind: type) -> Any:
+    def parse(v: str) -> Any:
+        try:
+            x = kind(v)
+        except ValueError:
+            x = None
+        if x is None or not x > 0 or (kind is float and not math.isfinite(x)):
+            raise argparse.ArgumentTypeError(f"must be a positive {'integer' if kind is int else 'number'}, got {v!r}")
+        return x
+    return parse
+
+
 def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("path", metavar="PATH", help="a Hugging Face model directory, a .safetensors file, a torch "
                                                      "state_dict file, or a run directory")
@@ -55,11 +67,11 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--executor", choices=("local", "ray"), default="local",
                         help="local (default: this process, or --workers processes) or ray (one task per layer, "
                              "each reading its own tensor)")
-    parser.add_argument("--workers", type=int, metavar="N",
+    parser.add_argument("--workers", type=_positive(int), metavar="N",
                         help="local: processes (default: this one below 4M weights, else one per core up to 4); "
                              "ray: CPUs of the local instance")
     parser.add_argument("--address", metavar="ADDR", help="ray: a running cluster (host:port, ray://host:port, auto)")
-    parser.add_argument("--timeout", type=float, default=30.0, metavar="S",
+    parser.add_argument("--timeout", type=_positive(float), default=30.0, metavar="S",
                         help="ray: seconds a cluster at --address has to answer (default 30)")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar (it shows only on a terminal)")
 
@@ -199,10 +211,6 @@ def run(args: argparse.Namespace) -> int:
         raise ValueError(f"--round must be a non-negative integer, got {args.round}")
     import sys
 
-    if args.workers is not None and args.workers < 1:
-        raise ValueError(f"--workers must be a positive integer, got {args.workers}")
-    if args.timeout <= 0:
-        raise ValueError(f"--timeout must be positive, got {args.timeout}")
     workers = args.workers if args.workers is not None or args.executor == "ray" else "auto"
     res = census_of_path(args.path, args.round, groups, scope=args.scope,
                          universal_cover={"auto": "auto", "exact": True, "off": False}[args.universal_cover],

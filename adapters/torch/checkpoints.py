@@ -404,7 +404,9 @@ def checkpoint_layers(path: str | Path, *, targets: str | None = None, ignore: s
     t, ig = _compile(targets, "--targets"), _compile(ignore, "--ignore")
     chosen = []
     for r in layers:
-        if (t is not None and not t.search(r.name)) or (ig is not None and ig.search(r.name)):
+        if 0 in r.shape:
+            skipped.append((r.name, f"empty weight {r.shape}"))
+        elif (t is not None and not t.search(r.name)) or (ig is not None and ig.search(r.name)):
             skipped.append((r.name, "not chosen by --targets/--ignore"))
         else:
             chosen.append(r)
