@@ -503,3 +503,12 @@ def test_empty_and_non_weight_tensors_are_skipped(tmp_path):
     found = checkpoint_layers(tmp_path / "m.safetensors")
     assert [r.name for r in found.layers] == ["fc"]
     assert dict(found.skipped) == {"empty": "empty weight (0, 4)", "buffer_table": "not a weight"}
+
+
+def test_config_transformers_cannot_build_falls_back_to_names(tmp_path):
+    pytest.importorskip("transformers")
+    (tmp_path / "config.json").write_text(json.dumps({"model_type": "no-such-model-xyz"}))
+    save_file({"blocks.0.fc.weight": torch.eye(4)}, str(tmp_path / "model.safetensors"))
+    found = checkpoint_layers(tmp_path)
+    assert found.structure == "names and shapes" and [r.name for r in found.layers] == ["blocks.0.fc"]
+    assert found.layers[0].assumed and "transformers cannot build" in found.warnings[0]
