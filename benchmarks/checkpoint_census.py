@@ -4,7 +4,8 @@ Writes a LLaMA-shaped bf16 checkpoint (``config.json``, one safetensors shard pe
 ``model.safetensors.index.json``, as ``save_pretrained`` lays it out; every projection pruned at
 random to ``--density``), then censuses it in a fresh process with
 ``bipartite_expanders.adapters.torch.checkpoint_census.census_checkpoint`` and prints that
-process's peak resident memory (``ru_maxrss``, and a /proc sampler) against the size of the
+process's peak resident memory (``VmHWM`` of /proc/self/status, and a /proc sampler; not
+``ru_maxrss``, which Linux carries over from the parent across exec) against the size of the
 checkpoint and of its largest layer. The generator holds one block at a time; the files are
 deleted afterwards.
 
@@ -25,26 +26,28 @@ import time
 from pathlib import Path
 
 CHILD = r"""
-import json, resource, sys, threading, time
+import json, sys, threading, time
+def status(field):
+    with open("/proc/self/status") as fh:
+        for line in fh:
+            if line.startswith(field + ":"):
+                return int(line.split()[1]) * 1024
 peak = [0]
 def sample():
     while True:
-        with open("/proc/self/status") as fh:
-            for line in fh:
-                if line.startswith("VmRSS:"):
-                    peak[0] = max(peak[0], int(line.split()[1]) * 1024)
+        peak[0] = max(peak[0], status("VmRSS"))
         time.sleep(0.05)
 threading.Thread(target=sample, daemon=True).start()
 import torch, transformers
 from bipartite_expanders.adapters.torch.checkpoint_census import census_checkpoint
 time.sleep(0.2)
-base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+base = status("VmRSS")
 t, c = time.perf_counter(), time.process_time()
-res = census_checkpoint(sys.argv[1], workers=int(sys.argv[2]), universal_cover=sys.argv[3])
+res = census_checkpoint(sys.argv[1], workers=int(sys.argv[2]), universal_cover=(False if sys.argv[3] == "False" else "auto"))
 wall, cpu = time.perf_counter() - t, time.process_time() - c
-print(json.dumps({"base_rss": base, "peak_rss": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024,
-                  "peak_sampled": peak[0], "wall": wall, "cpu": cpu, "layers": len(res["layers"]),
-                  "regime": res["regime"], "structure": res["structure"],
+# VmHWM: this process's resident high-water mark (ru_maxrss would carry the parent's from before exec)
+print(json.dumps({"base_rss": base, "peak_rss": status("VmHWM"), "peak_sampled": peak[0], "wall": wall, "cpu": cpu,
+                  "layers": len(res["layers"]), "regime": res["regime"], "structure": res["structure"],
                   "max_edges": max(l["n_kept"] for l in res["layers"])}))
 """
 
@@ -114,8 +117,7 @@ def main() -> None:
                                          args.seed)
         gen_s = time.perf_counter() - t
         uc = "auto" if args.universal_cover == "auto" else "False"
-        child = CHILD.replace('universal_cover=sys.argv[3]', 'universal_cover=(False if sys.argv[3] == "False" else "auto")')
-        out = subprocess.run([sys.executable, "-c", child, str(d), str(args.workers), uc], check=True,
+        out = subprocess.run([sys.executable, "-c", CHILD, str(d), str(args.workers), uc], check=True,
                              capture_output=True, text=True)
         r = json.loads(out.stdout.strip().splitlines()[-1])
     finally:
@@ -132,7 +134,7 @@ def main() -> None:
     print("|---|---|---|")
     for name, v in [("largest layer, bf16 on disk", largest), ("largest layer, dense float64", f64_dense),
                     ("checkpoint on disk", size), ("process after imports (RSS)", r["base_rss"]),
-                    ("peak RSS (ru_maxrss)", r["peak_rss"]), ("peak RSS (/proc sampler)", r["peak_sampled"]),
+                    ("peak RSS (VmHWM)", r["peak_rss"]), ("peak RSS (/proc sampler)", r["peak_sampled"]),
                     ("peak RSS - after imports", r["peak_rss"] - r["base_rss"])]:
         print(f"| {name} | {v / gib:.3f} GiB | {v / largest:.2f} |")
 

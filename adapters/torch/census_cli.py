@@ -204,13 +204,13 @@ def _f(v: Any, digits: int = 4) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
+    import sys
+
     from bipartite_expanders.files import dumps
 
     groups = parse_groups(args.groups)
     if args.round is not None and args.round < 0:
         raise ValueError(f"--round must be a non-negative integer, got {args.round}")
-    import sys
-
     workers = args.workers if args.workers is not None or args.executor == "ray" else "auto"
     res = census_of_path(args.path, args.round, groups, scope=args.scope,
                          universal_cover={"auto": "auto", "exact": True, "off": False}[args.universal_cover],
