@@ -512,3 +512,16 @@ def test_config_transformers_cannot_build_falls_back_to_names(tmp_path):
     found = checkpoint_layers(tmp_path)
     assert found.structure == "names and shapes" and [r.name for r in found.layers] == ["blocks.0.fc"]
     assert found.layers[0].assumed and "transformers cannot build" in found.warnings[0]
+
+
+def test_pytorch_model_bin_directory_equals_the_safetensors_one(hf_models, tmp_path):
+    d, expected = hf_models[("llama", "50%")]
+    state = {k: v for f in d.glob("*.safetensors") for k, v in load_file(str(f)).items()}
+    torch.save(state, tmp_path / "pytorch_model.bin")
+    (tmp_path / "config.json").write_text((d / "config.json").read_text())
+    a = census_checkpoint(d, universal_cover=False, targets="layers.1")
+    b = census_checkpoint(tmp_path, universal_cover=False, targets="layers.1")
+    assert b["format"] == "torch" and b["structure"] == a["structure"]
+    drop = ("file", "dtype")
+    assert [{k: v for k, v in r.items() if k not in drop} for r in b["layers"]] == \
+        [{k: v for k, v in r.items() if k not in drop} for r in a["layers"]]
