@@ -37,7 +37,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
 _OPTIONAL_COMMANDS: dict[str, tuple[str, str]] = {
     "lth": ("bipartite_expanders.adapters.torch.lth.cli", "run a lottery-ticket pruning experiment"),
     "report": ("bipartite_expanders.adapters.torch.lth.report_cli", "render figures and tables from run directories"),
-    "census": ("bipartite_expanders.adapters.torch.census_cli", "spectral census of a checkpoint: a run directory or a torch state_dict file"),
+    "census": ("bipartite_expanders.adapters.torch.census_cli", "spectral census of a checkpoint: a Hugging Face directory, a safetensors or torch file, or a run directory"),
     "sweep": ("bipartite_expanders.adapters.torch.lth.sweep_cli", "run a grid of lottery-ticket runs"),
     "reproduce": ("bipartite_expanders.adapters.torch.lth.reproduce", "the seed study's Table 2 / Figure 4 grids, their aggregate and counter-check"),
 }

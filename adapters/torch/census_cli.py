@@ -1,14 +1,13 @@
 """``bipartite-expanders census PATH``: the spectral census of any checkpoint, no model class needed.
 
-``PATH`` is a run directory of ``bipartite-expanders lth`` (``--round N``, default the last:
-that round's masks with its trained weights, or the rewind weights when those were not kept) or a
-torch file holding a ``state_dict`` (or a checkpoint dict with one under ``state_dict`` /
-``model_state_dict`` / ``model``), read with ``torch.load(weights_only=True)``. Every 2-D weight
-is a linear layer (``(out, in)``, ``B = W^T``) and every 4-D weight a convolution
-(``(out, in/groups, kh, kw)``, unfolded as in docs/torch-adapter.md); ``--groups`` gives the
-groups of grouped convolutions. ``x.weight_orig`` / ``x.weight_mask`` pairs of
-``torch.nn.utils.prune`` are read as the weight and its mask; a plain weight's mask is its
-non-zero pattern. Prints a table, or ``--json``.
+``PATH`` is a Hugging Face model directory (``config.json`` with ``model.safetensors`` or the
+shards of ``model.safetensors.index.json``), a ``.safetensors`` file, a torch file holding a
+``state_dict`` (``torch.load(weights_only=True)``, memory-mapped), or a run directory of
+``bipartite-expanders lth`` (``--round N``, default the last). Layers are read one at a time
+(:mod:`.checkpoints`, :mod:`.checkpoint_census`); their kind and orientation come from the
+model's structure where it is known (``config.json`` through transformers, a run directory's
+model), else from names and shapes, marked ``assumed`` with a warning for every layer that could
+be misread (docs/checkpoints.md). Prints a table, ``--json`` or ``--csv``.
 
 This module's top level imports no torch (the console script builds its parser from it).
 """
@@ -21,11 +20,24 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-__all__ = ["configure", "run", "state_dict_model", "census_of_path", "parse_groups", "study_rule"]
+__all__ = ["configure", "run", "state_dict_model", "census_of_path", "parse_groups", "census_csv", "study_rule"]
+
+
+def _positive(kind: type) -> Any:
+    def parse(v: str) -> Any:
+        try:
+            x = kind(v)
+        except ValueError:
+            x = None
+        if x is None or not x > 0 or (kind is float and not math.isfinite(x)):
+            raise argparse.ArgumentTypeError(f"must be a positive {'integer' if kind is int else 'number'}, got {v!r}")
+        return x
+    return parse
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("path", metavar="PATH", help="a run directory, or a torch file holding a state_dict")
+    parser.add_argument("path", metavar="PATH", help="a Hugging Face model directory, a .safetensors file, a torch "
+                                                     "state_dict file, or a run directory")
     parser.add_argument("--round", type=int, metavar="N", help="round of a run directory (default: the last)")
     parser.add_argument("--groups", action="append", default=[], metavar="[LAYER=]G",
                         help="groups of grouped convolutions: G for every 4-D weight, or LAYER=G for one "
@@ -38,7 +50,30 @@ def configure(parser: argparse.ArgumentParser) -> None:
                          "O(E) bracket on layers of more than 200000 edges), exact (always) or off")
     uc.add_argument("--no-universal-cover", "--no-cover", dest="universal_cover", action="store_const", const="off",
                     help="the same as --universal-cover off (faster on large layers)")
-    parser.add_argument("--json", action="store_true", help="print the census as JSON")
+    parser.add_argument("--targets", metavar="REGEX", help="census only the layers whose name matches (re.search; "
+                                                            "a leading 're:' is dropped, as in llm-compressor recipes)")
+    parser.add_argument("--ignore", metavar="REGEX", help="leave out the layers whose name matches")
+    nan = parser.add_mutually_exclusive_group()
+    nan.add_argument("--nan-is-pruned", dest="nan_is_pruned", action="store_const", const=True, default=None,
+                     help="NaN weights are pruned ones (Cerebras sparse checkpoints); the default when a NaN is met, "
+                          "counted in the output")
+    nan.add_argument("--no-nan-is-pruned", dest="nan_is_pruned", action="store_const", const=False,
+                     help="a NaN weight is an error")
+    fmt = parser.add_mutually_exclusive_group()
+    fmt.add_argument("--json", action="store_true", help="print the census as JSON")
+    fmt.add_argument("--csv", action="store_true", help="print one CSV row per layer with every report field")
+    parser.add_argument("--out", metavar="DIR", help="write one record per layer as it completes, and the census; "
+                                                     "rerunning the same command resumes from them")
+    parser.add_argument("--executor", choices=("local", "ray"), default="local",
+                        help="local (default: this process, or --workers processes) or ray (one task per layer, "
+                             "each reading its own tensor)")
+    parser.add_argument("--workers", type=_positive(int), metavar="N",
+                        help="local: processes (default: this one below 4M weights, else one per core up to 4); "
+                             "ray: CPUs of the local instance")
+    parser.add_argument("--address", metavar="ADDR", help="ray: a running cluster (host:port, ray://host:port, auto)")
+    parser.add_argument("--timeout", type=_positive(float), default=30.0, metavar="S",
+                        help="ray: seconds a cluster at --address has to answer (default 30)")
+    parser.add_argument("--no-progress", action="store_true", help="no progress bar (it shows only on a terminal)")
 
 
 def parse_groups(values: list[str]) -> tuple[int, dict[str, int]]:
@@ -132,40 +167,30 @@ def state_dict_model(state: Mapping[str, Any], groups: tuple[int, dict[str, int]
 
 
 def census_of_path(path: str | Path, rnd: int | None = None, groups: tuple[int, dict[str, int]] = (1, {}),
-                   scope: str = "largest", universal_cover: bool | str = "auto") -> dict[str, Any]:
-    """The census of a run directory's round or of a state_dict file, as a JSON-safe dict."""
-    
-    from bipartite_expanders.files import json_safe
+                   scope: str = "largest", universal_cover: bool | str = "auto", **options: Any) -> dict[str, Any]:
+    """The census of a checkpoint (any ``PATH`` of the command) as a JSON-safe dict; ``options``
+    are those of :func:`~bipartite_expanders.adapters.torch.checkpoint_census.census_checkpoint`
+    (``targets``, ``ignore``, ``nan_is_pruned``, ``executor``, ``workers``, ``address``, ``out``,
+    ``progress``, ``timeout``)."""
+    from .checkpoint_census import census_checkpoint
 
-    from .census import census
-    from .serialization import load_torch
+    return census_checkpoint(path, rnd=rnd, groups=groups, scope=scope, universal_cover=universal_cover, **options)
 
-    path = Path(path)
-    info: dict[str, Any] = {"path": str(path)}
-    if path.is_dir():
-        from .lth.rundir import read_records, weights_path
-        from .lth.tickets import load_ticket
 
-        if groups != (1, {}):
-            raise ValueError("--groups is for state_dict files; a run directory knows its model")
-        records = read_records(path)
-        if not records:
-            raise FileNotFoundError(f"{path}: no round records (not a run directory?)")
-        r = records[-1].round if rnd is None else rnd
-        weights = "trained" if weights_path(path, r).is_file() else "rewind"
-        model = load_ticket(path, round=r, weights=weights)
-        info.update({"round": r, "weights": weights})
-    else:
-        if rnd is not None:
-            raise ValueError("--round is for run directories")
-        if not path.is_file():
-            raise FileNotFoundError(f"{path}: no such file or directory")
-        obj = load_torch(path, "torch file loadable with weights_only=True")
-        model = state_dict_model(_unwrap(obj, path), groups)
-        info["weights"] = "file"
-    c = census(model, scope=scope, universal_cover=universal_cover)
-    return json_safe({**info, "regime": c.regime, "regime_weighted": c.regime_weighted, "scope": scope,
-                      "layers": c.to_records()})
+def census_csv(res: dict[str, Any]) -> str:
+    """The census's layers as CSV: one row per layer, every field (reports as ``mask.t1`` ...)."""
+    import csv
+    import io
+
+    from .checkpoint_census import flatten_record
+
+    rows = [flatten_record(lay) for lay in res["layers"]]
+    head = list(dict.fromkeys(k for r in rows for k in r))
+    buf = io.StringIO()
+    w = csv.DictWriter(buf, fieldnames=head, lineterminator="\n")
+    w.writeheader()
+    w.writerows(rows)
+    return buf.getvalue()
 
 
 def study_rule(*margins: Any) -> str:
@@ -190,22 +215,36 @@ def _f(v: Any, digits: int = 4) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
+    import sys
+
     from bipartite_expanders.files import dumps
 
     groups = parse_groups(args.groups)
     if args.round is not None and args.round < 0:
         raise ValueError(f"--round must be a non-negative integer, got {args.round}")
-    res = census_of_path(args.path, args.round, groups, scope=args.scope, universal_cover={"auto": "auto", "exact": True, "off": False}[args.universal_cover])
+    workers = args.workers if args.workers is not None or args.executor == "ray" else "auto"
+    res = census_of_path(args.path, args.round, groups, scope=args.scope,
+                         universal_cover={"auto": "auto", "exact": True, "off": False}[args.universal_cover],
+                         targets=args.targets, ignore=args.ignore, nan_is_pruned=args.nan_is_pruned,
+                         executor=args.executor, workers=workers, address=args.address, out=args.out,
+                         timeout=args.timeout, progress=not args.no_progress and sys.stderr.isatty())
+    for w in res["warnings"]:
+        print(f"warning: {w}", file=sys.stderr)
+    if res["nan_pruned"]:
+        print(f"note: {res['nan_pruned']} NaN weights read as pruned (--nan-is-pruned)", file=sys.stderr)
     if args.json:
         print(dumps(res, indent=2))
         return 0
+    if args.csv:
+        sys.stdout.write(census_csv(res))
+        return 0
     from .lth.report.markdown import md_table
 
-    where = f"round {res['round']}, {res['weights']} weights" if "round" in res else "state_dict"
-    print(f"{res['path']} ({where}): regime {res['regime']} (mask rule), {res['regime_weighted']} (|W| rule); "
-          "t1 ... Delta_R of the mask graph, weight Delta_S of |W|\n")
+    where = f"round {res['round']}, {res['weights']} weights" if "round" in res else res["format"]
+    print(f"{res['path']} ({where}; layers from {res['structure']}): regime {res['regime']} (mask rule), "
+          f"{res['regime_weighted']} (|W| rule); t1 ... Delta_R of the mask graph, weight Delta_S of |W|\n")
     head = ["layer", "verdict", "shape", "graph", "density %", "t1", "t2", "eb", "db", "Delta_S", "Delta_R",
-            "weight Delta_S", "study rule (mask / weight)"]
+            "weight Delta_S", "study rule (mask / weight)", "N:M", "assumed"]
     rows = []
     for lay in res["layers"]:
         m, w = lay["mask"], lay["weight"] or {}
@@ -214,9 +253,16 @@ def run(args: argparse.Namespace) -> int:
         rows.append([lay["name"], m.get("verdict", "-"), "x".join(map(str, lay["shape"])),
                      "x".join(map(str, lay["graph_shape"])),
                      f"{100 * lay['density']:.2f}", _f(m["t1"]), _f(m["t2"]), _f(m["eb"]), _f(m["db"]),
-                     _f(m["delta_s"]), _f(m["delta_r"]), _f(w.get("delta_s")), f"{rule_mask} / {rule_weight}"])
+                     _f(m["delta_s"]), _f(m["delta_r"]), _f(w.get("delta_s")), f"{rule_mask} / {rule_weight}",
+                     lay["nm"], "yes" if lay["assumed"] else ""])
     print(md_table(head, rows))
     print("\nverdict: the mask graph's one verdict (exact test t2 <= rho(T) when decided, else db where Hoory's "
           "theorem holds, else undecided; docs/bounds.md). study rule: yes when a margin is >= 0 (mask: Delta_S or "
           "Delta_R; weight: Delta_S of |W|), no when the defined ones are < 0, undefined when none is defined (NaN).")
+    if res["assumed"]:
+        print(f"\n{res['assumed']} layers' kind and orientation are assumed from names and shapes (see the warnings)")
+    if res["skipped"]:
+        kinds = sorted({why for _, why in res["skipped"]})
+        print(f"\nnot layers: {len(res['skipped'])} tensors ({'; '.join(kinds)[:300]})")
     return 0
+

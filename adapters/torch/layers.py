@@ -117,9 +117,16 @@ def unfolded_shape(module: nn.Module) -> tuple[int, int]:
     return groups * rest, out
 
 
-def _as_numpy(t: torch.Tensor | np.ndarray) -> np.ndarray:
+def _as_numpy(t: torch.Tensor | np.ndarray, keep_float32: bool = False) -> np.ndarray:
+    """float64 numpy; with ``keep_float32`` a float32 tensor stays float32 (the sparse path widens
+    only the kept entries: a dense float64 copy of a large layer is 8 bytes per weight)."""
     if isinstance(t, torch.Tensor):
-        return t.detach().to("cpu", torch.float64).numpy()
+        t = t.detach().to("cpu")
+        if keep_float32 and t.dtype == torch.float32:
+            return t.numpy()
+        return t.to(torch.float64).numpy()
+    if keep_float32 and np.asarray(t).dtype == np.float32:
+        return np.asarray(t)
     return np.asarray(t, dtype=np.float64)
 
 
@@ -137,7 +144,7 @@ def unfold(module: nn.Module, tensor: torch.Tensor | np.ndarray, sparse: bool = 
     """
     _check_layer(module)
     w = _weight_tensor(module)
-    arr = _as_numpy(tensor)
+    arr = _as_numpy(tensor, keep_float32=sparse)
     if arr.shape != tuple(w.shape):
         raise ValueError(f"tensor must have the weight's shape {tuple(w.shape)}; got {arr.shape}")
     groups, out_g, rest, out = _geometry(module)
@@ -150,12 +157,15 @@ def unfold(module: nn.Module, tensor: torch.Tensor | np.ndarray, sparse: bool = 
         indptr = np.zeros(m + 1, dtype=np.int64)
         np.cumsum(nz.sum(axis=1), out=indptr[1:])
         if indptr[-1] == B.size:  # dense: every column in every row
-            return sp.csr_array((B.ravel(), np.tile(np.arange(out, dtype=np.int32), m), indptr), shape=(m, out))
+            return sp.csr_array((B.ravel().astype(np.float64), np.tile(np.arange(out, dtype=np.int32), m), indptr),
+                                shape=(m, out))
         flat = np.flatnonzero(nz)
-        return sp.csr_array((B.ravel()[flat], (flat % out).astype(np.int32), indptr), shape=(m, out))
+        del nz
+        return sp.csr_array((B.ravel()[flat].astype(np.float64), (flat % out).astype(np.int32), indptr),
+                            shape=(m, out))
     if sparse:
         o, r = np.nonzero(W2)
-        return sp.csr_array((W2[o, r], (_unfolded_coords(module, o, r), o)), shape=(m, out))
+        return sp.csr_array((W2[o, r].astype(np.float64), (_unfolded_coords(module, o, r), o)), shape=(m, out))
     if groups == 1:
         return np.ascontiguousarray(W2.T)
     B = np.zeros((groups, rest, groups, out_g))
@@ -207,7 +217,7 @@ def layer_graph(module: nn.Module, kind: str = "mask", scores: torch.Tensor | No
         raise ValueError(f"kind must be one of {KINDS}; got {kind!r}")
     mask = layer_mask(module)
     if kind == "mask":
-        values = (mask != 0).to(torch.float64)
+        values = (mask != 0).to(torch.float32)  # 0/1 exactly; unfold widens only the kept entries
     elif kind == "weight":
         values = effective_weight(module).abs()
     else:
