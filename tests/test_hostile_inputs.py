@@ -310,3 +310,19 @@ def test_npz_written_by_scipy_still_reads(tmp_path):
         p = tmp_path / f"{fmt}.npz"
         sp.save_npz(p, getattr(sp, f"{fmt}_matrix")(dense))
         np.testing.assert_array_equal(load_graph(p).toarray(), dense)
+
+
+# ------------------------------------------------------------------ run-directory JSON
+@pytest.mark.parametrize("text", ["[" * 200_000 + "]" * 200_000, '{"round": ' + "7" * 5000 + "}"])
+def test_records_nested_deep_or_with_huge_numbers_are_record_errors(tmp_path, text):
+    """Reproducer: a record nested 200k deep stopped resume with a RecursionError traceback, a
+    5,000-digit number with an error naming no file; both are RecordErrors naming the file
+    (which resume moves aside)."""
+    from bipartite_expanders.adapters.torch.lth import rundir
+    p = rundir.record_path(tmp_path, 1)
+    p.write_text(text)
+    with pytest.raises(rundir.RecordError, match="round_01.json: not readable JSON"):
+        rundir.read_record(p)
+    rundir.hparams_path(tmp_path).write_text(text)
+    with pytest.raises(rundir.RecordError, match="hparams.json: not readable JSON"):
+        rundir.read_hparams(tmp_path)

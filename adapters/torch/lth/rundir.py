@@ -260,15 +260,30 @@ class RoundRecord:
 
 
 # ------------------------------------------------------------------ reading and writing
+#: a record or hparams file larger than this is refused unread (the largest written are ~1 MB)
+MAX_JSON_BYTES = 64 * 2**20
+
+
+def _read_json(path: Path) -> Any:
+    """A JSON file of the run directory; a damaged one (unreadable, too large, nested too deep
+    for the parser, a number too long to convert) is a :class:`RecordError` naming it."""
+    try:
+        size = path.stat().st_size
+        if size > MAX_JSON_BYTES:
+            raise RecordError(path, f"{size:,} bytes, more than the {MAX_JSON_BYTES:,} a run's JSON file may hold")
+        return json.loads(path.read_text())
+    except RecursionError:
+        raise RecordError(path, "not readable JSON (nested too deep)") from None
+    except (OSError, UnicodeDecodeError, ValueError) as exc:  # JSONDecodeError, int digit limit
+        raise RecordError(path, f"not readable JSON ({str(exc)[:200]})") from None
+
+
 def read_hparams(run_dir: str | os.PathLike) -> dict[str, Any]:
     """``hparams.json`` of a run directory (``{}`` when absent); damaged is a :class:`RecordError`."""
     path = hparams_path(run_dir)
     if not path.is_file():
         return {}
-    try:
-        d = json.loads(path.read_text())
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise RecordError(path, f"not readable JSON ({exc})") from None
+    d = _read_json(path)
     if not isinstance(d, dict) or not isinstance(d.get("hash"), str) or not isinstance(d.get("hparams"), dict):
         raise RecordError(path, "not a hyperparameter file (needs 'hash' and 'hparams')")
     return d
@@ -285,10 +300,7 @@ def write_hparams(run_dir: str | os.PathLike, hash_: str, hparams: Mapping[str, 
 def read_record(path: str | os.PathLike, hparams_hash: str | None = None) -> RoundRecord:
     """One record file, validated; any fault is a :class:`RecordError` naming the file."""
     path = Path(path)
-    try:
-        d = json.loads(path.read_text())
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise RecordError(path, f"not readable JSON ({exc})") from None
+    d = _read_json(path)
     try:
         rec = RoundRecord.from_json(d, where="record")
     except ValueError as exc:
