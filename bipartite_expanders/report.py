@@ -189,6 +189,16 @@ def ramanujan_report(
     use_weights = g.is_weighted if weighted is None else bool(weighted)
     if not use_weights:
         g = g.pattern()
+    elif g.n_edges:
+        # t1 and every weighted degree are at most (largest weight) x (largest degree): refuse,
+        # naming the argument, weights whose t1 may not fit a double (inf is not an answer)
+        B = g.matrix
+        peak = float(B.data.max())
+        most = max(int(np.diff(B.indptr).max()), int(np.bincount(B.indices).max()))
+        if peak > np.finfo(np.float64).max / most:
+            raise ValueError(f"graph: weights up to {peak:.3g} with up to {most} edges per vertex can make t1 or a "
+                             f"weighted degree exceed the float64 range ({np.finfo(np.float64).max:.3g}); divide "
+                             "the weights by a power of two (the margins and verdicts do not change with scale)")
     comp = connected_components(g)
     sub, rows, cols = restrict_to_scope(g, scope, comp)
     scope_graph = _scope_graph(g, sub, scope, use_weights)

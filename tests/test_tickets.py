@@ -214,11 +214,17 @@ def test_lth_help_works(capsys):
     (["--lr", "nan"], "--lr"), (["--noise", "inf"], "--noise"), (["--target-density", "0"], "--target-density"),
     (["--iterations", "0"], "--iterations"), (["--stop-after", "-2"], "--stop-after"),
     (["--batch-size", "0"], "--batch-size"),
+    # issue 27: huge values name their flag before anything runs
+    (["--iterations", str(10**20)], "--iterations"), (["--seed", str(2**64)], "--seed"),
+    (["--seed", str(10**13)], "--seed"), (["--noise", "1e308"], "--noise"), (["--threads", "1000000"], "--threads"),
+    (["--rewind-iter", str(10**20)], "--rewind-iter"),
 ])
 def test_bad_flags_are_errors_naming_the_flag_and_leave_nothing(tmp_path, capsys, flags, match):
+    """A validation error exits 2 (as argparse's own errors do), in one line naming the flag."""
     out = tmp_path / "runs"
-    assert main(["lth", "--out", str(out), "--no-progress", *flags]) == 1
-    assert match in capsys.readouterr().err
+    assert main(["lth", "--out", str(out), "--no-progress", *flags]) == 2
+    err = capsys.readouterr().err
+    assert match in err and len(err.strip().splitlines()) == 1
     assert not out.exists()
 
 

@@ -56,6 +56,9 @@ from typing import Any
 __all__ = ["Grid", "GridError", "Resources", "load_grid", "parse_grid", "hparams_fields"]
 
 _TABLES = ("sweep", "resources", "base", "grid", "ray")
+#: the most grid points a grid may expand to, counted from the lists' lengths before anything is
+#: expanded (10**6 points took minutes to validate, 10**8 ran out of memory)
+MAX_GRID_POINTS = 10_000
 _SWEEP_KEYS = ("name", "data_dir", "retries")
 _RAY_KEYS = ("runtime_env",)
 
@@ -227,6 +230,9 @@ def parse_grid(doc: Mapping[str, Any], source: str | None = None) -> Grid:
     if runtime_env is not None and not isinstance(runtime_env, Mapping):
         raise GridError("[ray]: runtime_env must be a table")
 
+    grid_tables = doc.get("grid")
+    if isinstance(grid_tables, list) and grid_tables and all(isinstance(t, Mapping) and not t for t in grid_tables):
+        raise GridError("[[grid]]: every table is empty; give each a field to sweep, or use [base] for one run")
     if not any(doc.get(t) for t in ("base", "grid")):
         raise GridError("grid file defines no runs: give a [base] table and/or a [grid] table (an empty file would "
                         "otherwise start a default run)")
@@ -243,9 +249,14 @@ def parse_grid(doc: Mapping[str, Any], source: str | None = None) -> Grid:
     axes = []
     for i, t in enumerate(tables or [{}]):
         where = "[grid]" if isinstance(grid_doc, Mapping) else f"[[grid]] #{i + 1}"
+        if not isinstance(grid_doc, Mapping) and not t:
+            raise GridError(f"{where} is empty (it would add one run of [base] alone); remove it or give it a field")
         flat = _flatten(t, where)
         _check_keys(flat, schema, where)
         axes.append({k: _as_values(k, v, where) for k, v in flat.items()})
+    count = sum(math.prod(len(v) for v in ax.values()) for ax in axes)
+    if count > MAX_GRID_POINTS:
+        raise GridError(f"the grid expands to {count:,} points, more than {MAX_GRID_POINTS:,}; split it into smaller grids")
     g = Grid(base=base, axes=tuple(axes), resources=resources, name=str(sweep.get("name", Path(source).stem if source else "sweep")),
              data_dir=data_dir, retries=retries, runtime_env=dict(runtime_env) if runtime_env else None,
              source=source)

@@ -328,6 +328,10 @@ def run_lottery(hparams: Hparams, out: str | os.PathLike = "runs", *, data_dir: 
         raise OSError(exc.errno, exc.strerror, str(run_dir)) from None
     try:
         with writer_lock(run_dir), _threads(threads):
+            # the temporary files of a write killed before its rename (full-size checkpoints):
+            # only the lock holder writes here, so none of them is being written now
+            for stale in run_dir.glob(".*.tmp"):
+                stale.unlink(missing_ok=True)
             _check_run_dir(run_dir, hp)
             state = resume(run_dir)  # again, under the lock
             write_hparams(run_dir, hp.hash(), hp.to_dict(),
