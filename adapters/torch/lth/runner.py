@@ -55,7 +55,7 @@ from .rundir import (RECORD_FORMAT, LayerRecord, RecordError, RoundRecord, RunDi
                      lock_path, masks_path, move_aside, read_hparams, read_records, record_path, rewind_path,
                      weights_path, write_hparams, write_record, writer_lock)
 from ..serialization import save_torch
-from .tickets import KEEP_WEIGHTS, load_torch, read_masks, write_masks, write_weights
+from .tickets import KEEP_WEIGHTS, file_digest, load_torch, read_masks, verify_file, write_masks, write_weights
 from .training import TrainResult, evaluate, train
 
 __all__ = ["run_lottery", "RunResult", "RunContext", "Resumed", "resume", "train_round", "evaluate_round",
@@ -134,6 +134,7 @@ def resume(run_dir: Path) -> Resumed:
     if records and records[-1].format != RECORD_FORMAT:
         raise RunDirError(f"{run_dir}: written by record format {records[-1].format} (an earlier version, which kept no "
                           f"tickets); `report` reads it, but it cannot be resumed: choose another --out")
+    records = _verified_prefix(run_dir, records)
     while records and records[-1].stop is None:
         path = masks_path(run_dir, records[-1].round + 1)
         try:
@@ -150,6 +151,45 @@ def resume(run_dir: Path) -> Resumed:
     if records:  # finished
         return Resumed(records, None, None)
     return Resumed([], None, None)
+
+
+def _files_intact(run_dir: Path, records: list[RoundRecord]) -> bool:
+    """Whether every file the records name checks out (see :func:`_verified_prefix`)."""
+    for rec in records:
+        for name in rec.extra.get("files") or {}:
+            if name.startswith("weights_") and not (run_dir / name).exists():
+                continue
+            try:
+                verify_file(run_dir / name, records)
+            except RecordError:
+                return False
+    return True
+
+
+def _verified_prefix(run_dir: Path, records: list[RoundRecord]) -> list[RoundRecord]:
+    """The records whose files all check out (:func:`verify_file`): the first record naming a
+    file that is damaged, missing or from another run, and every record after it, are moved
+    aside with that file, with a warning naming it, so their rounds are redone (training is
+    deterministic: the redone files equal the lost ones). A trained-weights file that is
+    absent is no damage (``--keep-weights last`` / ``none`` remove or skip them)."""
+    for i, rec in enumerate(records):
+        files = rec.extra.get("files")
+        if not isinstance(files, dict):
+            continue
+        for name in files:
+            path = run_dir / name
+            if name.startswith("weights_") and not path.exists():
+                continue
+            try:
+                verify_file(path, records[: i + 1])
+            except RecordError as exc:
+                if path.exists():
+                    move_aside(path)
+                moved = [move_aside(record_path(run_dir, r.round)).name for r in records[i:]]
+                warnings.warn(f"{exc.path}: {exc.why}; moved aside with {', '.join(moved)}; round {rec.round} is redone",
+                              RuntimeWarning, stacklevel=3)
+                return records[:i]
+    return records
 
 
 # ------------------------------------------------------------------ steps of a round
@@ -239,14 +279,18 @@ def make_record(hp: Hparams, rnd: int, ev: dict[str, Any], train_loss: float, ce
         stop=stop, timing=timing)
 
 
-def write_round(ctx: RunContext, record: RoundRecord, trained: nn.Module, next_masks: dict[str, torch.Tensor] | None) -> None:
+def write_round(ctx: RunContext, record: RoundRecord, trained: nn.Module, next_masks: dict[str, torch.Tensor] | None,
+                written: tuple[Path, ...] = ()) -> None:
     """The round's trained weights (per ``keep_weights``), the next round's masks, then the
-    record (last, so a record on disk means its round is complete)."""
+    record (last, so a record on disk means its round is complete), which names every file the
+    round wrote (these and ``written``, round 0's masks and rewind point) with its SHA-256."""
     rnd = record.round
+    files = list(written)
     if ctx.keep_weights != "none":
-        write_weights(weights_path(ctx.run_dir, rnd), trained)
+        files.append(write_weights(weights_path(ctx.run_dir, rnd), trained))
     if next_masks is not None:
-        write_masks(masks_path(ctx.run_dir, rnd + 1), next_masks)
+        files.append(write_masks(masks_path(ctx.run_dir, rnd + 1), next_masks))
+    record.extra["files"] = {Path(p).name: file_digest(p) for p in files}
     write_record(ctx.run_dir, record)
     if ctx.keep_weights == "last" and rnd > 0:
         weights_path(ctx.run_dir, rnd - 1).unlink(missing_ok=True)
@@ -318,7 +362,8 @@ def run_lottery(hparams: Hparams, out: str | os.PathLike = "runs", *, data_dir: 
             done = read_records(run_dir)
         except RecordError:
             done = []
-        if done and (done[-1].stop or (stop_after is not None and done[-1].round >= stop_after)):
+        finished = done and (done[-1].stop or (stop_after is not None and done[-1].round >= stop_after))
+        if finished and _files_intact(run_dir, done):  # else repaired below, under the lock
             return RunResult(run_dir, hp, done, resumed_from=len(done))
     ds = load_dataset(hp.dataset.name, data_dir=data_dir, seed=hp.seed)  # before any file is written
     created = not run_dir.exists()
@@ -377,8 +422,9 @@ def _rounds(ctx: RunContext, state: Resumed, stop_after: int | None, tqdm: Any) 
     for rnd in bar:
         t_round = time.perf_counter()
         res, rewind_state = train_round(model, ctx, rnd, rewind_state)
+        written: tuple[Path, ...] = ()
         if rnd == 0:
-            save_torch(rewind_state, rewind_path(ctx.run_dir))
+            written = (masks_path(ctx.run_dir, 0), save_torch(rewind_state, rewind_path(ctx.run_dir)))
         timing = {"train_s": res.seconds}
         t = time.perf_counter()
         ev = evaluate_round(model, ctx)
@@ -398,7 +444,8 @@ def _rounds(ctx: RunContext, state: Resumed, stop_after: int | None, tqdm: Any) 
         record = make_record(hp, rnd, ev, res.train_loss, cen, pr, prev_decisions, stop, next_density, timing)
         if born is not None and rnd == 0:
             record.extra["init_masks"] = born
-        write_round(ctx, record, trained, None if stop is not None else {n: m.bool() for n, m in get_masks(model).items()})
+        write_round(ctx, record, trained, None if stop is not None else {n: m.bool() for n, m in get_masks(model).items()},
+                    written)
         records.append(record)
         prev_decisions = record.prune["decisions"]
         bar.set_postfix(density=f"{record.density['total']:.4f}", acc=f"{record.accuracy['clean']:.4f}")
