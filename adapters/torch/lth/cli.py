@@ -63,6 +63,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--seed", type=int, help="seeds init, data order, split, noise (default: 0)")
     parser.add_argument("--out", default="runs", help="parent directory of the run directories (default: runs)")
     parser.add_argument("--threads", type=int, default=1, help="torch and BLAS threads (default: 1, deterministic)")
+    parser.add_argument("--allow-dense-layers", action="store_true",
+                        help="born sparse (--init-masks): leave a layer the family cannot mask at its density dense "
+                             "(stated in round 0's record) instead of failing before training")
     parser.add_argument("--keep-weights", choices=("all", "last", "none"), default="all",
                         help="which rounds' trained weights to keep (sparse, weights_NN.pt; default: all); "
                              "every round's masks are always kept")
@@ -181,7 +184,8 @@ def run(args: argparse.Namespace) -> int:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always", RuntimeWarning)
             res = run_lottery(h, args.out, data_dir=args.data_dir, progress=not args.no_progress, threads=args.threads,
-                              stop_after=args.stop_after, keep_weights=args.keep_weights)
+                              stop_after=args.stop_after, keep_weights=args.keep_weights,
+                              allow_dense_layers=args.allow_dense_layers)
         for w in caught:  # a damaged record moved aside: one line naming it
             print(f"bipartite-expanders lth: warning: {w.message}", file=sys.stderr)
         last = res.records[-1]

@@ -59,7 +59,7 @@ _TABLES = ("sweep", "resources", "base", "grid", "ray")
 #: the most grid points a grid may expand to, counted from the lists' lengths before anything is
 #: expanded (10**6 points took minutes to validate, 10**8 ran out of memory)
 MAX_GRID_POINTS = 10_000
-_SWEEP_KEYS = ("name", "data_dir", "retries")
+_SWEEP_KEYS = ("name", "data_dir", "retries", "allow_dense_layers")
 _RAY_KEYS = ("runtime_env",)
 
 
@@ -156,6 +156,8 @@ class Grid:
     retries: int = 1
     runtime_env: dict[str, Any] | None = None
     source: str | None = None
+    #: born-sparse runs leave a layer their family cannot mask dense (``lth --allow-dense-layers``)
+    allow_dense_layers: bool = False
 
     def points(self) -> list[dict[str, Any]]:
         """Every grid point (dotted field -> value, ``[base]`` not included), in file order."""
@@ -212,6 +214,9 @@ def parse_grid(doc: Mapping[str, Any], source: str | None = None) -> Grid:
     retries = sweep.get("retries", 1)
     if isinstance(retries, bool) or not isinstance(retries, int) or retries < 0:
         raise GridError(f"[sweep]: retries must be a non-negative integer, got {retries!r}")
+    allow_dense = sweep.get("allow_dense_layers", False)
+    if not isinstance(allow_dense, bool):
+        raise GridError(f"[sweep]: allow_dense_layers must be true or false, got {allow_dense!r}")
     data_dir = sweep.get("data_dir")
     if data_dir is not None and not isinstance(data_dir, str):
         raise GridError(f"[sweep]: data_dir must be a string, got {data_dir!r}")
@@ -259,7 +264,7 @@ def parse_grid(doc: Mapping[str, Any], source: str | None = None) -> Grid:
         raise GridError(f"the grid expands to {count:,} points, more than {MAX_GRID_POINTS:,}; split it into smaller grids")
     g = Grid(base=base, axes=tuple(axes), resources=resources, name=str(sweep.get("name", Path(source).stem if source else "sweep")),
              data_dir=data_dir, retries=retries, runtime_env=dict(runtime_env) if runtime_env else None,
-             source=source)
+             source=source, allow_dense_layers=allow_dense)
     g.runs()  # every point validated now, before anything runs
     return g
 

@@ -47,7 +47,7 @@ from bipartite_expanders.files import json_safe
 from ..census import Census, census
 from ..masks import apply_masks, capture_state, ensure_masks, get_masks, layer_density, rewind, total_density
 from ..pruning import PruneRates, PruneResult, prune_step
-from .born import born_masks
+from .born import born_masks, check_born
 from .data import Dataset, add_noise, load_dataset
 from .hparams import Hparams
 from .models import build_model
@@ -325,7 +325,7 @@ def _check_run_dir(run_dir: Path, hp: Hparams) -> None:
 
 def run_lottery(hparams: Hparams, out: str | os.PathLike = "runs", *, data_dir: str | os.PathLike | None = None,
                 progress: bool = True, threads: int | None = 1, run_dir: str | os.PathLike | None = None,
-                stop_after: int | None = None, keep_weights: str = "all") -> RunResult:
+                stop_after: int | None = None, keep_weights: str = "all", allow_dense_layers: bool = False) -> RunResult:
     """Run (or resume) the lottery-ticket rounds of ``hparams`` in ``out/<hparams.run_name()>``.
 
     Parameters
@@ -340,6 +340,9 @@ def run_lottery(hparams: Hparams, out: str | os.PathLike = "runs", *, data_dir: 
         rerun continues.
     keep_weights : ``"all"`` (default) keeps every round's trained weights (``weights_NN.pt``,
         sparse), ``"last"`` only the last round's, ``"none"`` none; masks are always kept.
+    allow_dense_layers : a born-sparse run (``pruning.init_masks``) whose family cannot mask a
+        layer at its density leaves that layer dense (stated in round 0's record as
+        ``init_masks.dense_layers``) instead of failing before training (the default).
 
     The data set is loaded before anything is written, so a run that cannot start leaves no
     directory behind. Returns the :class:`RunResult` with every record written so far.
@@ -382,7 +385,7 @@ def run_lottery(hparams: Hparams, out: str | os.PathLike = "runs", *, data_dir: 
             write_hparams(run_dir, hp.hash(), hp.to_dict(),
                           {"input_shape": list(ds.input_shape), "num_classes": ds.num_classes})
             ctx = make_context(hp, run_dir, ds, progress=progress, keep_weights=keep_weights)
-            return _rounds(ctx, state, stop_after, tqdm)
+            return _rounds(ctx, state, stop_after, tqdm, allow_dense_layers)
     except BaseException:
         if created and not any(run_dir.iterdir() if run_dir.is_dir() else ()):
             run_dir.rmdir()
@@ -396,7 +399,8 @@ def run_lottery(hparams: Hparams, out: str | os.PathLike = "runs", *, data_dir: 
         raise
 
 
-def _rounds(ctx: RunContext, state: Resumed, stop_after: int | None, tqdm: Any) -> RunResult:
+def _rounds(ctx: RunContext, state: Resumed, stop_after: int | None, tqdm: Any,
+            allow_dense_layers: bool = False) -> RunResult:
     hp = ctx.hp
     records = state.records
     result = RunResult(ctx.run_dir, hp, records, resumed_from=len(records) if records else None)
@@ -414,6 +418,9 @@ def _rounds(ctx: RunContext, state: Resumed, stop_after: int | None, tqdm: Any) 
     else:
         if hp.pruning.init_masks != "none":  # born sparse: round 0 trains with a mask family's masks
             masks, born = born_masks(model, hp)
+            check_born(model, hp, born, allow_dense_layers)  # before any training
+            if born["skipped"]:
+                born["dense_layers"] = sorted(born["skipped"])  # left dense, as asked
             apply_masks(model, {n: m.float() for n, m in masks.items()})
         write_masks(masks_path(ctx.run_dir, 0), get_masks(model))
     prev_decisions = records[-1].prune.get("decisions") if records else None

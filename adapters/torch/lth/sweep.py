@@ -71,7 +71,7 @@ def _limit_threads(threads: int) -> None:
 
 
 def run_one(hparams: dict[str, Any], out: str, data_dir: str | None = None, threads: int = 1,
-            stop_after: int | None = None) -> dict[str, Any]:
+            stop_after: int | None = None, allow_dense_layers: bool = False) -> dict[str, Any]:
     """Run (or resume) one run in a worker; returns a small JSON-safe summary.
 
     This is what a process-pool worker or a Ray task executes; ``hparams`` is
@@ -82,7 +82,8 @@ def run_one(hparams: dict[str, Any], out: str, data_dir: str | None = None, thre
 
     h = Hparams.from_dict(hparams)
     t = time.perf_counter()
-    res = run_lottery(h, out, data_dir=data_dir, progress=False, threads=threads, stop_after=stop_after)
+    res = run_lottery(h, out, data_dir=data_dir, progress=False, threads=threads, stop_after=stop_after,
+                      allow_dense_layers=allow_dense_layers)
     last = res.records[-1]
     return {"run": h.run_name(), "rounds": len(res.records), "resumed_from": res.resumed_from, "stop": last.stop,
             "density": last.density["total"], "accuracy": last.accuracy["clean"],
@@ -397,7 +398,8 @@ def run_sweep(grid: Grid, out: str | os.PathLike, *, executor: str = "local", wo
 
         def submit(o: RunOutcome) -> None:
             o.status, o.attempts = "running", o.attempts + 1
-            in_flight[backend.submit(o.hparams.to_dict(), str(out), data_dir, threads, stop_after)] = o
+            in_flight[backend.submit(o.hparams.to_dict(), str(out), data_dir, threads, stop_after,
+                                     grid.allow_dense_layers)] = o
 
         while queue or in_flight:
             while queue and len(in_flight) < limit:
