@@ -145,3 +145,26 @@ def test_a_deleted_masks_file_of_a_finished_run_is_recomputed(two_runs, tmp_path
         res = run_lottery(_tiny(0), out, progress=False)
     assert _strip(res.records) == _strip(a.records)
     assert (d / "masks_02.pt").is_file()
+
+
+def test_a_deleted_hparams_json_is_recreated(two_runs, tmp_path):
+    """Reproducer: with hparams.json deleted the rerun exited 0 and left it missing."""
+    a = two_runs[0]
+    out = tmp_path / "out"
+    out.mkdir()
+    d = _copy_run(a, out)
+    original = rundir.hparams_path(d).read_bytes()
+    rundir.hparams_path(d).unlink()
+    res = run_lottery(_tiny(0), out, progress=False)
+    assert rundir.hparams_path(d).read_bytes() == original
+    assert _strip(res.records) == _strip(a.records)
+
+
+def test_a_damaged_hparams_json_is_refused_naming_it(two_runs, tmp_path):
+    a = two_runs[0]
+    out = tmp_path / "out"
+    out.mkdir()
+    d = _copy_run(a, out)
+    rundir.hparams_path(d).write_text("{garbage")
+    with pytest.raises(rundir.RecordError, match="hparams.json: not readable JSON"):
+        run_lottery(_tiny(0), out, progress=False)

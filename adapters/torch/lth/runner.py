@@ -366,7 +366,7 @@ def run_lottery(hparams: Hparams, out: str | os.PathLike = "runs", *, data_dir: 
         except RecordError:
             done = []
         finished = done and (done[-1].stop or (stop_after is not None and done[-1].round >= stop_after))
-        if finished and _files_intact(run_dir, done):  # else repaired below, under the lock
+        if finished and hparams_path(run_dir).is_file() and _files_intact(run_dir, done):  # else repaired below
             return RunResult(run_dir, hp, done, resumed_from=len(done))
     ds = load_dataset(hp.dataset.name, data_dir=data_dir, seed=hp.seed)  # before any file is written
     created = not run_dir.exists()
@@ -382,6 +382,10 @@ def run_lottery(hparams: Hparams, out: str | os.PathLike = "runs", *, data_dir: 
                 stale.unlink(missing_ok=True)
             _check_run_dir(run_dir, hp)
             state = resume(run_dir)  # again, under the lock
+            foreign = [r.round for r in state.records if r.hparams_hash != hp.hash()]
+            if foreign:  # hparams.json was missing, so read_records had no hash to check them against
+                raise RunDirError(f"{run_dir}: round(s) {foreign} belong to another run (hparams_hash differs from "
+                                  f"{hp.hash()[:12]}...); choose another --out")
             write_hparams(run_dir, hp.hash(), hp.to_dict(),
                           {"input_shape": list(ds.input_shape), "num_classes": ds.num_classes})
             ctx = make_context(hp, run_dir, ds, progress=progress, keep_weights=keep_weights)
