@@ -189,16 +189,6 @@ def ramanujan_report(
     use_weights = g.is_weighted if weighted is None else bool(weighted)
     if not use_weights:
         g = g.pattern()
-    elif g.n_edges:
-        # t1 and every weighted degree are at most (largest weight) x (largest degree): refuse,
-        # naming the argument, weights whose t1 may not fit a double (inf is not an answer)
-        B = g.matrix
-        peak = float(B.data.max())
-        most = max(int(np.diff(B.indptr).max()), int(np.bincount(B.indices).max()))
-        if peak > np.finfo(np.float64).max / most:
-            raise ValueError(f"graph: weights up to {peak:.3g} with up to {most} edges per vertex can make t1 or a "
-                             f"weighted degree exceed the float64 range ({np.finfo(np.float64).max:.3g}); divide "
-                             "the weights by a power of two (the margins and verdicts do not change with scale)")
     comp = connected_components(g)
     sub, rows, cols = restrict_to_scope(g, scope, comp)
     scope_graph = _scope_graph(g, sub, scope, use_weights)
@@ -210,6 +200,13 @@ def ramanujan_report(
         t1, t2, used, mult, state = 0.0, 0.0, solver, 0, None
     d_l = left.average
     d_r = right.average
+    if not all(math.isfinite(v) for v in (t1, d_l, d_r) if not math.isnan(v)):
+        # the answer itself is past the largest double (1.8e308): say so, naming the argument,
+        # rather than let a bound complain that t1 is not finite
+        peak = float(g.matrix.data.max())
+        raise ValueError(f"graph: weights up to {peak:.3g} give t1 = {t1:.3g} and average degrees {d_l:.3g}, {d_r:.3g}: "
+                         f"past the float64 range ({np.finfo(np.float64).max:.3g}); divide the weights by a power "
+                         "of two (the margins and verdicts do not change with scale)")
     if math.isnan(d_l) or math.isnan(d_r):  # empty scope: t1 = 0, every bound undefined
         b = HooryBounds(math.nan, math.nan, math.nan, math.nan)
     else:

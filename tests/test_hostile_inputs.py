@@ -278,14 +278,16 @@ def test_npz_bomb_is_refused_from_the_headers(tmp_path):
     _write_npz(p, {"indices": np.zeros(n, np.int32), "indptr": np.array([0, n, n, n], np.int32),
                    "format": np.array("csr"), "shape": np.array([3, 3]), "data": np.zeros(n)})
     assert p.stat().st_size < 2_000_000
+    # VmHWM, not ru_maxrss: Linux carries ru_maxrss across fork and exec, so a child started by a
+    # large pytest process would report the parent's peak
     proc = _run_fresh(f"""
-        import resource
         from bipartite_expanders.io import load_graph, GraphFileError
         try:
             load_graph({str(p)!r})
         except GraphFileError as exc:
             print("refused:", exc)
-        print("peak MiB", resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
+        hwm = [ln for ln in open("/proc/self/status") if ln.startswith("VmHWM:")][0].split()[1]
+        print("peak MiB", int(hwm) / 1024)
     """)
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert "refused:" in proc.stdout and "30,000,000 stored entries for a 3 x 3 matrix" in proc.stdout
