@@ -1,7 +1,14 @@
 """The ``bipartite-expanders`` console script.
 
-Subcommands live in modules that expose ``configure(parser)`` and ``run(args) -> int``; the
-table below names them. Building the parser imports every command module, so a module whose
+Subcommands live in modules that expose ``configure(parser)`` and ``run(args) -> int``, and
+may expose ``validate(args)``, which checks every argument before anything runs; the table
+below names them.
+
+Exit status, for every command: 0 success; 2 a usage or validation error (argparse's own, a
+:class:`UsageError`, or a ``ValueError`` / ``TypeError`` from ``validate``: a flag's value, a
+combination of flags, a grid file's contents), one line naming the flag, key or file; 1 a run
+that fails (a damaged input file, a failed solve, a run directory that cannot be resumed, a
+failed run of a sweep); 130 interrupted (Ctrl-C). Building the parser imports every command module, so a module whose
 command needs torch (``lth``, ``report``, ...) defers that import to ``run``: the core's
 ``analyze`` never loads torch (a test checks).
 """
@@ -120,9 +127,16 @@ def _cover_row(report: Any) -> str:
     return f"{report.rho_uc:.10g}  certified [{lo:.12g}, {hi:.12g}], rel. width {rel:.1e}, {report.rho_uc_method}{note}"
 
 
-def run(args: argparse.Namespace) -> int:
+def validate(args: argparse.Namespace) -> None:
+    """The arguments of ``analyze``, checked before any file is read."""
     if (args.path is None) == (args.example is None):
         raise UsageError("give exactly one of PATH or --example")
+    if args.max_vertices is not None and args.max_vertices < 2:
+        raise ValueError(f"--max-vertices must be an integer >= 2, got {args.max_vertices}")
+
+
+def run(args: argparse.Namespace) -> int:
+    validate(args)
     path = example_path(args.example) if args.example is not None else args.path
     if args.format == "adjacency" and args.matrix == "biadjacency":
         raise UsageError("--format adjacency contradicts --matrix biadjacency")
@@ -235,6 +249,18 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(_needs_extra(args.command, missing), file=sys.stderr)
             return 2
     mod = importlib.import_module(args._module)
+    validate = getattr(mod, "validate", None)
+    if validate is not None:
+        try:
+            validate(args)
+        except UsageError as exc:
+            args._parser.error(str(exc))
+        except (ValueError, TypeError, FileNotFoundError) as exc:  # a flag's value, a grid's contents
+            print(f"bipartite-expanders {args.command}: error: {_one_line(exc)}", file=sys.stderr)
+            return 2
+        except KeyboardInterrupt:
+            print("bipartite-expanders: interrupted", file=sys.stderr)
+            return 130
     try:
         status = int(mod.run(args) or 0)
         sys.stdout.flush()  # a closed pipe shows here, inside the handler, not at exit
@@ -257,12 +283,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         if root in TORCH_EXTRA_MODULES:
             print(_needs_extra(args.command, root), file=sys.stderr)
             return 2
-        print(f"bipartite-expanders {args.command}: error: {exc}", file=sys.stderr)
+        print(f"bipartite-expanders {args.command}: error: {_one_line(exc)}", file=sys.stderr)
         return 1
-    except (ValueError, TypeError, OSError, ImportError, ArithmeticError) as exc:
-        print(f"bipartite-expanders {args.command}: error: {exc}", file=sys.stderr)
+    except (ValueError, TypeError, OSError, ImportError, ArithmeticError, RuntimeError, RecursionError) as exc:
+        print(f"bipartite-expanders {args.command}: error: {_one_line(exc)}", file=sys.stderr)
         return 1
     return 0
+
+
+def _one_line(exc: BaseException) -> str:
+    """An exception's message on one line (a library's multi-line message joined)."""
+    text = " ".join(str(exc).split("\n")).strip()
+    return text or type(exc).__name__
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -409,6 +409,8 @@ class RamanujanGraph:
 
 
 def _certifies(t1: float, t2: float, bound: float) -> bool:
+    if t2 == 0.0:  # exactly zero (spectral_pair zeroes numerical zeros): below any bound, 0 included
+        return bound >= 0.0
     return t2 * (1.0 + CERTIFICATE_RTOL) + 1e-12 * t1 <= bound
 
 

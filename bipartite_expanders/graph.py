@@ -49,10 +49,24 @@ def _check_values(data: np.ndarray, name: str) -> np.ndarray:
 
 
 def _check_index_array(arr: Any, name: str) -> np.ndarray:
-    a = np.asarray(arr)
+    """A 1-D signed or unsigned integer array (the caller's, not cast); comparisons on it must
+    not subtract (``np.diff`` of an unsigned array wraps instead of going negative)."""
+    if isinstance(arr, np.ndarray):
+        a = arr
+    else:
+        try:
+            a = np.asarray(arr)
+        except Exception as exc:  # ragged lists, exotic objects
+            raise TypeError(f"{name} must be a 1-D integer array: {exc}") from None
     if a.ndim != 1 or a.dtype.kind not in "iu":
         raise ValueError(f"{name} must be a 1-D integer array; got dtype {a.dtype}, shape {a.shape}")
     return a
+
+
+def _as_int64(a: np.ndarray) -> np.ndarray:
+    """A checked index array (every value in [0, 2**63)) as the int64 scipy's kernels expect
+    (a copy; an unsigned or narrow array handed to scipy reaches C++ code that aborts on it)."""
+    return np.array(a, dtype=np.int64)
 
 
 def _check_value_dtype(data: np.ndarray, name: str) -> None:
@@ -69,6 +83,8 @@ def check_compressed(matrix: Any, name: str) -> tuple[np.ndarray, np.ndarray, np
     m, n = matrix.shape
     data = np.asarray(matrix.data)
     _check_value_dtype(data, name)
+    if fmt != "bsr" and data.ndim != 1:
+        raise ValueError(f"{name}.data must be 1-D for a {fmt.upper()} matrix; got shape {data.shape}")
     indptr = _check_index_array(matrix.indptr, f"{name}.indptr")
     indices = _check_index_array(matrix.indices, f"{name}.indices")
     if fmt == "bsr":
@@ -84,7 +100,8 @@ def check_compressed(matrix: Any, name: str) -> tuple[np.ndarray, np.ndarray, np
         raise ValueError(f"{name}.indptr must have length {major + 1}; got {indptr.size}")
     if indptr[0] != 0:
         raise ValueError(f"{name}.indptr must start at 0; got {indptr[0]}")
-    if indptr.size > 1 and np.any(np.diff(indptr) < 0):
+    # compared, not subtracted: np.diff of an unsigned indptr wraps and never goes negative
+    if indptr.size > 1 and np.any(indptr[1:] < indptr[:-1]):
         raise ValueError(f"{name}.indptr must be non-decreasing")
     nnz = int(indptr[-1])
     if nnz > indices.size or nnz > data.shape[0]:
@@ -104,6 +121,84 @@ def _check_coordinates(row: Any, col: Any, data: np.ndarray, shape: tuple[int, i
         if idx.size and (idx.min() < 0 or idx.max() >= size):
             raise ValueError(f"{name}.{side} indices must lie in [0, {size}); got min {idx.min()}, max {idx.max()}")
     return r, c
+
+
+def _integer_entries(values: list[Any], name: str) -> np.ndarray:
+    """Python-level indices (LIL rows, DOK keys) as an integer array, each one checked to be
+    an integer: scipy would read ``1.7`` as 1 and ``"2"`` as 2."""
+    if not values:
+        return np.zeros(0, dtype=np.int64)
+    bad = next((v for v in values if isinstance(v, bool) or not isinstance(v, (int, np.integer))), None)
+    if bad is not None:
+        raise TypeError(f"{name} must hold integer indices; got {bad!r} ({type(bad).__name__})")
+    try:
+        return np.array(values, dtype=np.int64)
+    except OverflowError:
+        raise ValueError(f"{name} holds an index outside the int64 range") from None
+
+
+def _lil_coordinates(matrix: Any, shape: tuple[int, int], name: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    m = shape[0]
+    rows, vals = matrix.rows, matrix.data
+    try:
+        ok = len(rows) == m and len(vals) == m and all(
+            isinstance(a, list) and isinstance(b, list) and len(a) == len(b) for a, b in zip(rows, vals))
+    except TypeError:
+        ok = False
+    if not ok:
+        raise ValueError(f"{name}: a LIL matrix needs {m} rows of index and data lists of equal lengths")
+    counts = [len(a) for a in rows]
+    cols = _integer_entries([j for a in rows for j in a], f"{name}.rows")
+    flat = [v for b in vals for v in b]
+    try:
+        data = np.asarray(flat) if flat else np.zeros(0)
+    except Exception as exc:
+        raise TypeError(f"{name}.data must hold real numbers: {exc}") from None
+    return np.repeat(np.arange(m), counts), cols, data.reshape(-1) if data.ndim else data
+
+
+def _dok_coordinates(matrix: Any, name: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    # read the dict itself: scipy's tocoo() drops a key out of range (and casts silently)
+    items = list(matrix.items())
+    keys = [k for k, _ in items]
+    bad = next((k for k in keys if not isinstance(k, tuple) or len(k) != 2), None)
+    if bad is not None:
+        raise ValueError(f"{name}: a DOK key must be a (row, col) pair; got {bad!r}")
+    row = _integer_entries([k[0] for k in keys], f"{name} keys (row)")
+    col = _integer_entries([k[1] for k in keys], f"{name} keys (col)")
+    values = [v for _, v in items]
+    try:
+        data = np.asarray(values) if values else np.zeros(0)
+    except Exception as exc:
+        raise TypeError(f"{name} values must be real numbers: {exc}") from None
+    return row, col, data
+
+
+def _dia_coordinates(matrix: Any, shape: tuple[int, int], name: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The entries of a DIA matrix, computed here: scipy's conversion wraps an offset such as
+    2**62 in index arithmetic (a diagonal far outside becomes the main one)."""
+    m, n = shape
+    offsets = _check_index_array(matrix.offsets, f"{name}.offsets")
+    data = np.asarray(matrix.data)
+    _check_value_dtype(data, name)
+    if data.ndim != 2 or data.shape[0] != offsets.size:
+        raise ValueError(f"{name}.data must be 2-D with one row per offset ({offsets.size}); got shape {data.shape}")
+    ks = [int(k) for k in offsets]  # Python integers: no wrap-around
+    outside = [k for k in ks if not -m < k < n]
+    if outside:
+        raise ValueError(f"{name}.offsets: diagonal {outside[0]} lies outside a {m} x {n} matrix "
+                         f"(offsets must lie in ({-m}, {n}))")
+    if len(set(ks)) != len(ks):
+        raise ValueError(f"{name}.offsets must not repeat a diagonal")
+    rows, cols, vals = [], [], []
+    width = min(data.shape[1], n)
+    for d, k in enumerate(ks):
+        j = np.arange(max(k, 0), min(width, m + k), dtype=np.int64)  # A[j - k, j] = data[d, j]
+        keep = data[d, j] != 0  # scipy's conversion leaves out the stored zeros too
+        rows.append(j[keep] - k); cols.append(j[keep]); vals.append(data[d, j][keep])
+    if not ks:
+        return np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0, data.dtype)
+    return np.concatenate(rows), np.concatenate(cols), np.concatenate(vals)
 
 
 def checked_csr(matrix: Any, name: str = "matrix", *, allow_empty: bool = False, edge_weights: bool = False) -> sp.csr_array:
@@ -140,34 +235,30 @@ def checked_csr(matrix: Any, name: str = "matrix", *, allow_empty: bool = False,
             _check_values(values, name)
         if fmt == "bsr":
             r, c = values.shape[1:]
-            src: Any = sp.bsr_array((values, indices.copy(), indptr.copy()), shape=(m, n), blocksize=(r, c))
+            src: Any = sp.bsr_array((values, _as_int64(indices), _as_int64(indptr)), shape=(m, n), blocksize=(r, c))
         else:
             kind = sp.csr_array if fmt == "csr" else sp.csc_array
-            src = kind((values, indices.copy(), indptr.copy()), shape=(m, n))
+            src = kind((values, _as_int64(indices), _as_int64(indptr)), shape=(m, n))
         csr = sp.csr_array(src)
     else:
         if fmt == "coo":
-            coo = matrix
+            coords = getattr(matrix, "coords", None)
+            row, col = (coords if coords is not None and len(coords) == 2 else (matrix.row, matrix.col))
+            data = np.asarray(matrix.data)
         elif fmt == "lil":
-            rows, vals = matrix.rows, matrix.data
-            if len(rows) != m or len(vals) != m or any(len(a) != len(b) for a, b in zip(rows, vals)):
-                raise ValueError(f"{name}: a LIL matrix needs {m} rows of indices and data of equal lengths")
-            counts = [len(a) for a in rows]
-            cols = np.fromiter((j for a in rows for j in a), dtype=np.int64, count=sum(counts))
-            vals_flat = np.asarray([v for b in vals for v in b]).reshape(-1)
-            _check_coordinates(np.repeat(np.arange(m), counts), cols, vals_flat, (m, n), name)
-            coo = sp.coo_array((vals_flat, (np.repeat(np.arange(m), counts), cols)), shape=(m, n))
-        else:  # dia, dok: their conversion to COO is plain numpy and clips to the shape
-            coo = matrix.tocoo()
-        data = np.asarray(coo.data)
+            row, col, data = _lil_coordinates(matrix, (m, n), name)
+        elif fmt == "dok":
+            row, col, data = _dok_coordinates(matrix, name)
+        elif fmt == "dia":
+            row, col, data = _dia_coordinates(matrix, (m, n), name)
+        else:
+            raise TypeError(f"{name}: unsupported sparse format {fmt!r}")
         _check_value_dtype(data, name)
-        coords = getattr(coo, "coords", None)
-        row, col = (coords if coords is not None and len(coords) == 2 else (coo.row, coo.col))
         r, c = _check_coordinates(row, col, data, (m, n), name)
         values = data.astype(np.float64)
         if edge_weights:
             _check_values(values, name)
-        csr = sp.csr_array((values, (r.copy(), c.copy())), shape=(m, n))
+        csr = sp.csr_array((values, (_as_int64(r), _as_int64(c))), shape=(m, n))
     csr.sum_duplicates()
     if edge_weights and csr.nnz and not np.all(np.isfinite(csr.data)):
         raise ValueError(f"{name} has duplicate entries whose sum overflows to inf; weights must be finite")

@@ -419,19 +419,50 @@ def _check_dense_header(where: str, shape: tuple[int, ...], max_vertices: int) -
         _check_size(where, (shape[0], shape[1]), max_vertices, dense=True)
 
 
+def _npz_headers(zf: zipfile.ZipFile, path: Path) -> dict[str, tuple[tuple[int, ...], np.dtype]]:
+    """The shape and dtype of every array in a ``.npz``, read from the ``.npy`` headers of the
+    zip members (a few hundred bytes each) before any array's data is read, so a small file
+    that decompresses to gigabytes is refused before it is inflated."""
+    headers = {}
+    for info in zf.infolist():
+        if not info.filename.endswith(".npy"):
+            raise GraphFileError(f"{path}: member {info.filename!r} is not a .npy array")
+        with zf.open(info) as member:
+            shape, dtype = _npy_shape(member)
+        if dtype.hasobject:
+            raise GraphFileError(f"{path}: member {info.filename!r} holds Python objects (dtype {dtype}); "
+                                 "object arrays are never read (they would be unpickled)")
+        declared = int(np.prod(shape, dtype=object)) * dtype.itemsize
+        if info.file_size < declared:
+            raise GraphFileError(f"{path}: member {info.filename!r} declares {shape} of {dtype} "
+                                 f"({declared:,} bytes) but holds {info.file_size:,}")
+        headers[info.filename[:-4]] = (shape, dtype)
+    return headers
+
+
 def _read_npz(path: Path, max_vertices: int) -> Any:
     with zipfile.ZipFile(path) as zf:
-        names = zf.namelist()
-        if "shape.npy" in names and "format.npy" in names:  # written by scipy.sparse.save_npz
-            with np.load(path, allow_pickle=False) as z:
+        headers = _npz_headers(zf, path)
+        if "shape" in headers and "format" in headers:  # written by scipy.sparse.save_npz
+            shape_shape, shape_dtype = headers["shape"]
+            if shape_shape != (2,) or shape_dtype.kind not in "iu":
+                raise GraphFileError(f"{path}: shape.npy must hold two integers; got {shape_shape} of {shape_dtype}")
+            entries = max((int(np.prod(headers[k][0], dtype=object)) for k in ("data", "indices", "row", "col")
+                           if k in headers), default=0)
+            total = sum(int(np.prod(s, dtype=object)) * d.itemsize for s, d in headers.values())
+            if total > available_memory():
+                raise GraphFileError(f"{path}: its arrays hold {_gib(total)}, more than the "
+                                     f"{_gib(available_memory())} of memory available")
+            with np.load(path, allow_pickle=False) as z:  # only the 2-entry shape array is read here
                 shape = tuple(int(s) for s in np.asarray(z["shape"]).ravel()[:2])
-                entries = int(np.asarray(z["data"]).shape[0]) if "data" in z.files else 0
             _check_size(str(path), shape, max_vertices, entries=entries)  # type: ignore[arg-type]
+            if shape[0] >= 0 and shape[1] >= 0 and entries > shape[0] * shape[1]:
+                raise GraphFileError(f"{path}: {entries:,} stored entries for a {shape[0]} x {shape[1]} matrix "
+                                     f"(at most {shape[0] * shape[1]:,} can be distinct)")
             return sp.load_npz(path)
-        if len(names) != 1:
+        if len(headers) != 1:
             raise GraphFileError(f"{path}: not a scipy.sparse .npz and not a single-array numpy .npz")
-        with zf.open(names[0]) as member:
-            shape_, _ = _npy_shape(member)
+        (shape_, _), = headers.values()
         _check_dense_header(str(path), shape_, max_vertices)
     with np.load(path, allow_pickle=False) as z:
         return z[z.files[0]]

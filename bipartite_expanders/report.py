@@ -226,6 +226,13 @@ def ramanujan_report(
         t1, t2, used, mult, state = 0.0, 0.0, solver, 0, None
     d_l = left.average
     d_r = right.average
+    if not all(math.isfinite(v) for v in (t1, d_l, d_r) if not math.isnan(v)):
+        # the answer itself is past the largest double (1.8e308): say so, naming the argument,
+        # rather than let a bound complain that t1 is not finite
+        peak = float(g.matrix.data.max())
+        raise ValueError(f"graph: weights up to {peak:.3g} give t1 = {t1:.3g} and average degrees {d_l:.3g}, {d_r:.3g}: "
+                         f"past the float64 range ({np.finfo(np.float64).max:.3g}); divide the weights by a power "
+                         "of two (the margins and verdicts do not change with scale)")
     if math.isnan(d_l) or math.isnan(d_r):  # empty scope: t1 = 0, every bound undefined
         b = HooryBounds(math.nan, math.nan, math.nan, math.nan)
     else:

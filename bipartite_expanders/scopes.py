@@ -13,6 +13,7 @@ Scopes (``scope=``):
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
@@ -21,9 +22,14 @@ import scipy.sparse as sp
 from ._checks import SCOPES, check_scope
 from .components import Components, connected_components
 from .graph import BipartiteGraph, as_graph
+from .scaling import power_of_two_scale
 from .spectrum import top_singular_values
 
-__all__ = ["SCOPES", "scope_vertices", "restrict_to_scope"]
+__all__ = ["SCOPES", "scope_vertices", "restrict_to_scope", "TIE_RTOL"]
+
+#: spectral values of tied components within this relative distance count as equal (the
+#: accuracy contract of :func:`top_singular_values` is 1e-8 relative)
+TIE_RTOL = 1e-8
 
 
 
@@ -52,8 +58,10 @@ def _largest_invariant(g: BipartiteGraph, comp: Components) -> int:
 
     Most edges, then most vertices (``Components.largest``). Components still tied are compared
     first by what transposition leaves unchanged: total weight, ``t1``, ``t2``, then the two sides'
-    (size, min degree, max degree) as an unordered pair; numbers rounded to 10 significant digits,
-    so rounding noise cannot decide. So ``W`` and ``W.T`` choose the same component (the 3 x 5
+    (size, min degree, max degree) as an unordered pair. The total weight (exactly rounded) and
+    the degrees are compared exactly, ``t1`` and ``t2`` within :data:`TIE_RTOL` (relative to ``t1``),
+    so solver noise cannot decide and the choice is the same for ``c * W`` as for ``W`` (rounding
+    to 10 digits chose differently for ``W`` and ``2 W``: decimal boundaries move with scale). So ``W`` and ``W.T`` choose the same component (the 3 x 5
     star + path of issue 12: the star, ``t1 = sqrt 3`` against the path's golden ratio). Only
     mirror images (equal in all of these, sides swapped) are told apart by orientation, the
     larger left side first: no rule can choose both invariantly, and their reports are each
@@ -70,23 +78,33 @@ def _largest_invariant(g: BipartiteGraph, comp: Components) -> int:
     lstart = np.concatenate([[0], np.cumsum(np.bincount(comp.left_labels, minlength=comp.n_components))])
     rstart = np.concatenate([[0], np.cumsum(np.bincount(comp.right_labels, minlength=comp.n_components))])
 
-    def rounded(*vals: float) -> tuple[float, ...]:
-        return tuple(float(f"{v:.10g}") for v in vals)
-
-    def key(c: int) -> tuple[Any, ...]:
+    # Spectral values are computed on B divided by one power of two near its largest weight (so
+    # the floats of every solve are the same for c * W as for W, c a power of two) and compared
+    # with the accuracy contract's relative tolerance, which no scaling moves (rounding to 10
+    # digits did: its boundaries are decimal). Weights and degrees are compared exactly.
+    peak = float(B.data.max()) if B.nnz else 1.0
+    unit = power_of_two_scale(peak) if peak > 0 else 1.0
+    facts: dict[int, tuple[float, float, float, tuple[Any, ...], tuple[int, int, int]]] = {}
+    for c in map(int, tied):
         rows = lgroup[lstart[c]:lstart[c + 1]]
         cols = rgroup[rstart[c]:rstart[c + 1]]
         sub = sp.csr_array(B[rows][:, cols])
-        s = top_singular_values(sub, 2)
+        s = top_singular_values(sp.csr_array((sub.data / unit, sub.indices, sub.indptr), shape=sub.shape), 2)
         deg_l, deg_r = np.diff(sub.indptr), np.bincount(sub.indices, minlength=cols.size)
         left = (rows.size, int(deg_l.min()), int(deg_l.max()))
         right = (cols.size, int(deg_r.min()), int(deg_r.max()))
-        # transposition-invariant first, then orientation (mirror images only)
-        return (rounded(float(sub.data.sum()), float(s[0]), float(s[1])), tuple(sorted((left, right))), left)
-
-    keys = {int(c): key(int(c)) for c in tied}
-    best = max(keys.values())
-    return min(c for c, k in keys.items() if k == best)
+        # total weight exactly rounded (math.fsum): the same for any order of the edges
+        facts[c] = (math.fsum(sub.data.tolist()), float(s[0]), float(s[1]), tuple(sorted((left, right))), left)
+    cands = list(facts)
+    top = max(facts[c][0] for c in cands)
+    cands = [c for c in cands if facts[c][0] == top]
+    t1 = max(facts[c][1] for c in cands)
+    cands = [c for c in cands if facts[c][1] >= t1 * (1 - TIE_RTOL)]
+    t2 = max(facts[c][2] for c in cands)
+    cands = [c for c in cands if facts[c][2] >= t2 - TIE_RTOL * t1]
+    # transposition-invariant first, then orientation (mirror images only), then the label
+    best = max(facts[c][3:] for c in cands)
+    return min(c for c in cands if facts[c][3:] == best)
 
 
 def restrict_to_scope(graph: Any, scope: str = "largest", components: Components | None = None) -> tuple[sp.csr_array, np.ndarray, np.ndarray]:

@@ -23,12 +23,14 @@ from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
+from scipy.sparse.csgraph import connected_components as graph_components
 
 from ._checks import check_k, check_tol
 from .components import connected_components
 from .graph import BipartiteGraph, as_graph, checked_csr
 from .scaling import group_norms, needs_scaling, power_of_two_scale
-from .solvers import SOLVERS, MatrixOperator, SpectrumResult, register_solver
+from .solvers import (SOLVERS, MatrixOperator, SpectrumResult, accuracy_threshold, finish, lanczos_svd, register_solver,
+                      ritz)
 from .solvers.direct import DENSE_HARD_MAX_ENTRIES
 from .solvers.external import primme_available
 from .solvers.kernels import KERNELS
@@ -265,6 +267,101 @@ def _refine(op: MatrixOperator, k: int, tol: float, first: SpectrumResult, start
     )
 
 
+#: solvers that grow one Krylov vector at a time: they meet a repeated value once per start
+#: vector, so their answers get the deflation check of :func:`_multiplicity_checked`
+SINGLE_VECTOR_SOLVERS = ("lanczos", "arpack", "primme")
+
+
+class _Deflated:
+    """``(I - U U^T) B (I - V V^T)``: ``B`` with the found singular pairs taken out (for
+    :func:`lanczos_svd`, through its Python steps)."""
+
+    def __init__(self, op: MatrixOperator, U: np.ndarray, V: np.ndarray):
+        self.op, self.U, self.V = op, U, V
+        self.shape, self.frob2, self.count, self.parts = op.shape, op.frob2, 0, 1
+
+    def lanczos_operands(self) -> None:
+        return None
+
+    def mv(self, x: np.ndarray) -> np.ndarray:
+        y = self.op.mv(x - self.V @ (self.V.T @ x))
+        return y - self.U @ (self.U.T @ y)
+
+    def rmv(self, y: np.ndarray) -> np.ndarray:
+        x = self.op.rmv(y - self.U @ (self.U.T @ y))
+        return x - self.V @ (self.V.T @ x)
+
+
+def _top_is_simple(B: sp.csr_array | np.ndarray) -> bool:
+    """Whether ``t1`` of ``B`` is simple for certain: ``B`` non-negative and its graph connected
+    (Perron-Frobenius). One O(E) pass; decides whether ``k = 2`` needs the deflation check."""
+    data = B if isinstance(B, np.ndarray) else B.data
+    if data.size and float(data.min()) < 0:
+        return False
+    A = sp.csr_array(B) if isinstance(B, np.ndarray) else B
+    adjacency = sp.block_array([[None, A], [A.T, None]], format="csr")
+    count, _ = graph_components(adjacency, directed=False)
+    return count == 1
+
+
+def _multiplicity_checked(op: MatrixOperator, k: int, tol: float, res: SpectrumResult) -> SpectrumResult:
+    """A single-vector Krylov answer, checked for a missed copy of a repeated value.
+
+    Such a solver finds each singular value once per start vector: for ``block_diag(R, R)`` it
+    returns ``[t1(R), t2(R)]`` with residuals that pass, while the truth is ``[t1(R), t1(R)]``.
+    A fresh (seeded, random) start in the complement of the found vectors has a component
+    along every missed copy, so Lanczos on the deflated matrix converges to the largest value
+    the answer left out; above the k-th value found, it was missed: the answer is rebuilt
+    by Rayleigh-Ritz on the found and the new vectors, and checked again (up to ``k`` times).
+    A check that does not converge leaves the answer unverified, with a note saying so.
+    """
+    m, n = op.shape
+    for attempt in range(k):
+        U = res.left_vectors[:, :k]
+        V = res.right_vectors[:, :k]
+        if U is None or V is None or min(m, n) <= U.shape[1]:
+            return res  # the found vectors span a whole side: nothing can be missed
+        deflated = _Deflated(op, U, V)
+        d, _, Vd, converged = lanczos_svd(deflated, 1, tol, seed=attempt + 1)
+        op.count += deflated.count
+        kth = float(res.values[k - 1])
+        margin = float(accuracy_threshold(res.values, tol)[k - 1]) + float(res.residuals[k - 1])
+        if float(d[0]) <= kth + 2 * margin:
+            if converged:
+                return replace(res, n_matvec=op.count)
+            return replace(res, n_matvec=op.count, verified=False,
+                           note="the deflation check for a repeated value did not converge")
+        res = replace(_block_krylov(op, k, tol, np.column_stack([V, Vd[:, :1]]), res.solver),
+                      fallback_from=res.fallback_from)
+        if not res.verified:
+            return replace(res, note="a missed copy of a repeated value was found, but its residual "
+                                     "did not reach the accuracy contract")
+    return replace(res, verified=False, note=f"the deflation check kept finding missed values ({k} passes)")
+
+
+def _block_krylov(op: MatrixOperator, k: int, tol: float, V: np.ndarray, name: str,
+                  max_blocks: int = 40) -> SpectrumResult:
+    """Rayleigh-Ritz on the block Krylov space ``span(V, (B^T B) V, (B^T B)^2 V, ...)``, grown
+    one block at a time until :func:`finish` verifies the top ``k`` (a block method sees a
+    repeated value as often as it repeats, up to the block's width). Starts from vectors that
+    are already close (the found ones and a missed copy), so a few blocks suffice."""
+    n = op.shape[1]
+    block = np.linalg.qr(V)[0]
+    basis = block
+    res = None
+    for _ in range(max_blocks):
+        s, U, Vr = ritz(op, basis, False, k + 1)
+        res = finish(op, name, k, tol, s, U, Vr)
+        if res.verified or basis.shape[1] + block.shape[1] > n:
+            return res
+        Z = op.rmv(op.mv(block))
+        for _ in range(2):  # twice is enough
+            Z -= basis @ (basis.T @ Z)
+        block = np.linalg.qr(Z)[0]
+        basis = np.column_stack([basis, block])
+    return res
+
+
 def top_singular_values(
     x: Any,
     k: int = 2,
@@ -365,6 +462,9 @@ def top_singular_values(
         if not res.verified:
             with solve_threads(op.threads, 1, parallel=op.parts > 1):  # the refinement is Krylov
                 res = _refine(op, int(k), float(tol), res, start)
+        if res.solver in SINGLE_VECTOR_SOLVERS and k >= 2 and not (k == 2 and _top_is_simple(op.B)):
+            with solve_threads(op.threads, 1, parallel=op.parts > 1):
+                res = _multiplicity_checked(op, int(k), float(tol), res)
     if scale != 1.0:
         res = replace(res, values=res.values * scale, residual=res.residual * scale,
                       residuals=None if res.residuals is None else res.residuals * scale)

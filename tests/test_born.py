@@ -103,8 +103,13 @@ def test_schedule_densities_are_the_imp_schedule():
 def test_a_layer_without_certified_mask_is_recorded_and_stays_dense(tmp_path):
     # uniform 1 %: fc3 (100 x 10) keeps 10 edges, too few to connect its 110 vertices
     h = _born("ramanujan", 0.01, init_allocation="uniform")
-    rec = run_lottery(h, tmp_path, progress=False).records[0]
+    # issue 27: refused before training unless the run is told to leave such layers dense
+    from bipartite_expanders.adapters.torch.lth.born import BornDensityError
+    with pytest.raises(BornDensityError, match=r"fc3 \(100 x 10 with 10 edges.*smallest feasible density 0.109"):
+        run_lottery(h, tmp_path / "refused", progress=False)
+    rec = run_lottery(h, tmp_path, progress=False, allow_dense_layers=True).records[0]
     assert "fc3" in rec.extra["init_masks"]["skipped"] and "fc3" not in rec.extra["init_masks"]["layers"]
+    assert "fc3" in rec.extra["init_masks"]["dense_layers"]
     assert rec.density["layers"]["fc3"] == 1.0
 
 

@@ -69,8 +69,17 @@ def test_claims_exclusive_and_taken_over_from_dead_process(tmp_path):
         other.wait()
     assert claim_run(tmp_path, "run_b")  # its holder is gone
     assert (tmp_path / ".claims" / "run_b").read_text() == str(os.getpid())
-    (tmp_path / ".claims" / "run_c").write_text("")  # being written by a claimant right now
-    assert not claim_run(tmp_path, "run_c")
+    # a live process holding the OS lock (whatever the file says) keeps its claim
+    holder = subprocess.Popen([sys.executable, "-c", "import sys; from bipartite_expanders.adapters.torch.lth.reproduce "
+                               f"import claim_run; print(claim_run({str(tmp_path)!r}, 'run_c'), flush=True); "
+                               "sys.stdin.readline()"], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "True"
+        (tmp_path / ".claims" / "run_c").write_text("")
+        assert not claim_run(tmp_path, "run_c")
+    finally:
+        holder.communicate("\n", timeout=60)
+    assert claim_run(tmp_path, "run_c")  # released when its holder exited
 
 
 # ------------------------------------------------------------------ synthetic records

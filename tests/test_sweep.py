@@ -114,11 +114,11 @@ def test_invalid_grid_fails_before_anything_runs(tmp_path, capsys):
 
     grid = _write(tmp_path, TINY.replace("training.iterations = 12", "training.iteratons = 12"))
     out = tmp_path / "out"
-    assert main(["sweep", str(grid), "--out", str(out), "--no-progress"]) == 1
+    assert main(["sweep", str(grid), "--out", str(out), "--no-progress"]) == 2  # a validation error
     err = capsys.readouterr().err
     assert "unknown field 'training.iteratons'" in err and "did you mean 'training.iterations'" in err
     assert not out.exists()  # nothing started, not even the output directory
-    assert main(["sweep", str(tmp_path / "missing.toml"), "--out", str(out)]) == 1
+    assert main(["sweep", str(tmp_path / "missing.toml"), "--out", str(out)]) == 2
     with pytest.raises(ValueError, match="executor"):
         run_sweep(load_grid(_write(tmp_path, TINY)), out, executor="slurm")
     with pytest.raises(ValueError, match="workers"):

@@ -163,11 +163,15 @@ def test_damaged_masks_file_redoes_the_round_before(tmp_path, whole):
     assert _strip(res.records) == _strip(whole.records)
 
 
-def test_damaged_rewind_point_is_an_error_naming_it(tmp_path, capsys):
+def test_damaged_rewind_point_is_named_and_its_round_redone(tmp_path, whole):
+    """Issue 27: round 0's record names rewind.pt with its SHA-256; a damaged one is moved aside
+    with a warning naming it and round 0 is redone (deterministic: the same records)."""
     h, d = _partial_run(tmp_path, 0)
     rundir.rewind_path(d).write_bytes(b"\x00" * 10)
-    with pytest.raises(rundir.RecordError, match="rewind.pt"):
-        run_lottery(h, tmp_path, progress=False)
+    with pytest.warns(RuntimeWarning, match=r"rewind.pt: content differs .* round 0 is redone"):
+        res = run_lottery(h, tmp_path, progress=False)
+    assert (d / "rewind.pt.damaged").is_file()
+    assert _strip(res.records) == _strip(whole.records)
 
 
 def test_a_second_writer_is_refused_and_a_dead_writers_lock_taken_over(tmp_path):
@@ -215,11 +219,17 @@ def test_lth_help_works(capsys):
     (["--lr", "nan"], "--lr"), (["--noise", "inf"], "--noise"), (["--target-density", "0"], "--target-density"),
     (["--iterations", "0"], "--iterations"), (["--stop-after", "-2"], "--stop-after"),
     (["--batch-size", "0"], "--batch-size"),
+    # issue 27: huge values name their flag before anything runs
+    (["--iterations", str(10**20)], "--iterations"), (["--seed", str(2**64)], "--seed"),
+    (["--seed", str(10**13)], "--seed"), (["--noise", "1e308"], "--noise"), (["--threads", "1000000"], "--threads"),
+    (["--rewind-iter", str(10**20)], "--rewind-iter"),
 ])
 def test_bad_flags_are_errors_naming_the_flag_and_leave_nothing(tmp_path, capsys, flags, match):
+    """A validation error exits 2 (as argparse's own errors do), in one line naming the flag."""
     out = tmp_path / "runs"
-    assert main(["lth", "--out", str(out), "--no-progress", *flags]) == 1
-    assert match in capsys.readouterr().err
+    assert main(["lth", "--out", str(out), "--no-progress", *flags]) == 2
+    err = capsys.readouterr().err
+    assert match in err and len(err.strip().splitlines()) == 1
     assert not out.exists()
 
 
@@ -304,7 +314,7 @@ def test_census_of_a_state_dict_with_prune_pairs_and_a_grouped_conv(tmp_path, ca
     table = capsys.readouterr().out
     assert re.search(r"\| 3 \| (ramanujan|not_ramanujan|undecided|undefined) \| 5x128 \| 128x5 \| 50.00 \|", table)
     # errors name the argument or file
-    assert main(["census", str(path), "--groups", "x"]) == 1
+    assert main(["census", str(path), "--groups", "x"]) == 2  # a validation error (issue 27)
     assert "--groups" in capsys.readouterr().err
     path.write_bytes(b"junk")
     assert main(["census", str(path)]) == 1

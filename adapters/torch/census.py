@@ -38,6 +38,9 @@ class LayerCensus:
     mask: RamanujanReport
     weight: RamanujanReport
     score: RamanujanReport | None = None
+    #: where the mask came from: ``"prune-mask"`` (an attached ``weight_mask``) or ``"nonzero"``
+    #: (none attached: the weight's non-zero pattern, how Wanda / SparseGPT checkpoints are saved)
+    mask_source: str = "prune-mask"
 
     @property
     def is_ramanujan(self) -> bool:
@@ -58,6 +61,7 @@ class LayerCensus:
             "density": self.density,
             "n_weights": self.n_weights,
             "n_kept": self.n_kept,
+            "mask_source": self.mask_source,
             "is_ramanujan": self.is_ramanujan,
             "is_ramanujan_weighted": self.is_ramanujan_weighted,
         }
@@ -138,6 +142,11 @@ def census(
 ) -> Census:
     """Spectral census of a model's prunable layers.
 
+    A layer's mask is its attached ``weight_mask`` (``torch.nn.utils.prune``), or, when none is
+    attached, the weight's non-zero pattern (how Wanda and SparseGPT checkpoints store a pruned
+    layer, and the rule of the ``census`` command); :attr:`LayerCensus.mask_source` and the
+    record's ``"mask_source"`` say which (``"prune-mask"`` / ``"nonzero"``).
+
     Parameters
     ----------
     scores
@@ -182,24 +191,35 @@ def census(
             raise ValueError(f"scores has no entry for layer {name!r}")
         p = prev.get(name)
         g_weight = layer_graph(mod, "weight")
-        # the mask graph is the weight graph's pattern (sharing its degrees and components)
-        # unless a kept weight is exactly zero
-        n_mask = int(torch.count_nonzero(layer_mask(mod)))
-        g_mask = g_weight.pattern() if g_weight.n_edges == n_mask else layer_graph(mod, "mask")
+        layer_scores = None if scores is None else scores[name]
+        if hasattr(mod, "weight_mask"):
+            mask_source = "prune-mask"
+            # the mask graph is the weight graph's pattern (sharing its degrees and components)
+            # unless a kept weight is exactly zero
+            n_mask = int(torch.count_nonzero(layer_mask(mod)))
+            g_mask = g_weight.pattern() if g_weight.n_edges == n_mask else layer_graph(mod, "mask")
+        else:
+            # no prune mask attached: the mask is the weight's non-zero pattern (the CLI's rule;
+            # a model pruned by zeroing weights is not a complete graph)
+            mask_source = "nonzero"
+            g_mask = g_weight.pattern()
+            if layer_scores is not None and isinstance(layer_scores, torch.Tensor) \
+                    and tuple(layer_scores.shape) == tuple(mod.weight.shape):
+                layer_scores = layer_scores * (mod.weight.detach() != 0).to(layer_scores.device)
         uc = {"universal_cover": universal_cover}
         r_mask = ramanujan_report(g_mask, scope=scope, weighted=False, solver=solver, v0=p.mask.state if p else None, **uc)
         r_weight = ramanujan_report(g_weight, scope=scope, weighted=True, solver=solver,
                                     v0=(p.weight.state if p else None) or r_mask.state, **uc)
         r_score = None
         if scores is not None:
-            r_score = ramanujan_report(layer_graph(mod, "score", scores[name]), scope=scope, weighted=True, solver=solver,
+            r_score = ramanujan_report(layer_graph(mod, "score", layer_scores), scope=scope, weighted=True, solver=solver,
                                        v0=(p.score.state if p and p.score else None) or r_mask.state, **uc)
         weight = getattr(mod, "weight_orig", mod.weight)
         n_w = int(weight.numel())  # a grouped conv's graph has zeros outside its blocks: count weights
         out.append(LayerCensus(
             name=name, role=roles[name], shape=tuple(weight.shape),
             graph_shape=g_mask.shape, density=g_mask.n_edges / n_w, n_weights=n_w, n_kept=g_mask.n_edges,
-            mask=r_mask, weight=r_weight, score=r_score,
+            mask=r_mask, weight=r_weight, score=r_score, mask_source=mask_source,
         ))
     return Census(
         layers=out,

@@ -214,6 +214,13 @@ def _f(v: Any, digits: int = 4) -> str:
     return f"{v:.{digits}g}"
 
 
+def validate(args: argparse.Namespace) -> None:
+    """The flags, before any file is read (a bad value exits 2)."""
+    parse_groups(args.groups)
+    if args.round is not None and args.round < 0:
+        raise ValueError(f"--round must be a non-negative integer, got {args.round}")
+
+
 def run(args: argparse.Namespace) -> int:
     import sys
 

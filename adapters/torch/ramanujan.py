@@ -37,7 +37,7 @@ from bipartite_expanders.generators import RamanujanGraph, RamanujanSearchError,
 
 from .layers import fold, prunable_layers, unfolded_shape
 
-__all__ = ["LayerMasks", "MASK_FAMILIES", "ramanujan_masks", "random_biregular_masks", "erdos_renyi_masks", "mask_family"]
+__all__ = ["LayerMasks", "MASK_FAMILIES", "layer_blocks", "ramanujan_masks", "random_biregular_masks", "erdos_renyi_masks", "mask_family"]
 
 MASK_FAMILIES = ("ramanujan", "random_biregular", "erdos_renyi")
 
@@ -112,7 +112,7 @@ def _block_seed(seed: int, name: str, group: int) -> int:
     return int(np.random.SeedSequence([seed, zlib.crc32(name.encode()), group]).generate_state(1)[0])
 
 
-def _blocks(module: nn.Module) -> tuple[int, int, int]:
+def layer_blocks(module: nn.Module) -> tuple[int, int, int]:
     """(groups, rows per block, columns per block) of the layer's unfolded graph."""
     rows, out = unfolded_shape(module)
     groups = int(getattr(module, "groups", 1))
@@ -132,7 +132,7 @@ def _build(model: nn.Module, density: Any, seed: Any, layers: Iterable[str] | No
     edges: dict[str, int] = {}
     certificates: dict[str, tuple[RamanujanGraph, ...]] = {}
     for name, module in _selected(model, layers).items():
-        groups, rows, cols = _blocks(module)
+        groups, rows, cols = layer_blocks(module)
         n_edges = round(density * rows * cols)
         if n_edges == 0:
             skipped[name] = f"density {density:g} keeps 0 of the {rows * cols} weights of a {rows} x {cols} block"

@@ -29,7 +29,9 @@ from ._common import (
     MatrixOperator,
     SpectrumResult,
     accuracy_threshold,
+    finish,
     register_solver,
+    ritz,
 )
 from .direct import DENSE_HARD_MAX_ENTRIES
 from .external import primme_available
@@ -41,6 +43,8 @@ __all__ = [
     "MatrixOperator",
     "register_solver",
     "accuracy_threshold",
+    "finish",
+    "ritz",
     "lanczos_svd",
     "primme_available",
     "CONTRACT_RTOL",

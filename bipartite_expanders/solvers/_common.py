@@ -47,7 +47,9 @@ class SpectrumResult:
     singular value: it is the eigen-residual ``sqrt((|B v - s u|^2 + |B^T u - s v|^2) / 2)`` of
     the pair in the symmetric ``(m + n)`` adjacency, so some adjacency eigenvalue lies within
     it (0 for exact dense factorisations); ``residual`` is their maximum. ``verified`` says the
-    residuals meet the accuracy contract and the Frobenius check found no missed value.
+    residuals meet the accuracy contract, the Frobenius check found no missed value and, for a
+    single-vector Krylov solver, a deflation check found no copy of a repeated value missed
+    (see :func:`~bipartite_expanders.top_singular_values`); ``note`` says why when it is False.
     ``fallback_from`` names the backend whose answer failed the check and was refined.
     ``left_vectors`` (m x k) and ``right_vectors`` (n x k) are the singular vectors (iterative
     backends add the next Ritz vector as a ``k + 1``-th column: a richer warm start);
@@ -66,6 +68,7 @@ class SpectrumResult:
     fallback_from: str | None = None
     left_ids: np.ndarray | None = field(default=None, repr=False, compare=False)
     right_ids: np.ndarray | None = field(default=None, repr=False, compare=False)
+    note: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-safe summary (no vectors)."""
@@ -76,6 +79,7 @@ class SpectrumResult:
             "residual": float(self.residual),
             "verified": bool(self.verified),
             "fallback_from": self.fallback_from,
+            "note": self.note,
         }
 
 

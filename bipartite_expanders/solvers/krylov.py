@@ -232,8 +232,10 @@ def solve_arpack(op: MatrixOperator, k: int, tol: float, start: np.ndarray | Non
     ncv = min(size, max(2 * kk + 1, 24))
     block = _gram_start(op, start, left)
     v0 = None if block is None else block.sum(axis=1)
-    if v0 is not None and not np.linalg.norm(v0) > 0:
-        v0 = None
+    if v0 is None or not np.linalg.norm(v0) > 0:
+        # ARPACK's own start vector is random and unseeded: the same matrix gave different
+        # last bits in every process. A seeded one makes the floats a function of B alone.
+        v0 = np.random.default_rng(0).standard_normal(size)
     gram = _GramOperator(op, left)
     try:
         _, Q = spla.eigsh(gram, k=kk, which="LA", tol=tol / 4, v0=v0, ncv=ncv, maxiter=max(1000, 10 * size))

@@ -10,9 +10,13 @@ same degrees, Erdos-Renyi with the same counts; docs/generators.md), at total de
   so a born network and an IMP ticket of the same density match layer by layer;
 * ``uniform``: every layer at ``init_density``.
 
-What was built (each layer's edges, the certificates, the layers skipped with their reasons:
-a skipped layer stays dense) is :func:`born_masks`'s second value; the runner records it in
-round 0's record as ``init_masks`` (docs/pipeline.md, "Born sparse").
+What was built (each layer's edges, the certificates, the layers skipped with their reasons)
+is :func:`born_masks`'s second value; the runner records it in round 0's record as
+``init_masks`` (docs/pipeline.md, "Born sparse"). A layer the family cannot mask at its density
+fails the run before training (:func:`check_born`: :class:`BornDensityError` lists each such
+layer with the smallest density at which it can be masked), unless the run is told to leave
+such layers dense (``lth --allow-dense-layers``), which the record then states
+(``init_masks.dense_layers``).
 
 >>> schedule_densities({"fc1": 900, "out": 100}, {"fc1": 0.2, "out": 0.1}, 0.5)["fc1"] < 0.5
 True
@@ -32,7 +36,8 @@ from ..pruning import PruneRates
 from ..ramanujan import mask_family
 from .hparams import Hparams
 
-__all__ = ["schedule_densities", "layer_densities", "born_masks", "FAMILY_OF"]
+__all__ = ["schedule_densities", "layer_densities", "born_masks", "FAMILY_OF", "smallest_feasible_density",
+           "BornDensityError", "check_born"]
 
 #: ``pruning.init_masks`` name -> :data:`bipartite_expanders.adapters.torch.ramanujan.MASK_FAMILIES` name
 FAMILY_OF = {"ramanujan": "ramanujan", "random-biregular": "random_biregular", "erdos-renyi": "erdos_renyi"}
@@ -114,3 +119,55 @@ def born_masks(model: nn.Module, hp: Hparams) -> tuple[dict[str, torch.Tensor], 
     kept = sum(int(m.sum()) for m in masks.values()) + sum(s for n, s in sizes.items() if n not in masks)
     info["total_density"] = kept / sum(sizes.values())  # skipped layers count dense
     return masks, info
+
+
+class BornDensityError(ValueError):
+    """A born-sparse run whose requested layers cannot be masked at their densities."""
+
+
+def smallest_feasible_density(model: nn.Module, hp: Hparams, name: str, max_probes: int = 12) -> float | None:
+    """The smallest density at which ``hp.pruning.init_masks``' family masks layer ``name``
+    (seeded as the run seeds it): a bisection over the layer's edge count, from one edge (or
+    ``rows + cols - 1``, the fewest that connect a block, for the certified family) to every
+    weight, assuming feasibility grows with the density. None when even the full density fails."""
+    from ..ramanujan import layer_blocks
+
+    groups, rows, cols = layer_blocks(prunable_layers(model)[name])
+    family = FAMILY_OF[hp.pruning.init_masks]
+
+    def works(n_edges: int) -> bool:
+        lm = mask_family(family, model, n_edges / (rows * cols), seed=hp.seed, layers=[name])
+        return name in lm
+
+    lo = (rows + cols - 1) if family == "ramanujan" else 1
+    hi = rows * cols
+    if not works(hi):
+        return None
+    if works(lo):
+        return lo / (rows * cols)
+    for _ in range(max_probes):  # invariant: lo fails, hi works
+        if hi - lo <= 1:
+            break
+        mid = (lo + hi) // 2
+        if works(mid):
+            hi = mid
+        else:
+            lo = mid
+    return hi / (rows * cols)
+
+
+def check_born(model: nn.Module, hp: Hparams, info: Mapping[str, Any], allow_dense: bool = False) -> None:
+    """Refuse a born mask that left requested layers dense (they were skipped), listing each with
+    its reason and the smallest feasible density; ``allow_dense`` accepts them (the caller records it)."""
+    skipped = dict(info.get("skipped") or {})
+    if not skipped or allow_dense:
+        return
+    lines = []
+    for name, why in skipped.items():
+        d = smallest_feasible_density(model, hp, name)
+        need = "not at any density" if d is None else f"smallest feasible density {d:.4g}"
+        lines.append(f"{name} ({why}; {need})")
+    raise BornDensityError(
+        f"--init-masks {hp.pruning.init_masks} at --init-density {hp.pruning.init_density:g} cannot mask "
+        f"{len(skipped)} layer(s): " + "; ".join(lines) + ". Raise --init-density, or pass --allow-dense-layers "
+        "to leave them dense (the records state it)")

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import math
+import os
 import sys
 from typing import Any
 
@@ -62,6 +63,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--seed", type=int, help="seeds init, data order, split, noise (default: 0)")
     parser.add_argument("--out", default="runs", help="parent directory of the run directories (default: runs)")
     parser.add_argument("--threads", type=int, default=1, help="torch and BLAS threads (default: 1, deterministic)")
+    parser.add_argument("--allow-dense-layers", action="store_true",
+                        help="born sparse (--init-masks): leave a layer the family cannot mask at its density dense "
+                             "(stated in round 0's record) instead of failing before training")
     parser.add_argument("--keep-weights", choices=("all", "last", "none"), default="all",
                         help="which rounds' trained weights to keep (sparse, weights_NN.pt; default: all); "
                              "every round's masks are always kept")
@@ -70,19 +74,33 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--print-hparams", action="store_true", help="print the runs' hyperparameters and exit")
 
 
+#: the most training iterations a round may ask for (a billion: far beyond any run, and a flag
+#: value such as 10**20 is refused here instead of failing inside training)
+MAX_ITERATIONS = 10**9
+#: the largest seed (32 bits): every seed derived from it fits torch's and numpy's generators
+MAX_SEED = 2**32 - 1
+#: the largest noise sigma, in pixel units of [0, 1] images (beyond it the clipped image is noise)
+MAX_NOISE = 1000.0
+
+
+def _cpus() -> int:
+    return max(1, os.cpu_count() or 1)
+
+
 #: flag -> (attribute, check, what it must be)
 _FLAG_CHECKS: dict[str, tuple[str, Any, str]] = {
     "--rounds": ("rounds", lambda v: v >= 0, "a non-negative integer"),
-    "--iterations": ("iterations", lambda v: v >= 1, "a positive integer"),
-    "--rewind-iter": ("rewind_iter", lambda v: v >= 0, "a non-negative integer"),
+    "--iterations": ("iterations", lambda v: 1 <= v <= MAX_ITERATIONS, f"an integer in [1, {MAX_ITERATIONS:,}]"),
+    "--rewind-iter": ("rewind_iter", lambda v: 0 <= v <= MAX_ITERATIONS, f"an integer in [0, {MAX_ITERATIONS:,}]"),
     "--batch-size": ("batch_size", lambda v: v >= 1, "a positive integer"),
     "--lr": ("lr", lambda v: math.isfinite(v) and v > 0, "a positive finite number"),
     "--target-density": ("target_density", lambda v: math.isfinite(v) and 0 < v <= 1, "a number in (0, 1]"),
     "--init-density": ("init_density", lambda v: math.isfinite(v) and 0 < v <= 1, "a number in (0, 1]"),
-    "--seed": ("seed", lambda v: v >= 0, "a non-negative integer"),
+    # derived seeds (seed * 1,000,003 + round) must fit torch's 64-bit generator seed
+    "--seed": ("seed", lambda v: 0 <= v <= MAX_SEED, f"an integer in [0, {MAX_SEED}]"),
     "--reject-rate": ("reject_rate", lambda v: math.isfinite(v) and 0 <= v <= 1, "a number in [0, 1]"),
     "--synflow-steps": ("synflow_steps", lambda v: v >= 1, "a positive integer"),
-    "--threads": ("threads", lambda v: v >= 1, "a positive integer"),
+    "--threads": ("threads", lambda v: 1 <= v <= _cpus(), f"an integer in [1, {_cpus()}] (the CPUs here)"),
     "--stop-after": ("stop_after", lambda v: v >= 0, "a non-negative integer"),
 }
 
@@ -94,8 +112,8 @@ def check_args(args: argparse.Namespace) -> None:
         if v is not None and not ok(v):
             raise ValueError(f"{flag} must be {what}, got {v!r}")
     for s in args.noise or ():
-        if not (math.isfinite(s) and s > 0):
-            raise ValueError(f"--noise sigmas must be positive and finite, got {s!r}")
+        if not (math.isfinite(s) and 0 < s <= MAX_NOISE):
+            raise ValueError(f"--noise sigmas must be positive and at most {MAX_NOISE:g}, got {s!r}")
 
 
 def hparams_from_args(args: argparse.Namespace) -> list[Any]:
@@ -160,6 +178,12 @@ def _would_run(runs: list[Any]) -> str:
     return "; ".join(parts)
 
 
+def validate(args: argparse.Namespace) -> None:
+    """Every flag and the runs they ask for, checked before anything runs (exit status 2)."""
+    check_args(args)
+    hparams_from_args(args)
+
+
 def run(args: argparse.Namespace) -> int:
     import warnings
 
@@ -184,7 +208,8 @@ def run(args: argparse.Namespace) -> int:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always", RuntimeWarning)
             res = run_lottery(h, args.out, data_dir=args.data_dir, progress=not args.no_progress, threads=args.threads,
-                              stop_after=args.stop_after, keep_weights=args.keep_weights)
+                              stop_after=args.stop_after, keep_weights=args.keep_weights,
+                              allow_dense_layers=args.allow_dense_layers)
         for w in caught:  # a damaged record moved aside: one line naming it
             print(f"bipartite-expanders lth: warning: {w.message}", file=sys.stderr)
         last = res.records[-1]

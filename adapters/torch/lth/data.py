@@ -6,7 +6,10 @@
   Debian's ``dataset-fashion-mnist``).
 - ``mnist``: the IDX files (``.gz`` or not) in a directory you give.
 - ``cifar10``: the standard python batches (``data_batch_1`` .. ``data_batch_5``, ``test_batch``)
-  in a directory you give (the ``cifar-10-batches-py`` folder).
+  in a directory you give (the ``cifar-10-batches-py`` folder), read by a restricted unpickler
+  that refuses every global but numpy's own array reconstruction (:func:`read_cifar10_batch`:
+  no file can run code), or the binary version (``data_batch_1.bin`` .. ``test_batch.bin``,
+  the ``cifar-10-batches-bin`` folder), plain bytes.
 
 Images are held as float32 arrays in *pixel space* ``[0, 1]`` of shape ``(N, C, H, W)``; the model
 sees them normalised by the training set's per-channel mean and standard deviation.
@@ -29,7 +32,8 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["Dataset", "DATASETS", "DEFAULT_DIRS", "load_dataset", "add_noise", "read_idx", "dataset_names"]
+__all__ = ["Dataset", "DATASETS", "DEFAULT_DIRS", "load_dataset", "add_noise", "read_idx", "dataset_names",
+           "read_cifar10_batch", "read_cifar10_binary"]
 
 #: where each file-based set is looked for when no directory is given
 DEFAULT_DIRS: dict[str, str | None] = {
@@ -138,21 +142,108 @@ def _load_idx_set(name: str, data_dir: str | os.PathLike | None) -> tuple[np.nda
     return tuple(parts)
 
 
+def _latin1_encode(text: str, encoding: str = "utf-8") -> bytes:
+    """``_codecs.encode`` as Python 3's protocol-2 pickles use it for ``bytes`` (latin-1 only)."""
+    if not isinstance(text, str) or encoding != "latin1":
+        raise pickle.UnpicklingError(f"_codecs.encode({type(text).__name__}, {encoding!r}) is not a bytes literal")
+    return text.encode("latin1")
+
+
+def _array_from_buffer(buffer: object, dtype: np.dtype, shape: tuple[int, ...], order: str) -> np.ndarray:
+    """numpy's protocol-5 reconstruction, for plain (non-object) dtypes only."""
+    if not isinstance(dtype, np.dtype) or dtype.hasobject:
+        raise pickle.UnpicklingError(f"an array of dtype {dtype!r} is not a CIFAR-10 array")
+    return _FROMBUFFER(buffer, dtype, shape, order)
+
+
+# the exact functions numpy pickles arrays with (protocol 2 and protocol 5), taken from numpy
+# itself rather than imported by a module name a file could choose
+_RECONSTRUCT = np.zeros(1).__reduce__()[0]
+_FROMBUFFER = np.zeros(1).__reduce_ex__(5)[0]
+_ALLOWED_GLOBALS = {
+    ("numpy.core.multiarray", "_reconstruct"): _RECONSTRUCT,
+    ("numpy._core.multiarray", "_reconstruct"): _RECONSTRUCT,
+    ("numpy.core.numeric", "_frombuffer"): _array_from_buffer,
+    ("numpy._core.numeric", "_frombuffer"): _array_from_buffer,
+    ("numpy", "ndarray"): np.ndarray,
+    ("numpy", "dtype"): np.dtype,
+    ("_codecs", "encode"): _latin1_encode,
+}
+
+
+class _CifarUnpickler(pickle.Unpickler):
+    """An unpickler that resolves only the globals a CIFAR-10 batch needs (numpy's array and
+    dtype reconstruction, and Python 3's latin-1 bytes literal): a file naming any other
+    global (``os.system``, ``builtins.eval``, a class with a ``__reduce__``) is refused before
+    anything it names is called. Dicts, lists, strings, bytes and numbers need no global."""
+
+    def find_class(self, module: str, name: str) -> object:
+        found = _ALLOWED_GLOBALS.get((module, name))
+        if found is None:
+            raise pickle.UnpicklingError(f"global {module}.{name} is not allowed in a CIFAR-10 batch")
+        return found
+
+    def persistent_load(self, pid: object) -> object:
+        raise pickle.UnpicklingError("persistent ids are not allowed in a CIFAR-10 batch")
+
+
+def read_cifar10_batch(path: str | os.PathLike) -> tuple[np.ndarray, np.ndarray]:
+    """One python-version CIFAR-10 batch as ``(data uint8 (N, 3072), labels int64 (N,))``.
+
+    Read by a restricted unpickler (only numpy's array reconstruction may be called), so a
+    crafted file cannot run code; anything else is a ``ValueError`` naming the file.
+    """
+    path = Path(path)
+    try:
+        with open(path, "rb") as fh:
+            obj = _CifarUnpickler(fh, encoding="bytes").load()
+    except (pickle.UnpicklingError, EOFError, ValueError, TypeError, AttributeError, IndexError,
+            KeyError, OverflowError, MemoryError, UnicodeError) as exc:
+        raise ValueError(f"{path}: not a CIFAR-10 python batch: {exc}") from None
+    if not isinstance(obj, dict):
+        raise ValueError(f"{path}: not a CIFAR-10 python batch (a {type(obj).__name__}, not a dict)")
+    data = obj.get(b"data", obj.get("data"))
+    labels = obj.get(b"labels", obj.get("labels"))
+    if not isinstance(data, np.ndarray) or data.dtype != np.uint8:
+        raise ValueError(f"{path}: 'data' must be a uint8 array; got {type(data).__name__} "
+                         f"{getattr(data, 'dtype', '')}")
+    if not isinstance(labels, (list, np.ndarray)) or not all(
+            isinstance(v, (int, np.integer)) and not isinstance(v, bool) and 0 <= v < 10 for v in labels):
+        raise ValueError(f"{path}: 'labels' must be a list of integers 0..9")
+    labels_arr = np.asarray(labels, dtype=np.int64).reshape(-1)
+    if data.ndim != 2 or data.shape[1] != 3072 or len(data) != len(labels_arr):
+        raise ValueError(f"{path}: data {data.shape} and labels {labels_arr.shape}; expected (N, 3072) and (N,)")
+    return data, labels_arr
+
+
+def read_cifar10_binary(path: str | os.PathLike) -> tuple[np.ndarray, np.ndarray]:
+    """One binary-version CIFAR-10 batch (records of 1 label byte and 3,072 pixel bytes) as
+    ``(data uint8 (N, 3072), labels int64 (N,))``."""
+    path = Path(path)
+    raw = np.fromfile(path, dtype=np.uint8)
+    if raw.size == 0 or raw.size % 3073:
+        raise ValueError(f"{path}: {raw.size} bytes is not a whole number of 3,073-byte CIFAR-10 records")
+    records = raw.reshape(-1, 3073)
+    labels = records[:, 0].astype(np.int64)
+    if labels.max() > 9:
+        raise ValueError(f"{path}: label {int(labels.max())} outside 0..9")
+    return np.ascontiguousarray(records[:, 1:]), labels
+
+
 def _load_cifar10(data_dir: str | os.PathLike | None) -> tuple[np.ndarray, ...]:
     d = _require_dir("cifar10", data_dir)
-    if (d / "cifar-10-batches-py").is_dir():
-        d = d / "cifar-10-batches-py"
+    for sub in ("cifar-10-batches-py", "cifar-10-batches-bin"):
+        if (d / sub).is_dir():
+            d = d / sub
+            break
+    binary = not (d / "data_batch_1").is_file() and (d / "data_batch_1.bin").is_file()
 
-    def batch(fname: str) -> tuple[np.ndarray, np.ndarray]:
+    def batch(stem: str) -> tuple[np.ndarray, np.ndarray]:
+        fname = stem + ".bin" if binary else stem
         p = d / fname
         if not p.is_file():
             raise FileNotFoundError(f"dataset 'cifar10': {fname} not found in {str(d)!r}; {_EXPECTED['cifar10']}")
-        with open(p, "rb") as fh:
-            obj = pickle.load(fh, encoding="bytes")
-        data = np.asarray(obj[b"data"] if b"data" in obj else obj["data"], dtype=np.uint8)
-        labels = np.asarray(obj[b"labels"] if b"labels" in obj else obj["labels"], dtype=np.int64)
-        if data.ndim != 2 or data.shape[1] != 3072 or len(data) != len(labels):
-            raise ValueError(f"dataset 'cifar10': {fname} has data {data.shape}, labels {labels.shape}; expected (N, 3072) and (N,)")
+        data, labels = read_cifar10_binary(p) if binary else read_cifar10_batch(p)
         return data.reshape(-1, 3, 32, 32).astype(np.float32) / 255.0, labels
 
     train = [batch(f"data_batch_{i}") for i in range(1, 6)]
@@ -177,7 +268,8 @@ _EXPECTED = {
                      "t10k-labels-idx1-ubyte.gz (Debian: apt-get install dataset-fashion-mnist)",
     "mnist": "expected train-images-idx3-ubyte[.gz], train-labels-idx1-ubyte[.gz], t10k-images-idx3-ubyte[.gz], "
              "t10k-labels-idx1-ubyte[.gz]",
-    "cifar10": "expected the python batches data_batch_1..5 and test_batch (the cifar-10-batches-py folder)",
+    "cifar10": "expected the python batches data_batch_1..5 and test_batch (the cifar-10-batches-py folder), "
+               "or the binary ones data_batch_1..5.bin and test_batch.bin (cifar-10-batches-bin)",
 }
 
 #: name -> loader(data_dir, seed) -> (x_train, y_train, x_test, y_test) in pixel space

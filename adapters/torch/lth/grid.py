@@ -56,7 +56,10 @@ from typing import Any
 __all__ = ["Grid", "GridError", "Resources", "load_grid", "parse_grid", "hparams_fields"]
 
 _TABLES = ("sweep", "resources", "base", "grid", "ray")
-_SWEEP_KEYS = ("name", "data_dir", "retries")
+#: the most grid points a grid may expand to, counted from the lists' lengths before anything is
+#: expanded (10**6 points took minutes to validate, 10**8 ran out of memory)
+MAX_GRID_POINTS = 10_000
+_SWEEP_KEYS = ("name", "data_dir", "retries", "allow_dense_layers")
 _RAY_KEYS = ("runtime_env",)
 
 
@@ -153,6 +156,8 @@ class Grid:
     retries: int = 1
     runtime_env: dict[str, Any] | None = None
     source: str | None = None
+    #: born-sparse runs leave a layer their family cannot mask dense (``lth --allow-dense-layers``)
+    allow_dense_layers: bool = False
 
     def points(self) -> list[dict[str, Any]]:
         """Every grid point (dotted field -> value, ``[base]`` not included), in file order."""
@@ -209,6 +214,9 @@ def parse_grid(doc: Mapping[str, Any], source: str | None = None) -> Grid:
     retries = sweep.get("retries", 1)
     if isinstance(retries, bool) or not isinstance(retries, int) or retries < 0:
         raise GridError(f"[sweep]: retries must be a non-negative integer, got {retries!r}")
+    allow_dense = sweep.get("allow_dense_layers", False)
+    if not isinstance(allow_dense, bool):
+        raise GridError(f"[sweep]: allow_dense_layers must be true or false, got {allow_dense!r}")
     data_dir = sweep.get("data_dir")
     if data_dir is not None and not isinstance(data_dir, str):
         raise GridError(f"[sweep]: data_dir must be a string, got {data_dir!r}")
@@ -227,6 +235,9 @@ def parse_grid(doc: Mapping[str, Any], source: str | None = None) -> Grid:
     if runtime_env is not None and not isinstance(runtime_env, Mapping):
         raise GridError("[ray]: runtime_env must be a table")
 
+    grid_tables = doc.get("grid")
+    if isinstance(grid_tables, list) and grid_tables and all(isinstance(t, Mapping) and not t for t in grid_tables):
+        raise GridError("[[grid]]: every table is empty; give each a field to sweep, or use [base] for one run")
     if not any(doc.get(t) for t in ("base", "grid")):
         raise GridError("grid file defines no runs: give a [base] table and/or a [grid] table (an empty file would "
                         "otherwise start a default run)")
@@ -243,12 +254,17 @@ def parse_grid(doc: Mapping[str, Any], source: str | None = None) -> Grid:
     axes = []
     for i, t in enumerate(tables or [{}]):
         where = "[grid]" if isinstance(grid_doc, Mapping) else f"[[grid]] #{i + 1}"
+        if not isinstance(grid_doc, Mapping) and not t:
+            raise GridError(f"{where} is empty (it would add one run of [base] alone); remove it or give it a field")
         flat = _flatten(t, where)
         _check_keys(flat, schema, where)
         axes.append({k: _as_values(k, v, where) for k, v in flat.items()})
+    count = sum(math.prod(len(v) for v in ax.values()) for ax in axes)
+    if count > MAX_GRID_POINTS:
+        raise GridError(f"the grid expands to {count:,} points, more than {MAX_GRID_POINTS:,}; split it into smaller grids")
     g = Grid(base=base, axes=tuple(axes), resources=resources, name=str(sweep.get("name", Path(source).stem if source else "sweep")),
              data_dir=data_dir, retries=retries, runtime_env=dict(runtime_env) if runtime_env else None,
-             source=source)
+             source=source, allow_dense_layers=allow_dense)
     g.runs()  # every point validated now, before anything runs
     return g
 

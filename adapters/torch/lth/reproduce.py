@@ -182,36 +182,42 @@ def _alive(pid: int) -> bool:
     return True
 
 
+#: open claim files of this process: their OS locks (``flock``) are its claims, released by the
+#: kernel when it exits, however it exits
+_CLAIMS: dict[str, int] = {}
+
+
 def claim_run(out: Any, name: str) -> bool:
     """Claim run ``name`` under ``out`` for this process: True if it was free, ours, or held by a
-    process that no longer exists (a finished run is also claimed: run_lottery returns at once)."""
+    process that no longer exists (a finished run is also claimed: run_lottery returns at once).
+
+    A claim is an exclusive OS lock (``flock``) on ``out/.claims/name``, taken in one atomic
+    step and held while this process lives; the file names the PID. A file naming a live PID
+    without the lock (written by an older version) is still respected."""
+    import fcntl
     import os
     from pathlib import Path
 
     d = Path(out) / ".claims"
     d.mkdir(parents=True, exist_ok=True)
     path = d / name
-    for _ in range(2):
-        try:
-            fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
-        except FileExistsError:
-            try:
-                text = path.read_text()
-            except OSError:
-                text = ""
-            if not text.strip().isdigit():
-                return False  # being written by its claimant this instant
-            pid = int(text)
-            if pid == os.getpid():
-                return True
-            if pid and _alive(pid):
-                return False
-            path.unlink(missing_ok=True)  # a dead process's claim
-            continue
-        with os.fdopen(fd, "w") as fh:
-            fh.write(str(os.getpid()))
+    key = str(path.resolve())
+    if key in _CLAIMS:
         return True
-    return False
+    fd = os.open(path, os.O_CREAT | os.O_RDWR, 0o644)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        os.close(fd)
+        return False
+    text = os.pread(fd, 32, 0).decode("ascii", "replace").strip()
+    if text.isdigit() and len(text) < 12 and int(text) != os.getpid() and _alive(int(text)):
+        os.close(fd)
+        return False
+    os.ftruncate(fd, 0)
+    os.pwrite(fd, str(os.getpid()).encode(), 0)
+    _CLAIMS[key] = fd
+    return True
 
 
 def _slim(obj: Any, digits: int = 7) -> Any:

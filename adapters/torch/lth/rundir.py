@@ -8,7 +8,7 @@ A run directory ``OUT/<model>_<dataset>_<pruner>[-bound]_<hash12>`` holds:
 ``masks_NN.pt``             the masks round ``NN`` trained with, bit-packed (every round kept)
 ``weights_NN.pt``           round ``NN``'s trained weights, kept entries only (``--keep-weights``)
 ``rewind.pt``               the weights at the rewind iteration (every round restarts there)
-``lock``                    while a process writes the run: its PID and host
+``lock``                    while a process writes the run: OS-locked, its PID and host
 ``*.damaged``               a record or checkpoint that failed to read, moved aside on resume
 ==========================  ================================================================
 
@@ -260,15 +260,30 @@ class RoundRecord:
 
 
 # ------------------------------------------------------------------ reading and writing
+#: a record or hparams file larger than this is refused unread (the largest written are ~1 MB)
+MAX_JSON_BYTES = 64 * 2**20
+
+
+def _read_json(path: Path) -> Any:
+    """A JSON file of the run directory; a damaged one (unreadable, too large, nested too deep
+    for the parser, a number too long to convert) is a :class:`RecordError` naming it."""
+    try:
+        size = path.stat().st_size
+        if size > MAX_JSON_BYTES:
+            raise RecordError(path, f"{size:,} bytes, more than the {MAX_JSON_BYTES:,} a run's JSON file may hold")
+        return json.loads(path.read_text())
+    except RecursionError:
+        raise RecordError(path, "not readable JSON (nested too deep)") from None
+    except (OSError, UnicodeDecodeError, ValueError) as exc:  # JSONDecodeError, int digit limit
+        raise RecordError(path, f"not readable JSON ({str(exc)[:200]})") from None
+
+
 def read_hparams(run_dir: str | os.PathLike) -> dict[str, Any]:
     """``hparams.json`` of a run directory (``{}`` when absent); damaged is a :class:`RecordError`."""
     path = hparams_path(run_dir)
     if not path.is_file():
         return {}
-    try:
-        d = json.loads(path.read_text())
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise RecordError(path, f"not readable JSON ({exc})") from None
+    d = _read_json(path)
     if not isinstance(d, dict) or not isinstance(d.get("hash"), str) or not isinstance(d.get("hparams"), dict):
         raise RecordError(path, "not a hyperparameter file (needs 'hash' and 'hparams')")
     return d
@@ -285,10 +300,7 @@ def write_hparams(run_dir: str | os.PathLike, hash_: str, hparams: Mapping[str, 
 def read_record(path: str | os.PathLike, hparams_hash: str | None = None) -> RoundRecord:
     """One record file, validated; any fault is a :class:`RecordError` naming the file."""
     path = Path(path)
-    try:
-        d = json.loads(path.read_text())
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise RecordError(path, f"not readable JSON ({exc})") from None
+    d = _read_json(path)
     try:
         rec = RoundRecord.from_json(d, where="record")
     except ValueError as exc:
@@ -368,36 +380,63 @@ def _alive(pid: int) -> bool:
     return state not in ("Z", "X")
 
 
+def _holder(text: str) -> tuple[int | None, str]:
+    """The PID and host a lock file names (``"PID HOST"``), ``(None, host)`` when it names none."""
+    fields = text.split()
+    pid = int(fields[0]) if fields and fields[0].isdigit() and len(fields[0]) < 12 else None
+    return pid, fields[1] if len(fields) > 1 else socket.gethostname()
+
+
+def _locked_error(path: Path, pid: int | None, host: str) -> RunLockedError:
+    who = "another process" if pid is None else f"another process (PID {pid}" + (
+        "" if host == socket.gethostname() else f" on {host}") + ")"
+    return RunLockedError(f"{path.parent}: {who} is writing this run directory; wait for it, "
+                          f"or remove {path} if it is gone")
+
+
 @contextmanager
 def writer_lock(run_dir: str | os.PathLike) -> Iterator[Path]:
-    """Hold the run directory's ``lock`` (created exclusively; it names this PID and host) for
-    the block. A lock of a live process raises :class:`RunLockedError`; one of a dead process on
-    this host is taken over."""
+    """Hold the run directory's ``lock`` for the block: an exclusive OS file lock
+    (``fcntl.flock``) on the file, which then names this PID and host.
+
+    The OS lock is what excludes a second writer: taking it is one atomic step, and the kernel
+    drops it when its holder dies, however it dies, so a dead writer's lock is taken over
+    without reading anything. The PID and host inside are for the message a competitor gets,
+    and for a lock file left by a writer that did not hold an OS lock (an older version of this
+    package, or another host, where ``flock`` may not reach): a live PID on this host, or any
+    PID on another, is still refused.
+    """
+    import fcntl
+
     path = lock_path(run_dir)
-    me = f"{os.getpid()} {socket.gethostname()}"
-    for _ in range(3):
+    me = f"{os.getpid()} {socket.gethostname()}\n".encode()
+    for _ in range(100):
         try:
-            fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
-        except FileExistsError:
-            try:
-                text = path.read_text().split()
-            except OSError:
-                text = []
-            pid = int(text[0]) if text and text[0].isdigit() else None
-            host = text[1] if len(text) > 1 else socket.gethostname()
-            if pid is not None and (host != socket.gethostname() or _alive(pid)):
-                where = "" if host == socket.gethostname() else f" on {host}"
-                raise RunLockedError(f"{path.parent}: another process (PID {pid}{where}) is writing this run "
-                                     f"directory; wait for it, or remove {path} if it is gone") from None
-            path.unlink(missing_ok=True)  # a dead process's lock (or one being written this instant)
-            continue
+            fd = os.open(path, os.O_CREAT | os.O_RDWR, 0o644)
         except OSError as exc:
             raise OSError(exc.errno, exc.strerror, str(path)) from None
-        with os.fdopen(fd, "w") as fh:
-            fh.write(me + "\n")
         try:
-            yield path
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                text = os.pread(fd, 200, 0).decode("ascii", "replace")
+                raise _locked_error(path, *_holder(text)) from None
+            try:
+                same = os.fstat(fd).st_ino == os.stat(path).st_ino
+            except FileNotFoundError:
+                same = False
+            if not same:  # its holder released it (unlinked the file) while we opened it: again
+                continue
+            pid, host = _holder(os.pread(fd, 200, 0).decode("ascii", "replace"))
+            if pid is not None and pid != os.getpid() and (host != socket.gethostname() or _alive(pid)):
+                raise _locked_error(path, pid, host)
+            os.ftruncate(fd, 0)
+            os.pwrite(fd, me, 0)
+            try:
+                yield path
+            finally:
+                path.unlink(missing_ok=True)  # before the OS lock goes: a waiter then retries
+            return
         finally:
-            path.unlink(missing_ok=True)
-        return
+            os.close(fd)
     raise RunLockedError(f"{path}: could not take the lock")

@@ -47,7 +47,7 @@ from bipartite_expanders.files import json_safe
 from ..census import Census, census
 from ..masks import apply_masks, capture_state, ensure_masks, get_masks, layer_density, rewind, total_density
 from ..pruning import PruneRates, PruneResult, prune_step
-from .born import born_masks
+from .born import born_masks, check_born
 from .data import Dataset, add_noise, load_dataset
 from .hparams import Hparams
 from .models import build_model
@@ -55,7 +55,7 @@ from .rundir import (RECORD_FORMAT, LayerRecord, RecordError, RoundRecord, RunDi
                      lock_path, masks_path, move_aside, read_hparams, read_records, record_path, rewind_path,
                      weights_path, write_hparams, write_record, writer_lock)
 from ..serialization import save_torch
-from .tickets import KEEP_WEIGHTS, load_torch, read_masks, write_masks, write_weights
+from .tickets import KEEP_WEIGHTS, file_digest, load_torch, read_masks, verify_file, write_masks, write_weights
 from .training import TrainResult, evaluate, train
 
 __all__ = ["run_lottery", "RunResult", "RunContext", "Resumed", "resume", "train_round", "evaluate_round",
@@ -134,6 +134,7 @@ def resume(run_dir: Path) -> Resumed:
     if records and records[-1].format != RECORD_FORMAT:
         raise RunDirError(f"{run_dir}: written by record format {records[-1].format} (an earlier version, which kept no "
                           f"tickets); `report` reads it, but it cannot be resumed: choose another --out")
+    records = _verified_prefix(run_dir, records)
     while records and records[-1].stop is None:
         path = masks_path(run_dir, records[-1].round + 1)
         try:
@@ -150,6 +151,45 @@ def resume(run_dir: Path) -> Resumed:
     if records:  # finished
         return Resumed(records, None, None)
     return Resumed([], None, None)
+
+
+def _files_intact(run_dir: Path, records: list[RoundRecord]) -> bool:
+    """Whether every file the records name checks out (see :func:`_verified_prefix`)."""
+    for rec in records:
+        for name in rec.extra.get("files") or {}:
+            if name.startswith("weights_") and not (run_dir / name).exists():
+                continue
+            try:
+                verify_file(run_dir / name, records)
+            except RecordError:
+                return False
+    return True
+
+
+def _verified_prefix(run_dir: Path, records: list[RoundRecord]) -> list[RoundRecord]:
+    """The records whose files all check out (:func:`verify_file`): the first record naming a
+    file that is damaged, missing or from another run, and every record after it, are moved
+    aside with that file, with a warning naming it, so their rounds are redone (training is
+    deterministic: the redone files equal the lost ones). A trained-weights file that is
+    absent is no damage (``--keep-weights last`` / ``none`` remove or skip them)."""
+    for i, rec in enumerate(records):
+        files = rec.extra.get("files")
+        if not isinstance(files, dict):
+            continue
+        for name in files:
+            path = run_dir / name
+            if name.startswith("weights_") and not path.exists():
+                continue
+            try:
+                verify_file(path, records[: i + 1])
+            except RecordError as exc:
+                if path.exists():
+                    move_aside(path)
+                moved = [move_aside(record_path(run_dir, r.round)).name for r in records[i:]]
+                warnings.warn(f"{exc.path}: {exc.why}; moved aside with {', '.join(moved)}; round {rec.round} is redone",
+                              RuntimeWarning, stacklevel=3)
+                return records[:i]
+    return records
 
 
 # ------------------------------------------------------------------ steps of a round
@@ -239,14 +279,18 @@ def make_record(hp: Hparams, rnd: int, ev: dict[str, Any], train_loss: float, ce
         stop=stop, timing=timing)
 
 
-def write_round(ctx: RunContext, record: RoundRecord, trained: nn.Module, next_masks: dict[str, torch.Tensor] | None) -> None:
+def write_round(ctx: RunContext, record: RoundRecord, trained: nn.Module, next_masks: dict[str, torch.Tensor] | None,
+                written: tuple[Path, ...] = ()) -> None:
     """The round's trained weights (per ``keep_weights``), the next round's masks, then the
-    record (last, so a record on disk means its round is complete)."""
+    record (last, so a record on disk means its round is complete), which names every file the
+    round wrote (these and ``written``, round 0's masks and rewind point) with its SHA-256."""
     rnd = record.round
+    files = list(written)
     if ctx.keep_weights != "none":
-        write_weights(weights_path(ctx.run_dir, rnd), trained)
+        files.append(write_weights(weights_path(ctx.run_dir, rnd), trained))
     if next_masks is not None:
-        write_masks(masks_path(ctx.run_dir, rnd + 1), next_masks)
+        files.append(write_masks(masks_path(ctx.run_dir, rnd + 1), next_masks))
+    record.extra["files"] = {Path(p).name: file_digest(p) for p in files}
     write_record(ctx.run_dir, record)
     if ctx.keep_weights == "last" and rnd > 0:
         weights_path(ctx.run_dir, rnd - 1).unlink(missing_ok=True)
@@ -281,7 +325,7 @@ def _check_run_dir(run_dir: Path, hp: Hparams) -> None:
 
 def run_lottery(hparams: Hparams, out: str | os.PathLike = "runs", *, data_dir: str | os.PathLike | None = None,
                 progress: bool = True, threads: int | None = 1, run_dir: str | os.PathLike | None = None,
-                stop_after: int | None = None, keep_weights: str = "all") -> RunResult:
+                stop_after: int | None = None, keep_weights: str = "all", allow_dense_layers: bool = False) -> RunResult:
     """Run (or resume) the lottery-ticket rounds of ``hparams`` in ``out/<hparams.run_name()>``.
 
     Parameters
@@ -296,6 +340,9 @@ def run_lottery(hparams: Hparams, out: str | os.PathLike = "runs", *, data_dir: 
         rerun continues.
     keep_weights : ``"all"`` (default) keeps every round's trained weights (``weights_NN.pt``,
         sparse), ``"last"`` only the last round's, ``"none"`` none; masks are always kept.
+    allow_dense_layers : a born-sparse run (``pruning.init_masks``) whose family cannot mask a
+        layer at its density leaves that layer dense (stated in round 0's record as
+        ``init_masks.dense_layers``) instead of failing before training (the default).
 
     The data set is loaded before anything is written, so a run that cannot start leaves no
     directory behind. Returns the :class:`RunResult` with every record written so far.
@@ -318,7 +365,8 @@ def run_lottery(hparams: Hparams, out: str | os.PathLike = "runs", *, data_dir: 
             done = read_records(run_dir)
         except RecordError:
             done = []
-        if done and (done[-1].stop or (stop_after is not None and done[-1].round >= stop_after)):
+        finished = done and (done[-1].stop or (stop_after is not None and done[-1].round >= stop_after))
+        if finished and hparams_path(run_dir).is_file() and _files_intact(run_dir, done):  # else repaired below
             return RunResult(run_dir, hp, done, resumed_from=len(done))
     ds = load_dataset(hp.dataset.name, data_dir=data_dir, seed=hp.seed)  # before any file is written
     created = not run_dir.exists()
@@ -328,12 +376,20 @@ def run_lottery(hparams: Hparams, out: str | os.PathLike = "runs", *, data_dir: 
         raise OSError(exc.errno, exc.strerror, str(run_dir)) from None
     try:
         with writer_lock(run_dir), _threads(threads):
+            # the temporary files of a write killed before its rename (full-size checkpoints):
+            # only the lock holder writes here, so none of them is being written now
+            for stale in run_dir.glob(".*.tmp"):
+                stale.unlink(missing_ok=True)
             _check_run_dir(run_dir, hp)
             state = resume(run_dir)  # again, under the lock
+            foreign = [r.round for r in state.records if r.hparams_hash != hp.hash()]
+            if foreign:  # hparams.json was missing, so read_records had no hash to check them against
+                raise RunDirError(f"{run_dir}: round(s) {foreign} belong to another run (hparams_hash differs from "
+                                  f"{hp.hash()[:12]}...); choose another --out")
             write_hparams(run_dir, hp.hash(), hp.to_dict(),
                           {"input_shape": list(ds.input_shape), "num_classes": ds.num_classes})
             ctx = make_context(hp, run_dir, ds, progress=progress, keep_weights=keep_weights)
-            return _rounds(ctx, state, stop_after, tqdm)
+            return _rounds(ctx, state, stop_after, tqdm, allow_dense_layers)
     except BaseException:
         if created and not any(run_dir.iterdir() if run_dir.is_dir() else ()):
             run_dir.rmdir()
@@ -347,7 +403,8 @@ def run_lottery(hparams: Hparams, out: str | os.PathLike = "runs", *, data_dir: 
         raise
 
 
-def _rounds(ctx: RunContext, state: Resumed, stop_after: int | None, tqdm: Any) -> RunResult:
+def _rounds(ctx: RunContext, state: Resumed, stop_after: int | None, tqdm: Any,
+            allow_dense_layers: bool = False) -> RunResult:
     hp = ctx.hp
     records = state.records
     result = RunResult(ctx.run_dir, hp, records, resumed_from=len(records) if records else None)
@@ -365,6 +422,9 @@ def _rounds(ctx: RunContext, state: Resumed, stop_after: int | None, tqdm: Any) 
     else:
         if hp.pruning.init_masks != "none":  # born sparse: round 0 trains with a mask family's masks
             masks, born = born_masks(model, hp)
+            check_born(model, hp, born, allow_dense_layers)  # before any training
+            if born["skipped"]:
+                born["dense_layers"] = sorted(born["skipped"])  # left dense, as asked
             apply_masks(model, {n: m.float() for n, m in masks.items()})
         write_masks(masks_path(ctx.run_dir, 0), get_masks(model))
     prev_decisions = records[-1].prune.get("decisions") if records else None
@@ -376,8 +436,9 @@ def _rounds(ctx: RunContext, state: Resumed, stop_after: int | None, tqdm: Any) 
         for rnd in range(start, hp.pruning.rounds + 1):
             t_round = time.perf_counter()
             res, rewind_state = train_round(model, ctx, rnd, rewind_state)
+            written: tuple[Path, ...] = ()
             if rnd == 0:
-                save_torch(rewind_state, rewind_path(ctx.run_dir))
+                written = (masks_path(ctx.run_dir, 0), save_torch(rewind_state, rewind_path(ctx.run_dir)))
             timing = {"train_s": res.seconds}
             t = time.perf_counter()
             ev = evaluate_round(model, ctx)
@@ -397,7 +458,8 @@ def _rounds(ctx: RunContext, state: Resumed, stop_after: int | None, tqdm: Any) 
             record = make_record(hp, rnd, ev, res.train_loss, cen, pr, prev_decisions, stop, next_density, timing)
             if born is not None and rnd == 0:
                 record.extra["init_masks"] = born
-            write_round(ctx, record, trained, None if stop is not None else {n: m.bool() for n, m in get_masks(model).items()})
+            write_round(ctx, record, trained, None if stop is not None else {n: m.bool() for n, m in get_masks(model).items()},
+                        written)
             records.append(record)
             prev_decisions = record.prune["decisions"]
             bar.set_postfix(density=f"{record.density['total']:.4f}", acc=f"{record.accuracy['clean']:.4f}", refresh=False)

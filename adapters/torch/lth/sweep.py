@@ -42,7 +42,7 @@ from typing import Any
 
 from .grid import Grid, Resources
 
-__all__ = ["run_sweep", "run_one", "SweepResult", "RunOutcome", "EXECUTORS", "summarise_error", "thread_env",
+__all__ = ["run_sweep", "run_one", "probe_address", "SweepResult", "RunOutcome", "EXECUTORS", "summarise_error", "thread_env",
            "format_outcomes"]
 
 EXECUTORS = ("local", "ray")
@@ -71,7 +71,7 @@ def _limit_threads(threads: int) -> None:
 
 
 def run_one(hparams: dict[str, Any], out: str, data_dir: str | None = None, threads: int = 1,
-            stop_after: int | None = None) -> dict[str, Any]:
+            stop_after: int | None = None, allow_dense_layers: bool = False) -> dict[str, Any]:
     """Run (or resume) one run in a worker; returns a small JSON-safe summary.
 
     This is what a process-pool worker or a Ray task executes; ``hparams`` is
@@ -82,7 +82,8 @@ def run_one(hparams: dict[str, Any], out: str, data_dir: str | None = None, thre
 
     h = Hparams.from_dict(hparams)
     t = time.perf_counter()
-    res = run_lottery(h, out, data_dir=data_dir, progress=False, threads=threads, stop_after=stop_after)
+    res = run_lottery(h, out, data_dir=data_dir, progress=False, threads=threads, stop_after=stop_after,
+                      allow_dense_layers=allow_dense_layers)
     last = res.records[-1]
     return {"run": h.run_name(), "rounds": len(res.records), "resumed_from": res.resumed_from, "stop": last.stop,
             "density": last.density["total"], "accuracy": last.accuracy["clean"],
@@ -206,6 +207,29 @@ class _Local:
             self._pool.shutdown(wait=True)
 
 
+#: seconds a Ray address gets to answer a TCP connection before the sweep fails (ray.init itself
+#: retries an address that does not answer for minutes)
+RAY_CONNECT_TIMEOUT_S = 10.0
+
+
+def probe_address(address: str, timeout: float = RAY_CONNECT_TIMEOUT_S) -> None:
+    """Fail within ``timeout`` seconds, naming the address, when a ``host:port`` (or
+    ``ray://host:port``) Ray address does not accept a TCP connection; ``"auto"`` and other
+    forms are left to Ray."""
+    import socket
+
+    target = address.split("://", 1)[1] if "://" in address else address
+    host, sep, port = target.rpartition(":")
+    if not sep or not host or not port.isdigit():
+        return
+    try:
+        with socket.create_connection((host.strip("[]"), int(port)), timeout=timeout):
+            pass
+    except OSError as exc:
+        raise ConnectionError(f"Ray address {address!r} does not answer within {timeout:g} s "
+                              f"({exc.strerror or exc}); is the cluster up?") from None
+
+
 class _Ray:
     """One Ray task per run; ``max_retries`` covers dead workers and nodes (not exceptions)."""
 
@@ -228,6 +252,8 @@ class _Ray:
             env_vars.setdefault("PYTHONPATH", root + (os.pathsep + pp if pp else ""))
         env["env_vars"] = env_vars
         if not ray.is_initialized():
+            if address is not None:
+                probe_address(address)
             kw: dict[str, Any] = {"include_dashboard": False, "log_to_driver": False, "configure_logging": False}
             if address is None and workers is not None:
                 kw["num_cpus"] = int(workers * resources.num_cpus)
@@ -372,7 +398,8 @@ def run_sweep(grid: Grid, out: str | os.PathLike, *, executor: str = "local", wo
 
         def submit(o: RunOutcome) -> None:
             o.status, o.attempts = "running", o.attempts + 1
-            in_flight[backend.submit(o.hparams.to_dict(), str(out), data_dir, threads, stop_after)] = o
+            in_flight[backend.submit(o.hparams.to_dict(), str(out), data_dir, threads, stop_after,
+                                     grid.allow_dense_layers)] = o
 
         while queue or in_flight:
             while queue and len(in_flight) < limit:

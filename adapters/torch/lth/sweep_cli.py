@@ -32,6 +32,17 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--no-progress", action="store_true", help="no tqdm bar")
 
 
+def validate(args: argparse.Namespace) -> None:
+    """The grid file (its fields, values and point count) and the flags, before anything runs."""
+    from .grid import load_grid
+
+    load_grid(args.grid)
+    if args.address is not None and args.executor != "ray":
+        raise ValueError("--address is only for --executor ray")
+    if args.workers is not None and args.workers < 1:
+        raise ValueError(f"--workers must be a positive integer, got {args.workers}")
+
+
 def run(args: argparse.Namespace) -> int:
     from pathlib import Path
 

@@ -15,6 +15,14 @@ weights (evaluating those reproduces the round's recorded accuracy exactly);
 Every file is read with ``torch.load(weights_only=True)``; a damaged one raises
 :class:`~bipartite_expanders.adapters.torch.lth.rundir.RecordError` naming it.
 
+**Bound to their run.** Each round record names the files its round wrote with their SHA-256
+(``"files": {"weights_03.pt": "...", "masks_04.pt": "..."}``; round 0 also ``masks_00.pt`` and
+``rewind.pt``), and the record carries the run's hash (``hparams_hash``). :func:`verify_file`
+checks a file against the record that names it, so a file damaged, or copied in from another
+run or round, is refused naming the file; :func:`load_ticket` also refuses weights holding NaN
+or inf and masks that miss a layer, keep nothing in one, or are not bit-packed bytes. Records
+written before file hashes (no ``"files"``) are read as before, unverified.
+
 >>> import torch
 >>> bits = pack_mask(torch.tensor([[1, 0, 1], [0, 0, 1]]))
 >>> unpack_mask(bits).int().tolist()
@@ -41,7 +49,8 @@ from ..serialization import save_torch
 from .rundir import RecordError, RunDirError, masks_path, read_hparams, read_records, rewind_path, weights_path
 
 __all__ = ["KEEP_WEIGHTS", "pack_mask", "unpack_mask", "load_torch", "write_masks", "read_masks",
-           "write_weights", "read_weights", "load_ticket", "folded_state_dict", "DATASET_SHAPES"]
+           "write_weights", "read_weights", "load_ticket", "folded_state_dict", "DATASET_SHAPES",
+           "file_digest", "named_files", "verify_file", "check_finite", "check_masks_cover"]
 
 #: ``--keep-weights``: every round's trained weights, only the last round's, or none
 KEEP_WEIGHTS = ("all", "last", "none")
@@ -63,6 +72,9 @@ def pack_mask(mask: torch.Tensor) -> dict[str, Any]:
 
 def unpack_mask(packed: Mapping[str, Any]) -> torch.Tensor:
     """The boolean mask of :func:`pack_mask`."""
+    if not isinstance(packed.get("bits"), torch.Tensor) or packed["bits"].dtype != torch.uint8:
+        raise ValueError(f"mask bits must be a uint8 tensor (bit-packed), got {type(packed.get('bits')).__name__} "
+                         f"{getattr(packed.get('bits'), 'dtype', '')}")
     shape = [int(s) for s in packed["shape"]]
     n = int(np.prod(shape)) if shape else 1
     bits = packed["bits"].cpu().numpy().astype(np.uint8, copy=False)
@@ -81,6 +93,65 @@ def load_torch(path: str | os.PathLike, what: str) -> Any:
         return serialization.load_torch(path, what)
     except ValueError as exc:
         raise RecordError(path, str(exc).split(": ", 1)[-1]) from None
+
+
+# ------------------------------------------------------------------ files bound to their run
+def file_digest(path: str | os.PathLike) -> str:
+    """SHA-256 of a file's bytes (hex)."""
+    import hashlib
+
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def named_files(records: Any) -> dict[str, tuple[int, str]]:
+    """file name -> (round of the record that names it, SHA-256), over records that name files."""
+    out: dict[str, tuple[int, str]] = {}
+    for rec in records:
+        files = rec.extra.get("files")
+        if isinstance(files, dict):
+            for name, digest in files.items():
+                if isinstance(name, str) and isinstance(digest, str):
+                    out[name] = (rec.round, digest)
+    return out
+
+
+def verify_file(path: str | os.PathLike, records: Any) -> None:
+    """Check a run-directory file against the record that names it (content hash); a file that
+    differs is a :class:`RecordError` naming it (damaged, or from another run or round). A file
+    no record names (records written before file hashes) passes unchecked."""
+    path = Path(path)
+    known = named_files(records).get(path.name)
+    if known is None:
+        return
+    rnd, digest = known
+    if not path.is_file():
+        raise RecordError(path, f"missing (round {rnd}'s record names it)")
+    if file_digest(path) != digest:
+        raise RecordError(path, f"content differs from what round {rnd}'s record names (SHA-256 {digest[:12]}...): "
+                                "damaged, or copied from another run or round")
+
+
+def check_finite(state: Mapping[str, torch.Tensor], path: str | os.PathLike) -> None:
+    """Refuse weights holding NaN or inf, naming the file and the tensor."""
+    for key, t in state.items():
+        if isinstance(t, torch.Tensor) and t.is_floating_point() and not bool(torch.isfinite(t).all()):
+            raise RecordError(Path(path), f"{key} holds {int((~torch.isfinite(t)).sum())} non-finite values (NaN or inf)")
+
+
+def check_masks_cover(masks: Mapping[str, torch.Tensor], model: nn.Module, path: str | os.PathLike) -> None:
+    """Refuse masks that miss a prunable layer of ``model`` or keep nothing in one (that layer
+    would load dense, or empty)."""
+    layers = prunable_layers(model)
+    missing = [n for n in layers if n not in masks]
+    if missing:
+        raise RecordError(Path(path), f"no mask for layer(s) {missing[:5]} of the model (a layer would load dense)")
+    empty = [n for n, m in masks.items() if m.numel() and not bool(m.any())]
+    if empty:
+        raise RecordError(Path(path), f"the mask of layer(s) {empty[:5]} keeps no weight")
 
 
 def write_masks(path: str | os.PathLike, masks: Mapping[str, torch.Tensor]) -> Path:
@@ -177,19 +248,30 @@ def load_ticket(run_dir: str | os.PathLike, round: int | None = None, weights: s
     input_shape, num_classes = _model_shape(doc, hp)
     model = build_model(hp.model.name, input_shape=input_shape, num_classes=num_classes, seed=hp.seed)
     ensure_masks(model)
-    masks = read_masks(masks_path(run_dir, rnd))
+    mpath = masks_path(run_dir, rnd)
+    verify_file(mpath, records)
+    masks = read_masks(mpath)
+    check_masks_cover(masks, model, mpath)
     try:
         apply_masks(model, {n: m.float() for n, m in masks.items()})
     except (ValueError, TypeError) as exc:
-        raise RecordError(masks_path(run_dir, rnd), f"masks do not fit the model ({exc})") from None
+        raise RecordError(mpath, f"masks do not fit the model ({exc})") from None
     if weights == "rewind":
-        rewind(model, load_torch(rewind_path(run_dir), "rewind point"))
+        verify_file(rewind_path(run_dir), records)
+        state = load_torch(rewind_path(run_dir), "rewind point")
+        if not isinstance(state, dict):
+            raise RecordError(rewind_path(run_dir), "not a state dict")
+        check_finite(state, rewind_path(run_dir))
+        rewind(model, state)
     else:
         path = weights_path(run_dir, rnd)
         if not path.is_file():
             raise RunDirError(f"{path}: round {rnd}'s trained weights were not kept (--keep-weights); "
                               "load weights='rewind' and retrain")
-        rewind(model, read_weights(path, masks))
+        verify_file(path, records)
+        state = read_weights(path, masks)
+        check_finite(state, path)
+        rewind(model, state)
     return model
 
 
