@@ -8,6 +8,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import scipy.stats
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy.stats import rankdata
@@ -119,7 +120,11 @@ def test_study_table_by_hand():
     assert imp["seeds"] == [0, 1] and imp["finished"] == [True, True]
     m = imp["at_0.0316"]["accuracy"]
     assert m["n"] == 2 and m["mean"] == pytest.approx(0.87) and m["sd"] == pytest.approx(np.std([0.88, 0.86], ddof=1))
-    assert imp["at_0.01"]["density"]["mean"] == pytest.approx(0.0098)  # nearest on a log scale
+    # 1 % lies between the rounds at 1.2 % and 0.98 %: interpolated on log density within each seed
+    u = math.log(0.012 / 0.01) / math.log(0.012 / 0.0098)
+    at1 = imp["at_0.01"]["accuracy"]
+    assert imp["at_0.01"]["density"] == 0.01 and at1["values"] == pytest.approx([0.80 - 0.10 * u, 0.82 - 0.08 * u])
+    assert at1["mean"] == pytest.approx(0.81 - 0.09 * u)
     assert "at_0.0316" not in bound and bound["stop"]["density"]["mean"] == pytest.approx(0.11)
     assert bound["stop"]["reasons"] == ["bound_no_change"]
     # only seed 0 has a bound run; it stops at 11 %, between plain IMP seed 0's rounds at 50 % (0.90) and
@@ -132,8 +137,10 @@ def test_study_table_by_hand():
     assert bound["decisions"] == {"accepted": 3, "k1": pytest.approx(2 / 3), "weighted": pytest.approx(2 / 3)}
     md = study_markdown(rows)
     assert "| 67 / 67 (of 3) |" in md
-    assert "| IMP | 2 (2) | 6 ± 0 | 91.00 ± 1.41 |" in md and "87.00 ± 1.41" in md and "| -0.50 |" in md
-    assert "| +0.44 |" not in md and "| 0.44 |" in md  # Bound − plain at matched density, in points
+    lo, hi = scipy.stats.t.interval(0.95, 1, loc=0.87, scale=0.01)
+    assert "| IMP | 2 (2) | 6 ± 0 | 91.00 ± 1.41 |" in md and f"87.00 [{100 * lo:.2f}, {100 * hi:.2f}] (n=2: 88.00 86.00)" in md
+    assert "| -0.50 (n=1: -0.50) |" in md  # Bound − plain p/2, one seed: no interval
+    assert "| +0.44 (n=1: +0.44) |" in md  # Bound − plain at matched density, in points
 
 
 def _rank_partial(x, y, z):
