@@ -164,7 +164,7 @@ def test_existing_run_directories_keep_their_hashes():
     assert dirs
     for p in dirs:
         saved = json.loads(p.read_text())
-        assert Hparams.from_dict(saved["hparams"]).hash() == saved["hash"], p.parent.name
+        assert Hparams.from_dict(saved["hparams"]).hash(saved.get("algorithm", 1)) == saved["hash"], p.parent.name
     h = default_hparams("lenet300", "fashion-mnist", pruner="synflow")
     assert h.hash() != h.replace(pruning={"synflow_steps": 1}).hash()
 

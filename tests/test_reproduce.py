@@ -248,12 +248,16 @@ def test_overlay_styles_tell_every_configuration_apart():
     labels = ["IMP", "IMP (p/2)", "IMP-Bound", "IMP-Bound (p first)", "IMP-Bound (random rejection)",
               "IMP-Bound (unweighted test only)", "SynFlow", "SynFlow (scored once)", "SynFlow (scored once) (p/2)",
               "SynFlow-Bound", "SynFlow-Bound (p first)"]
-    palette = ["#1f77b4", "#ff7f0e"]
+    palette = ["Blues", "Oranges"]
     s = overlay_styles(labels, palette)
     assert len(set(s.values())) == len(labels)  # no two configurations drawn alike
+    # nor in one colour: every configuration of a family its own shade
+    assert len({v[2] for v in s.values()}) == len(labels)
     assert s["IMP"][:2] == ("-", ".") and s["IMP (p/2)"][:2] == (":", "+") and s["IMP-Bound"][:2] == ("--", "x")
-    assert s["IMP"][2] == s["IMP-Bound"][2] == (0x1f / 255, 0x77 / 255, 0xb4 / 255)  # one hue per pruner
-    assert s["SynFlow-Bound"][2] != s["IMP-Bound"][2]
+    imp = [v[2] for k, v in s.items() if k.startswith("IMP")]
+    syn = [v[2] for k, v in s.items() if k.startswith("SynFlow")]
+    assert all(b > r for r, _, b in imp) and all(r > b for r, _, b in syn)  # blue family, orange family
+    assert sum(s["IMP"][2]) < sum(s["IMP-Bound (unweighted test only)"][2])  # plain darkest, the rest lighter
     # the same control of two pruners: the same style, each in its own pruner's shade
     assert s["IMP-Bound (p first)"][:2] == s["SynFlow-Bound (p first)"][:2]
     assert s["IMP-Bound (p first)"][2] != s["SynFlow-Bound (p first)"][2]
