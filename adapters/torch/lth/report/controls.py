@@ -307,25 +307,44 @@ def binned_partial_spearman(x: Sequence[float], y: Sequence[float], density: Seq
 
 
 def spearman_table(runs: Sequence[RunData], kind: str = "mask", accuracy: str = "clean",
-                   bins: int = DEFAULT_BINS) -> dict[str, Any]:
+                   bins: int = DEFAULT_BINS, n_resamples: int = 1000, seed: int = 0) -> dict[str, Any]:
     """Every round of every run pooled: per metric of :data:`~.stats.SPEARMAN_METRICS` (density
     left out) Spearman's rho with accuracy, the rank partial given density, and the binned
     partial with configuration fixed effects (:func:`binned_partial_spearman`); also how many
     rounds there are, from how many runs and configurations, and how many rounds repeat another
-    round's (density, accuracy, metrics) exactly (e.g. a -Bound run identical to p/2 early on)."""
+    round's (density, accuracy, metrics) exactly (e.g. a -Bound run identical to p/2 early on, or
+    a control identical to its -Bound run).
+
+    Pseudo-replication: rounds of one run are not independent and repeated rounds count twice,
+    so the binned partial is also given (``binned_unique``) over the distinct rounds only (each
+    repeated round once, with the configuration of its first occurrence), and with a run-level
+    percentile bootstrap interval (``binned_low``, ``binned_high``: whole runs resampled with
+    replacement, ``n_resamples`` times, seeded; meaningful here, where there are tens of runs)."""
     from scipy.stats import spearmanr
 
-    rows, cfg = [], []
-    for run in runs:
+    rows, cfg, run_of = [], [], []
+    for j, run in enumerate(runs):
         for rec in run.records:
             rows.append(record_metrics(rec, kind, accuracy))
             cfg.append(run.config_label)
+            run_of.append(j)
     keys = [tuple(sorted(m.items())) for m in rows]
     dup = len(keys) - len(set(keys))
+    first: dict[Any, int] = {}
+    for i, k in enumerate(keys):
+        first.setdefault(k, i)
+    unique = np.asarray(sorted(first.values()), dtype=int)
     y = np.asarray([m["accuracy"] for m in rows], dtype=float)
     z = np.asarray([m["density"] for m in rows], dtype=float)
+    run_idx = np.asarray(run_of, dtype=int)
+    by_run = [np.flatnonzero(run_idx == j) for j in range(len(runs))]
+    rng = np.random.default_rng(seed)
+    draws = [np.concatenate([by_run[j] for j in rng.integers(0, len(runs), len(runs))]) for _ in range(n_resamples)] \
+        if len(runs) >= 2 and n_resamples > 0 else []
+    cfg_a = np.asarray(cfg)
     out: dict[str, Any] = {"accuracy": accuracy, "kind": kind, "rounds": len(rows), "runs": len(runs),
-                           "configs": len(set(cfg)), "duplicates": dup, "bins": bins, "metrics": {}}
+                           "configs": len(set(cfg)), "duplicates": dup, "unique_rounds": int(unique.size), "bins": bins,
+                           "n_resamples": len(draws), "metrics": {}}
     for key in ("frac_ramanujan", "mean_delta_s", "mean_delta_r"):
         x = np.asarray([m[key] for m in rows], dtype=float)
         ok = ~np.isnan(x)
@@ -339,6 +358,11 @@ def spearman_table(runs: Sequence[RunData], kind: str = "mask", accuracy: str = 
                                                    float(spearmanr(y[ok], z[ok])[0]))
         b = binned_partial_spearman(x, y, z, cfg, bins=bins)
         e["binned"], e["binned_bins"] = b["rho"], b["bins"]
+        e["binned_unique"] = binned_partial_spearman(x[unique], y[unique], z[unique], cfg_a[unique], bins=bins)["rho"]
+        boot = [binned_partial_spearman(x[i], y[i], z[i], cfg_a[i], bins=bins)["rho"] for i in draws]
+        boot = [v for v in boot if math.isfinite(v)]
+        e["binned_low"], e["binned_high"] = ((float(np.percentile(boot, 2.5)), float(np.percentile(boot, 97.5)))
+                                             if len(boot) >= 100 else (math.nan, math.nan))
         out["metrics"][key] = e
     return out
 

@@ -150,12 +150,18 @@ def statistics_markdown(stats: Mapping[str, Any]) -> str:
     for sp in stats["spearman"]:
         parts += [f"## Spearman with {sp['accuracy']} accuracy: rank partial and binned partial", "",
                   f"{sp['rounds']} rounds of {sp['runs']} runs ({sp['configs']} configurations; {sp['duplicates']} rounds "
-                  f"repeat another exactly) pooled. rho; the partial rank correlation given density; the binned "
-                  f"partial: ranks regressed on {sp['bins']} log-density bins and one fixed effect per configuration, "
-                  "the residuals correlated (margins of the mask graphs, layers averaged).", ""]
-        body = [[name, e["n"], f"{e['rho']:+.3f}", f"{e['partial']:+.3f}", f"{e['binned']:+.3f}", e["binned_bins"]]
+                  f"repeat another exactly, {sp.get('unique_rounds', '-')} distinct) pooled. rho; the partial rank "
+                  f"correlation given density; the binned partial: ranks regressed on {sp['bins']} log-density bins and "
+                  "one fixed effect per configuration, the residuals correlated (margins of the mask graphs, layers "
+                  "averaged); the same over the distinct rounds only (each repeated round once); and a 95 % run-level "
+                  f"bootstrap interval of the binned partial ({sp.get('n_resamples', 0)} resamples of whole runs: rounds "
+                  "of one run are not independent).", ""]
+        body = [[name, e["n"], f"{e['rho']:+.3f}", f"{e['partial']:+.3f}", f"{e['binned']:+.3f}",
+                 f"{e.get('binned_unique', math.nan):+.3f}",
+                 f"[{e.get('binned_low', math.nan):+.2f}, {e.get('binned_high', math.nan):+.2f}]", e["binned_bins"]]
                 for name, e in sp["metrics"].items()]
-        parts += [md_table(["metric", "rounds", "rho", "partial (rank)", "partial (bins + configuration)", "bins used"],
+        parts += [md_table(["metric", "rounds", "rho", "partial (rank)", "partial (bins + configuration)",
+                            "the same, distinct rounds", "run-level bootstrap 95 %", "bins used"],
                            body).replace("+nan", "nan"), ""]
     return "\n".join(parts)
 
@@ -179,9 +185,9 @@ def render_statistics(run_dirs: Sequence[str | os.PathLike], out: str | os.PathL
     if not runs:
         raise FileNotFoundError(f"no run directories under {[str(p) for p in run_dirs]}")
     sigmas = runs[0].sigmas
-    spearman = [spearman_table(runs, bins=bins)]
+    spearman = [spearman_table(runs, bins=bins, seed=seed)]
     if sigmas:
-        spearman.append(spearman_table(runs, accuracy=max(sigmas, key=float), bins=bins))
+        spearman.append(spearman_table(runs, accuracy=max(sigmas, key=float), bins=bins, seed=seed))
     stats = {"title": title, "runs": len(runs), "rounds": sum(len(r.records) for r in runs), "seed": seed,
              "n_resamples": n_resamples, "level": 0.95, "interval": interval, "densities": list(densities),
              "comparisons": matched_comparisons(runs, n_resamples=n_resamples, seed=seed, interval=interval),
