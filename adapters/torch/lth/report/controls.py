@@ -319,7 +319,8 @@ def spearman_table(runs: Sequence[RunData], kind: str = "mask", accuracy: str = 
     so the binned partial is also given (``binned_unique``) over the distinct rounds only (each
     repeated round once, with the configuration of its first occurrence), and with a run-level
     percentile bootstrap interval (``binned_low``, ``binned_high``: whole runs resampled with
-    replacement, ``n_resamples`` times, seeded; meaningful here, where there are tens of runs)."""
+    replacement, ``n_resamples`` times, seeded; NaN below :data:`BOOTSTRAP_MIN_N` runs, where a
+    bootstrap over runs means little)."""
     from scipy.stats import spearmanr
 
     rows, cfg, run_of = [], [], []
@@ -340,7 +341,7 @@ def spearman_table(runs: Sequence[RunData], kind: str = "mask", accuracy: str = 
     by_run = [np.flatnonzero(run_idx == j) for j in range(len(runs))]
     rng = np.random.default_rng(seed)
     draws = [np.concatenate([by_run[j] for j in rng.integers(0, len(runs), len(runs))]) for _ in range(n_resamples)] \
-        if len(runs) >= 2 and n_resamples > 0 else []
+        if len(runs) >= BOOTSTRAP_MIN_N and n_resamples > 0 else []
     cfg_a = np.asarray(cfg)
     out: dict[str, Any] = {"accuracy": accuracy, "kind": kind, "rounds": len(rows), "runs": len(runs),
                            "configs": len(set(cfg)), "duplicates": dup, "unique_rounds": int(unique.size), "bins": bins,

@@ -17,7 +17,7 @@ from typing import Any
 
 from bipartite_expanders.files import atomic_write, write_json
 
-from .controls import (DEFAULT_BINS, INTERVAL_METHODS, bind_rates, density_points, matched_comparisons, rejection_counts, spearman_table,
+from .controls import (BOOTSTRAP_MIN_N, DEFAULT_BINS, INTERVAL_METHODS, bind_rates, density_points, matched_comparisons, rejection_counts, spearman_table,
                        stop_counts)
 from .figures import overlay_figure
 from .load import load_runs
@@ -155,10 +155,10 @@ def statistics_markdown(stats: Mapping[str, Any]) -> str:
                   "one fixed effect per configuration, the residuals correlated (margins of the mask graphs, layers "
                   "averaged); the same over the distinct rounds only (each repeated round once); and a 95 % run-level "
                   f"bootstrap interval of the binned partial ({sp.get('n_resamples', 0)} resamples of whole runs: rounds "
-                  "of one run are not independent).", ""]
+                  f"of one run are not independent; none below {BOOTSTRAP_MIN_N} runs).", ""]
         body = [[name, e["n"], f"{e['rho']:+.3f}", f"{e['partial']:+.3f}", f"{e['binned']:+.3f}",
                  f"{e.get('binned_unique', math.nan):+.3f}",
-                 f"[{e.get('binned_low', math.nan):+.2f}, {e.get('binned_high', math.nan):+.2f}]", e["binned_bins"]]
+                 (f"[{e['binned_low']:+.2f}, {e['binned_high']:+.2f}]" if math.isfinite(e.get("binned_low", math.nan)) else "-"), e["binned_bins"]]
                 for name, e in sp["metrics"].items()]
         parts += [md_table(["metric", "rounds", "rho", "partial (rank)", "partial (bins + configuration)",
                             "the same, distinct rounds", "run-level bootstrap 95 %", "bins used"],
