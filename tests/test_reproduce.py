@@ -263,3 +263,25 @@ def test_overlay_styles_tell_every_configuration_apart():
     assert s["IMP-Bound (p first)"][2] != s["SynFlow-Bound (p first)"][2]
     assert all(0.0 <= c <= 1.0 for v in s.values() for c in v[2])
     assert overlay_styles([], palette) == {}
+
+
+def test_density_ticks_label_narrow_ranges():
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+
+    from bipartite_expanders.adapters.torch.lth.report.figures import density_ticks, noise_styles
+
+    @settings(max_examples=300, deadline=None)
+    @given(st.floats(0.001, 80.0), st.floats(1.3, 1e4))
+    def check(lo, ratio):
+        ticks = density_ticks(lo, lo * ratio)
+        assert len(ticks) >= 3 and all(lo <= t <= lo * ratio for t in ticks)
+        assert ticks == sorted(ticks, reverse=True) and len(set(ticks)) == len(ticks)
+
+    check()
+    assert density_ticks(0.5, 120) == [100, 50, 20, 10, 5, 2, 1, 0.5]  # the 1-2-5 labels when they suffice
+    # two noise levels never share a colour, also across runs evaluated at different levels
+    s = noise_styles(["0.3", "0.1", "0.2", "0.3"])
+    assert len({c for c, _ in s.values()}) == 3 and len({m for _, m in s.values()}) == 3
+    with pytest.raises(ValueError, match="noise levels"):
+        noise_styles([str(i) for i in range(1, 7)])

@@ -89,7 +89,8 @@ def _density_axis(ax: Any, xlim: tuple[float, float], label: bool = True) -> Non
 def density_ticks(lo: float, hi: float) -> list[float]:
     """Tick values (percent) for a log density axis from ``lo`` to ``hi``: the 1-2-5 sequence, and
     where fewer than three of those fall inside, a finer one (1, 1.2, 1.5, 2, 2.5, 3, 4, 5, 6, 8 per
-    decade, thinned to at most seven), so that a narrow range still gets three or more labels.
+    decade, else steps of 0.1 in the mantissa; thinned to at most seven), so that a range spanning
+    a factor of 1.3 or more gets three or more labels.
 
     >>> density_ticks(0.5, 120)
     [100, 50, 20, 10, 5, 2, 1, 0.5]
@@ -99,16 +100,14 @@ def density_ticks(lo: float, hi: float) -> list[float]:
     ticks = [t for t in _DENSITY_TICKS if lo <= t <= hi]
     if len(ticks) >= 3 or not (0 < lo < hi):
         return ticks
-    fine: list[float] = []
-    for e in range(math.floor(math.log10(lo)) - 1, math.ceil(math.log10(hi)) + 1):
-        for m in (1, 1.2, 1.5, 2, 2.5, 3, 4, 5, 6, 8):
-            v = float(f"{m * 10.0 ** e:.6g}")
-            if lo <= v <= hi:
-                fine.append(v)
-    fine = sorted(set(fine), reverse=True)
-    while len(fine) > 7:
-        fine = fine[::2]
-    return [int(v) if v == int(v) else v for v in fine] if len(fine) >= len(ticks) else ticks
+    for mantissas in ((1, 1.2, 1.5, 2, 2.5, 3, 4, 5, 6, 8), tuple(round(1 + 0.1 * i, 1) for i in range(90))):
+        fine = sorted({v for e in range(math.floor(math.log10(lo)) - 1, math.ceil(math.log10(hi)) + 1)
+                       for m in mantissas if lo <= (v := float(f"{m * 10.0 ** e:.6g}")) <= hi}, reverse=True)
+        while len(fine) > 7:
+            fine = fine[::2]
+        if len(fine) >= 3:
+            return [int(v) if v == int(v) else v for v in fine]
+    return ticks
 
 
 def _limits(values: Sequence[float], include_zero: bool = False) -> tuple[float, float]:
