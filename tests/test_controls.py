@@ -8,9 +8,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import scipy.stats
 
 from bipartite_expanders.adapters.torch.lth.hparams import Hparams, default_hparams
-from bipartite_expanders.adapters.torch.lth.report.controls import (binned_partial_spearman, bootstrap_ci, decision_counts,
+from bipartite_expanders.adapters.torch.lth.report.stats import t_interval
+from bipartite_expanders.adapters.torch.lth.report.controls import (seed_interval, binned_partial_spearman, bootstrap_ci, decision_counts,
                                                 matched_comparisons, rejection_counts, stop_counts)
 from bipartite_expanders.adapters.torch.lth.report.load import RunData
 from bipartite_expanders import bounded_sparsify, generators
@@ -162,7 +164,7 @@ def test_existing_run_directories_keep_their_hashes():
     assert dirs
     for p in dirs:
         saved = json.loads(p.read_text())
-        assert Hparams.from_dict(saved["hparams"]).hash() == saved["hash"], p.parent.name
+        assert Hparams.from_dict(saved["hparams"]).hash(saved.get("algorithm", 1)) == saved["hash"], p.parent.name
     h = default_hparams("lenet300", "fashion-mnist", pruner="synflow")
     assert h.hash() != h.replace(pruning={"synflow_steps": 1}).hash()
 
@@ -181,6 +183,35 @@ def test_bootstrap_on_three_runs_is_hand_computable():
     assert one["n"] == 1 and math.isnan(one["low"])
     with pytest.raises(ValueError, match="level"):
         bootstrap_ci([1.0, 2.0], level=95)
+
+
+def test_t_interval_against_hand_values_and_scipy():
+    # t(0.975, 2) = 4.302653; mean 2, sd 1, half-width 4.302653 / sqrt(3) = 2.484138
+    ci = t_interval([1.0, 2.0, 3.0])
+    assert ci["mean"] == 2.0 and ci["sd"] == 1.0 and ci["n"] == 3
+    assert ci["low"] == pytest.approx(2 - 2.484138, abs=1e-6) and ci["high"] == pytest.approx(2 + 2.484138, abs=1e-6)
+    x = [0.3, -1.2, 0.7, 2.5, 0.1]
+    lo, hi = scipy.stats.t.interval(0.9, 4, loc=np.mean(x), scale=scipy.stats.sem(x))
+    ci = t_interval(x, level=0.9)
+    assert (ci["low"], ci["high"]) == pytest.approx((lo, hi))
+    # missing values stay in place (they line up with the seeds) and are not counted
+    ci = t_interval([0.1, None, float("nan"), 0.3])
+    assert ci["n"] == 2 and ci["values"] == [0.1, None, None, 0.3]
+    one = t_interval([0.4])
+    assert one["mean"] == 0.4 and math.isnan(one["low"]) and t_interval([])["n"] == 0
+    with pytest.raises(ValueError, match="level"):
+        t_interval([1.0, 2.0], level=1.5)
+
+
+def test_seed_interval_refuses_a_bootstrap_on_few_runs():
+    assert seed_interval([0.0, 1.0, 5.0])["method"] == "t"
+    with pytest.raises(ValueError, match="at least 10 runs"):
+        seed_interval([0.0, 1.0, 5.0], method="bootstrap")
+    x = list(np.linspace(-1, 2, 12))
+    ci = seed_interval(x, method="bootstrap", n_resamples=2000)
+    assert ci["method"] == "bootstrap" and min(x) < ci["low"] < np.mean(x) < ci["high"] < max(x)
+    with pytest.raises(ValueError, match="method"):
+        seed_interval(x, method="normal")
 
 
 def _two_bins(y_within):
@@ -264,7 +295,11 @@ def test_matched_comparisons_interpolate_within_the_seed():
     assert plain["label"] == "IMP-Bound" and plain["seeds"] == [0, 1, 2]
     assert [x["clean"] for x in plain["per_seed"]] == pytest.approx([0.05, 0.02, 0.0])
     assert plain["clean"]["mean"] == pytest.approx(0.07 / 3)
-    assert plain["clean"]["low"] == pytest.approx(0.0) and plain["clean"]["high"] == pytest.approx(0.05)
+    # the Student-t interval over the three seeds, from scipy's t distribution (not the code's formula)
+    lo, hi = scipy.stats.t.interval(0.95, 2, loc=0.07 / 3, scale=scipy.stats.sem([0.05, 0.02, 0.0]))
+    assert plain["clean"]["method"] == "t" and plain["clean"]["values"] == pytest.approx([0.05, 0.02, 0.0])
+    assert plain["clean"]["low"] == pytest.approx(lo) and plain["clean"]["high"] == pytest.approx(hi)
+    assert plain["clean"]["low"] < 0 < plain["clean"]["high"]  # the [min, max] of a 3-run bootstrap would exclude 0
     assert plain["noisy"]["0.3"]["mean"] == pytest.approx(0.05)  # 0.35 against the interpolated 0.30
     (half,) = [r for r in rows if r["vs"] == "p/2"]
     assert half["seeds"] == [] and [m["why"] for m in half["missing"]] == ["no reference run"] * 3

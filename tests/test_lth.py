@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+import hashlib
 import json
 import math
 import os
@@ -20,7 +21,8 @@ torch = pytest.importorskip("torch")
 pytest.importorskip("sklearn")
 
 from bipartite_expanders.adapters.torch.lth import data as lthdata  # noqa: E402
-from bipartite_expanders.adapters.torch.lth.hparams import Hparams, TrainingHparams, default_hparams, preset  # noqa: E402
+from bipartite_expanders.adapters.torch.lth.hparams import (ALGORITHM_VERSION, Hparams, TrainingHparams,  # noqa: E402
+                                                         default_hparams, preset)
 from bipartite_expanders.adapters.torch.lth.models import build_model, model_names  # noqa: E402
 from bipartite_expanders.adapters.torch.lth.runner import load_records, run_lottery  # noqa: E402
 from bipartite_expanders.adapters.torch.lth.training import batch_indices  # noqa: E402
@@ -195,12 +197,48 @@ def test_noise_is_zero_mean_clipped_and_seeded():
 
 # ------------------------------------------------------------------ hparams
 def test_hparams_hash_is_stable():
-    # Pinned: changing a default or the hashing silently would orphan every existing run directory.
-    assert default_hparams("lenet300", "digits").hash() == (
+    # Pinned: changing a default or the hashing silently would orphan every existing run directory;
+    # version 1 of the algorithm (runs before the field existed) hashes as it always did.
+    assert default_hparams("lenet300", "digits").hash(algorithm=1) == (
         "9eab3175c51f3b110d8532456d12ef7ca6440586afd7523d52f7aa820cb8dbdd")
     h = default_hparams("lenet300", "fashion-mnist")
-    assert h.hash() == "de254ea5da465133c54241ce530ec71802814f8f521873393413851b31e5d3b9"
-    assert h.run_name() == "lenet300_fashion-mnist_imp_de254ea5da46"
+    assert h.hash(algorithm=1) == "de254ea5da465133c54241ce530ec71802814f8f521873393413851b31e5d3b9"
+    # today's algorithm is in the hash: the canonical JSON plus "algorithm": 2, by hand
+    blob = json.dumps({**h.canonical(), "algorithm": 2}, sort_keys=True, separators=(",", ":"))
+    assert ALGORITHM_VERSION == 2 and h.hash() == hashlib.sha256(blob.encode()).hexdigest()
+    assert h.run_name() == f"lenet300_fashion-mnist_imp_{h.hash()[:12]}" and h.hash()[:12] != "de254ea5da46"
+    assert h.hash(algorithm=3) not in (h.hash(), h.hash(algorithm=1))
+    with pytest.raises(ValueError, match="algorithm"):
+        h.hash(algorithm=0)
+
+
+def test_a_run_of_an_older_algorithm_is_never_resumed(tmp_path):
+    from bipartite_expanders.adapters.torch.lth.rundir import RunDirError
+
+    h = preset("quickstart")[0].replace(pruning={"rounds": 2}, training={"iterations": 10})
+    res = run_lottery(h, tmp_path, progress=False, stop_after=0)
+    saved = json.loads((res.run_dir / "hparams.json").read_text())
+    assert saved["algorithm"] == ALGORITHM_VERSION and saved["hash"] == h.hash()
+    rec = json.loads((res.run_dir / "round_00.json").read_text())
+    assert rec["algorithm"] == ALGORITHM_VERSION
+    # the same directory as version 1 wrote it: its hash without the version, no "algorithm" field
+    old = tmp_path / "old"
+    res.run_dir.rename(old)
+    del saved["algorithm"]
+    saved["hash"] = h.hash(algorithm=1)
+    (old / "hparams.json").write_text(json.dumps(saved))
+    rec["hparams_hash"] = saved["hash"]
+    del rec["algorithm"]
+    (old / "round_00.json").write_text(json.dumps(rec))
+    with pytest.raises(RunDirError, match="algorithm version 1, this code is version"):
+        run_lottery(h, tmp_path, progress=False, run_dir=old)
+    assert sorted(p.name for p in old.iterdir() if p.suffix == ".json") == ["hparams.json", "round_00.json"]
+    # by name, today's code goes to another directory (the hash names it) and starts afresh
+    assert h.run_name() != old.name and not (tmp_path / h.run_name()).exists()
+    # the reports still read the old directory (no version = 1)
+    from bipartite_expanders.adapters.torch.lth.report.load import load_run
+
+    assert load_run(old).records[0].get("algorithm", 1) == 1
 
 
 def test_hparams_roundtrip_coercion_and_validation():

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import scipy.stats
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy.stats import rankdata
@@ -128,7 +129,11 @@ def test_study_table_by_hand():
     assert imp["seeds"] == [0, 1] and imp["finished"] == [True, True]
     m = imp["at_0.0316"]["accuracy"]
     assert m["n"] == 2 and m["mean"] == pytest.approx(0.87) and m["sd"] == pytest.approx(np.std([0.88, 0.86], ddof=1))
-    assert imp["at_0.01"]["density"]["mean"] == pytest.approx(0.0098)  # nearest on a log scale
+    # 1 % lies between the rounds at 1.2 % and 0.98 %: interpolated on log density within each seed
+    u = math.log(0.012 / 0.01) / math.log(0.012 / 0.0098)
+    at1 = imp["at_0.01"]["accuracy"]
+    assert imp["at_0.01"]["density"] == 0.01 and at1["values"] == pytest.approx([0.80 - 0.10 * u, 0.82 - 0.08 * u])
+    assert at1["mean"] == pytest.approx(0.81 - 0.09 * u)
     assert "at_0.0316" not in bound and bound["stop"]["density"]["mean"] == pytest.approx(0.11)
     assert bound["stop"]["reasons"] == ["bound_no_change"]
     # only seed 0 has a bound run; it stops at 11 %, between plain IMP seed 0's rounds at 50 % (0.90) and
@@ -141,8 +146,10 @@ def test_study_table_by_hand():
     assert bound["decisions"] == {"accepted": 3, "k1": pytest.approx(2 / 3), "weighted": pytest.approx(2 / 3)}
     md = study_markdown(rows)
     assert "| 67 / 67 (of 3) |" in md
-    assert "| IMP | 2 (2) | 6 ± 0 | 91.00 ± 1.41 |" in md and "87.00 ± 1.41" in md and "| -0.50 |" in md
-    assert "| +0.44 |" not in md and "| 0.44 |" in md  # Bound − plain at matched density, in points
+    lo, hi = scipy.stats.t.interval(0.95, 1, loc=0.87, scale=0.01)
+    assert "| IMP | 2 (2) | 6 ± 0 | 91.00 ± 1.41 |" in md and f"87.00 [{100 * lo:.2f}, {100 * hi:.2f}] (n=2: 88.00 86.00)" in md
+    assert "| -0.50 (n=1: -0.50) |" in md  # Bound − plain p/2, one seed: no interval
+    assert "| +0.44 (n=1: +0.44) |" in md  # Bound − plain at matched density, in points
 
 
 def _rank_partial(x, y, z):
@@ -250,14 +257,40 @@ def test_overlay_styles_tell_every_configuration_apart():
     labels = ["IMP", "IMP (p/2)", "IMP-Bound", "IMP-Bound (p first)", "IMP-Bound (random rejection)",
               "IMP-Bound (unweighted test only)", "SynFlow", "SynFlow (scored once)", "SynFlow (scored once) (p/2)",
               "SynFlow-Bound", "SynFlow-Bound (p first)"]
-    palette = ["#1f77b4", "#ff7f0e"]
+    palette = ["Blues", "Oranges"]
     s = overlay_styles(labels, palette)
     assert len(set(s.values())) == len(labels)  # no two configurations drawn alike
+    # nor in one colour: every configuration of a family its own shade
+    assert len({v[2] for v in s.values()}) == len(labels)
     assert s["IMP"][:2] == ("-", ".") and s["IMP (p/2)"][:2] == (":", "+") and s["IMP-Bound"][:2] == ("--", "x")
-    assert s["IMP"][2] == s["IMP-Bound"][2] == (0x1f / 255, 0x77 / 255, 0xb4 / 255)  # one hue per pruner
-    assert s["SynFlow-Bound"][2] != s["IMP-Bound"][2]
+    imp = [v[2] for k, v in s.items() if k.startswith("IMP")]
+    syn = [v[2] for k, v in s.items() if k.startswith("SynFlow")]
+    assert all(b > r for r, _, b in imp) and all(r > b for r, _, b in syn)  # blue family, orange family
+    assert sum(s["IMP"][2]) < sum(s["IMP-Bound (unweighted test only)"][2])  # plain darkest, the rest lighter
     # the same control of two pruners: the same style, each in its own pruner's shade
     assert s["IMP-Bound (p first)"][:2] == s["SynFlow-Bound (p first)"][:2]
     assert s["IMP-Bound (p first)"][2] != s["SynFlow-Bound (p first)"][2]
     assert all(0.0 <= c <= 1.0 for v in s.values() for c in v[2])
     assert overlay_styles([], palette) == {}
+
+
+def test_density_ticks_label_narrow_ranges():
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+
+    from bipartite_expanders.adapters.torch.lth.report.figures import density_ticks, noise_styles
+
+    @settings(max_examples=300, deadline=None)
+    @given(st.floats(0.001, 80.0), st.floats(1.3, 1e4))
+    def check(lo, ratio):
+        ticks = density_ticks(lo, lo * ratio)
+        assert len(ticks) >= 3 and all(lo <= t <= lo * ratio for t in ticks)
+        assert ticks == sorted(ticks, reverse=True) and len(set(ticks)) == len(ticks)
+
+    check()
+    assert density_ticks(0.5, 120) == [100, 50, 20, 10, 5, 2, 1, 0.5]  # the 1-2-5 labels when they suffice
+    # two noise levels never share a colour, also across runs evaluated at different levels
+    s = noise_styles(["0.3", "0.1", "0.2", "0.3"])
+    assert len({c for c, _ in s.values()}) == 3 and len({m for _, m in s.values()}) == 3
+    with pytest.raises(ValueError, match="noise levels"):
+        noise_styles([str(i) for i in range(1, 7)])

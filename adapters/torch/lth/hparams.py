@@ -2,8 +2,9 @@
 
 Four frozen dataclasses (model, dataset, training, pruning) make one :class:`Hparams`. Its
 :meth:`~Hparams.hash` is a stable digest of every field that changes the numbers (not of where the
-data lie on disk), and names the run directory, so the same hyperparameters always land in the
-same directory and a rerun resumes there.
+data lie on disk) and of :data:`ALGORITHM_VERSION` (the code that turns them into records), and
+names the run directory, so the same hyperparameters under the same algorithm always land in the
+same directory and a rerun resumes there, while newer code never resumes an older run.
 
 Defaults per model follow the seed paper's Table 3 (after Frankle & Carbin 2019): LeNet-300-100
 Adam 1.2e-3, batch 60; Conv-2 Adam 2e-4; Conv-4 and Conv-6 Adam 3e-4, batch 60; VGG-19 and
@@ -27,7 +28,7 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = [
+__all__ = ["ALGORITHM_VERSION", 
     "MODEL_NAMES", "DATASET_NAMES", "ModelHparams", "DatasetHparams", "TrainingHparams", "PruningHparams", "AnalysisHparams", "Hparams",
     "Pruner", "PRUNERS", "CONTROLS", "pruner_names", "SCORE_MODES", "INIT_MASKS", "INIT_ALLOCATIONS", "PRESETS", "preset",
     "default_hparams", "MODEL_DEFAULTS",
@@ -367,9 +368,18 @@ class Hparams:
                 del d[section][name]
         return d
 
-    def hash(self) -> str:
-        """SHA-256 of the canonical JSON of :meth:`canonical` (sorted keys, no whitespace)."""
-        blob = json.dumps(self.canonical(), sort_keys=True, separators=(",", ":"))
+    def hash(self, algorithm: int = None) -> str:  # type: ignore[assignment]
+        """SHA-256 of the canonical JSON (sorted keys, no whitespace) of :meth:`canonical` plus
+        ``"algorithm": algorithm`` (default :data:`ALGORITHM_VERSION`); version 1, the code before
+        the version existed, hashes :meth:`canonical` alone, so ``hash(algorithm=1)`` is the hash
+        that names the run directories of that code."""
+        algorithm = ALGORITHM_VERSION if algorithm is None else algorithm
+        if isinstance(algorithm, bool) or not isinstance(algorithm, int) or algorithm < 1:
+            raise ValueError(f"algorithm must be a positive integer, got {algorithm!r}")
+        d = self.canonical()
+        if algorithm > 1:
+            d["algorithm"] = algorithm
+        blob = json.dumps(d, sort_keys=True, separators=(",", ":"))
         return hashlib.sha256(blob.encode()).hexdigest()
 
     def run_name(self) -> str:
@@ -390,6 +400,18 @@ class Hparams:
             kw[name] = dataclasses.replace(getattr(self, name), **changes)
         return dataclasses.replace(self, **kw)
 
+
+#: The version of the algorithm that turns hyperparameters into records: data, model
+#: initialisation, training, evaluation (noise), scoring, pruning, the census and the stopping
+#: rule. Bump it with any change that alters a record's numbers; it is part of
+#: :meth:`Hparams.hash` (hence of the run directory's name), written into ``hparams.json`` and
+#: every round record (``"algorithm"``), so a run directory of older code is never resumed by
+#: newer code. 1: every run made before the field existed (records without it; e.g. the committed
+#: quick start diverged from today's code at IMP's round 5). 2: the code of issue 26. Kept honest by
+#: ``tests/test_drift.py``, which re-runs the first rounds of the committed quick-start runs
+#: (``docs/results/quickstart``) and compares them record by record: a change that alters results
+#: without a bump fails there; a bump must regenerate those records (the test says how).
+ALGORITHM_VERSION = 2
 
 #: (section, field, default) of fields added after the hash was pinned: left out of the hash at
 #: their default, so the run directories of earlier versions keep their names

@@ -28,9 +28,12 @@ def configure(parser: argparse.ArgumentParser) -> None:
                         help="which graph's margins Figure 4 draws (default: mask)")
     parser.add_argument("--statistics", action="store_true",
                         help="write only statistics.md and statistics.json (no figures): gains at matched density "
-                             "with bootstrap intervals over runs, accuracy at fixed densities, how the -Bound runs "
+                             "with Student-t intervals over seeds and the per-seed values, accuracy at fixed densities, how the -Bound runs "
                              "stopped, Algorithm 1's decisions per layer and rule, Spearman partials with density "
                              "bins and configuration fixed effects (docs/bounded-pruning.md)")
+    parser.add_argument("--interval", choices=("auto", "t", "bootstrap"), default="auto",
+                        help="with --statistics: the interval over seeds; auto and t: Student t; bootstrap: percentile "
+                             "bootstrap over runs, refused below 10 runs per comparison (default: auto)")
     parser.add_argument("--seed", type=int, default=0, help="with --statistics: the bootstrap's seed (default: 0)")
     parser.add_argument("--resamples", type=int, default=10_000,
                         help="with --statistics: bootstrap resamples (default: 10000)")
@@ -59,7 +62,7 @@ def run(args: argparse.Namespace) -> int:
     out = Path(args.out) if args.out else _default_out(args.run_dirs)
     if args.statistics:
         md = render_statistics(args.run_dirs, out, title=args.title, seed=args.seed, n_resamples=args.resamples,
-                               bins=args.bins)
+                               bins=args.bins, interval=args.interval)
         print(f"statistics: {md} (statistics.json)")
         return 0
     md = render_report(args.run_dirs, out, alphas=args.alpha, metrics=args.metric, kind=args.kind, bands=args.bands)

@@ -3,7 +3,7 @@
 A run directory ``OUT/<model>_<dataset>_<pruner>[-bound]_<hash12>`` holds:
 
 ==========================  ================================================================
-``hparams.json``            ``{"hash", "hparams", "model_shape": {"input_shape", "num_classes"}}``
+``hparams.json``            ``{"hash", "hparams", "model_shape": {...}, "algorithm"}`` (no algorithm: version 1)
 ``round_NN.json``           one :class:`RoundRecord` per finished round (strict JSON)
 ``masks_NN.pt``             the masks round ``NN`` trained with, bit-packed (every round kept)
 ``weights_NN.pt``           round ``NN``'s trained weights, kept entries only (``--keep-weights``)
@@ -290,8 +290,12 @@ def read_hparams(run_dir: str | os.PathLike) -> dict[str, Any]:
 
 
 def write_hparams(run_dir: str | os.PathLike, hash_: str, hparams: Mapping[str, Any],
-                  model_shape: Mapping[str, Any] | None = None) -> Path:
+                  model_shape: Mapping[str, Any] | None = None, algorithm: int | None = None) -> Path:
+    """Write ``hparams.json``: the hash, the hyperparameters, the model's input shape and classes,
+    and the algorithm version that made the run (absent in runs before the field: version 1)."""
     doc: dict[str, Any] = {"hash": hash_, "hparams": dict(hparams)}
+    if algorithm is not None:
+        doc["algorithm"] = int(algorithm)
     if model_shape is not None:
         doc["model_shape"] = dict(model_shape)
     return write_json(hparams_path(run_dir), doc, indent=1)

@@ -49,7 +49,7 @@ from ..masks import apply_masks, capture_state, ensure_masks, get_masks, layer_d
 from ..pruning import PruneRates, PruneResult, prune_step
 from .born import born_masks, check_born
 from .data import Dataset, add_noise, load_dataset
-from .hparams import Hparams
+from .hparams import ALGORITHM_VERSION, Hparams
 from .models import build_model
 from .rundir import (RECORD_FORMAT, LayerRecord, RecordError, RoundRecord, RunDirError, hparams_path, is_run_dir,
                      lock_path, masks_path, move_aside, read_hparams, read_records, record_path, rewind_path,
@@ -276,7 +276,7 @@ def make_record(hp: Hparams, rnd: int, ev: dict[str, Any], train_loss: float, ce
         prune={"method": hp.pruning.method, "bound": hp.pruning.bound, "changed": bool(pr.changed),
                "next_density": next_density if stop is None else None,
                "decisions": json_safe(pr.decisions) if pr.decisions is not None else None},
-        stop=stop, timing=timing)
+        stop=stop, timing=timing, extra={"algorithm": ALGORITHM_VERSION})
 
 
 def write_round(ctx: RunContext, record: RoundRecord, trained: nn.Module, next_masks: dict[str, torch.Tensor] | None,
@@ -318,6 +318,11 @@ def _threads(threads: int | None) -> Iterator[None]:
 
 def _check_run_dir(run_dir: Path, hp: Hparams) -> None:
     saved = read_hparams(run_dir)
+    version = saved.get("algorithm", 1) if saved else None
+    if saved and version != ALGORITHM_VERSION and isinstance(version, int) and saved.get("hash") == hp.hash(version):
+        raise RunDirError(f"{run_dir} was written by algorithm version {version}, this code is version "
+                          f"{ALGORITHM_VERSION}: resuming would mix two trajectories in one run; `report` reads it, "
+                          f"but run it again into another --out (today's name: {hp.run_name()})")
     if saved and saved.get("hash") != hp.hash():
         raise RunDirError(f"{run_dir} holds a run with other hyperparameters (hash {str(saved.get('hash'))[:12]}..., "
                           f"not {hp.hash()[:12]}...); choose another --out")
@@ -387,7 +392,8 @@ def run_lottery(hparams: Hparams, out: str | os.PathLike = "runs", *, data_dir: 
                 raise RunDirError(f"{run_dir}: round(s) {foreign} belong to another run (hparams_hash differs from "
                                   f"{hp.hash()[:12]}...); choose another --out")
             write_hparams(run_dir, hp.hash(), hp.to_dict(),
-                          {"input_shape": list(ds.input_shape), "num_classes": ds.num_classes})
+                          {"input_shape": list(ds.input_shape), "num_classes": ds.num_classes},
+                          algorithm=ALGORITHM_VERSION)
             ctx = make_context(hp, run_dir, ds, progress=progress, keep_weights=keep_weights)
             return _rounds(ctx, state, stop_after, tqdm, allow_dense_layers)
     except BaseException:

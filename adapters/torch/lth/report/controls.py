@@ -6,8 +6,9 @@ From run records alone (nothing here imports torch):
   compared with: same model, data, training, analysis, seed and score method, plain pruning.
 - :func:`matched_comparisons`: each non-plain run against its references **at its stopping
   density**, the reference's clean and noisy accuracies interpolated on log density
-  (:func:`~.stats.accuracy_at_density`) within the seed; per configuration the mean gain with a
-  bootstrap confidence interval over runs (:func:`bootstrap_ci`), never over rounds.
+  (:func:`~.stats.accuracy_at_density`) within the seed; per configuration the per-seed gains,
+  their mean and a confidence interval over runs (:func:`seed_interval`: Student t by default; a
+  bootstrap only from :data:`BOOTSTRAP_MIN_N` runs on), never over rounds.
 - :func:`density_points`: every configuration's accuracy at fixed densities, interpolated per run.
 - :func:`binned_partial_spearman`: Spearman's rho of a metric with accuracy after removing
   density (log-density bins) and the configuration (fixed effects) from both ranks, beside
@@ -19,6 +20,9 @@ From run records alone (nothing here imports torch):
 
 >>> round(bootstrap_ci([1.0, 1.0, 1.0])["mean"], 6), bootstrap_ci([2.0])["low"]
 (1.0, nan)
+>>> ci = seed_interval([0.1, 0.5, 0.3])
+>>> ci["method"], ci["n"], round(ci["low"], 4), round(ci["high"], 4)
+('t', 3, -0.1968, 0.7968)
 """
 
 from __future__ import annotations
@@ -35,9 +39,9 @@ from bipartite_expanders.sparsify import SPECTRAL_RULES, removal_count
 
 from ..hparams import MODEL_DEFAULTS, PRUNERS
 from .load import RunData, group_runs
-from .stats import STUDY_DENSITIES, partial_correlation, accuracy_at_density, mean_sd, record_metrics
+from .stats import STUDY_DENSITIES, partial_correlation, accuracy_at_density, mean_sd, record_metrics, t_interval
 
-__all__ = ["bootstrap_ci", "reference_run", "matched_comparisons", "density_points", "binned_partial_spearman",
+__all__ = ["bootstrap_ci", "seed_interval", "BOOTSTRAP_MIN_N", "INTERVAL_METHODS", "reference_run", "matched_comparisons", "density_points", "binned_partial_spearman",
            "spearman_table", "decision_counts", "rejection_counts", "bind_rates", "stop_counts", "DEFAULT_BINS", "REJECTION_FIELDS"]
 
 #: log-density bins of :func:`binned_partial_spearman`
@@ -48,7 +52,38 @@ REJECTION_FIELDS = ("steps", "accepted", "accepted_first", "accepted_weighted", 
                     "refused_no_k", "refused_random", "nothing_to_prune", "failed_unweighted", "failed_weighted")
 
 
-# ------------------------------------------------------------------ bootstrap over runs
+#: fewest runs for which :func:`seed_interval` reports a percentile bootstrap interval: with n
+#: values the bootstrap interval lies inside [min, max] of them (with 3 it is exactly that range),
+#: which covers the mean far less often than its nominal level for small n
+BOOTSTRAP_MIN_N = 10
+
+#: the ``method`` values of :func:`seed_interval`
+INTERVAL_METHODS = ("auto", "t", "bootstrap")
+
+
+# ------------------------------------------------------------------ intervals over runs
+def seed_interval(values: Sequence[float | None], level: float = 0.95, method: str = "auto",
+                  n_resamples: int = 10_000, seed: int = 0) -> dict[str, Any]:
+    """The interval over runs (seeds) the statistics report: ``method="auto"`` and ``"t"`` give
+    :func:`t_interval`; ``"bootstrap"`` the percentile bootstrap of :func:`bootstrap_ci`, which
+    needs at least :data:`BOOTSTRAP_MIN_N` finite values (fewer raise ``ValueError``: with three
+    seeds its interval is just their range). Returns :func:`t_interval`'s keys.
+
+    >>> seed_interval([0.0, 1.0, 2.0], method="t")["method"]
+    't'
+    """
+    if method not in INTERVAL_METHODS:
+        raise ValueError(f"method must be one of {INTERVAL_METHODS}, got {method!r}")
+    ci = t_interval(values, level)
+    if method == "bootstrap":
+        if ci["n"] < BOOTSTRAP_MIN_N:
+            raise ValueError(f"method='bootstrap' needs at least {BOOTSTRAP_MIN_N} runs, got {ci['n']}: with fewer "
+                             f"the percentile interval is about the range of the values; use method='t'")
+        b = bootstrap_ci(values, level=level, n_resamples=n_resamples, seed=seed)
+        ci.update(low=b["low"], high=b["high"], method="bootstrap")
+    return ci
+
+
 def bootstrap_ci(values: Sequence[float | None], level: float = 0.95, n_resamples: int = 10_000,
                  seed: int = 0) -> dict[str, float]:
     """Mean of the finite ``values`` (one per run) and its percentile bootstrap interval
@@ -158,14 +193,15 @@ def _gains(run: RunData, ref: RunData) -> dict[str, Any]:
     return out
 
 
-def matched_comparisons(runs: Sequence[RunData], n_resamples: int = 10_000, seed: int = 0) -> list[dict[str, Any]]:
+def matched_comparisons(runs: Sequence[RunData], n_resamples: int = 10_000, seed: int = 0,
+                        interval: str = "auto") -> list[dict[str, Any]]:
     """Per configuration that is not plain pruning at the default rates (p/2, -Bound, the
     controls): per seed the gain in clean and noisy accuracy of its stopping point over the
     plain run (``vs = "plain"``) and the half-rate control (``vs = "p/2"``, not for p/2 itself),
     at the stopping density (or the deepest density both reach, when the run went deeper than
-    its reference), interpolated on log density; over seeds the mean gain
-    and its bootstrap interval (:func:`bootstrap_ci`). A seed whose reference does not reach the
-    density, or that has none, is counted in ``missing``."""
+    its reference), interpolated on log density; over seeds the per-seed gains, their mean and
+    interval (:func:`seed_interval`, ``method=interval``). A seed whose reference does not reach
+    the density, or that has none, is counted in ``missing``."""
     rows = []
     for g in group_runs(runs):
         if all(_is_reference(r) for r in g.runs):
@@ -191,27 +227,28 @@ def matched_comparisons(runs: Sequence[RunData], n_resamples: int = 10_000, seed
                          "unfinished": [r.seed for r in g.runs if r.records[-1].get("stop") is None],
                          "same_scoring": same, "per_seed": per_seed,
                          "density": mean_sd(x["density"] for x in per_seed),
-                         "clean": bootstrap_ci([x["clean"] for x in per_seed], n_resamples=n_resamples, seed=seed),
-                         "noisy": {s: bootstrap_ci([x["noisy"].get(s) for x in per_seed], n_resamples=n_resamples,
-                                                   seed=seed) for s in sigmas}})
+                         "clean": seed_interval([x["clean"] for x in per_seed], method=interval,
+                                                n_resamples=n_resamples, seed=seed),
+                         "noisy": {s: seed_interval([x["noisy"].get(s) for x in per_seed], method=interval,
+                                                    n_resamples=n_resamples, seed=seed) for s in sigmas}})
     return rows
 
 
 def density_points(runs: Sequence[RunData], densities: Sequence[float] = STUDY_DENSITIES,
-                   n_resamples: int = 10_000, seed: int = 0) -> list[dict[str, Any]]:
+                   n_resamples: int = 10_000, seed: int = 0, interval: str = "auto") -> list[dict[str, Any]]:
     """Per configuration, its clean accuracy at each of ``densities``, interpolated on log
-    density within each run (None where the run does not reach it), mean and bootstrap interval
-    over the runs that do; and the stopping point."""
+    density within each run (None where the run does not reach it), per seed, mean and interval
+    (:func:`seed_interval`) over the runs that do; and the stopping point."""
     rows = []
     for g in group_runs(runs):
         row: dict[str, Any] = {"label": g.label, "seeds": g.seeds,
                                "unfinished": [r.seed for r in g.runs if r.records[-1].get("stop") is None],
                                "stop_density": mean_sd(r.records[-1]["density"]["total"] for r in g.runs),
-                               "stop_accuracy": bootstrap_ci([r.records[-1]["accuracy"]["clean"] for r in g.runs],
-                                                             n_resamples=n_resamples, seed=seed)}
+                               "stop_accuracy": seed_interval([r.records[-1]["accuracy"]["clean"] for r in g.runs],
+                                                              method=interval, n_resamples=n_resamples, seed=seed)}
         for d in densities:
-            row[f"at_{d:g}"] = bootstrap_ci([accuracy_at_density(r.records, d) for r in g.runs],
-                                            n_resamples=n_resamples, seed=seed)
+            row[f"at_{d:g}"] = seed_interval([accuracy_at_density(r.records, d) for r in g.runs], method=interval,
+                                             n_resamples=n_resamples, seed=seed)
         rows.append(row)
     return rows
 
@@ -270,25 +307,45 @@ def binned_partial_spearman(x: Sequence[float], y: Sequence[float], density: Seq
 
 
 def spearman_table(runs: Sequence[RunData], kind: str = "mask", accuracy: str = "clean",
-                   bins: int = DEFAULT_BINS) -> dict[str, Any]:
+                   bins: int = DEFAULT_BINS, n_resamples: int = 1000, seed: int = 0) -> dict[str, Any]:
     """Every round of every run pooled: per metric of :data:`~.stats.SPEARMAN_METRICS` (density
     left out) Spearman's rho with accuracy, the rank partial given density, and the binned
     partial with configuration fixed effects (:func:`binned_partial_spearman`); also how many
     rounds there are, from how many runs and configurations, and how many rounds repeat another
-    round's (density, accuracy, metrics) exactly (e.g. a -Bound run identical to p/2 early on)."""
+    round's (density, accuracy, metrics) exactly (e.g. a -Bound run identical to p/2 early on, or
+    a control identical to its -Bound run).
+
+    Pseudo-replication: rounds of one run are not independent and repeated rounds count twice,
+    so the binned partial is also given (``binned_unique``) over the distinct rounds only (each
+    repeated round once, with the configuration of its first occurrence), and with a run-level
+    percentile bootstrap interval (``binned_low``, ``binned_high``: whole runs resampled with
+    replacement, ``n_resamples`` times, seeded; NaN below :data:`BOOTSTRAP_MIN_N` runs, where a
+    bootstrap over runs means little)."""
     from scipy.stats import spearmanr
 
-    rows, cfg = [], []
-    for run in runs:
+    rows, cfg, run_of = [], [], []
+    for j, run in enumerate(runs):
         for rec in run.records:
             rows.append(record_metrics(rec, kind, accuracy))
             cfg.append(run.config_label)
+            run_of.append(j)
     keys = [tuple(sorted(m.items())) for m in rows]
     dup = len(keys) - len(set(keys))
+    first: dict[Any, int] = {}
+    for i, k in enumerate(keys):
+        first.setdefault(k, i)
+    unique = np.asarray(sorted(first.values()), dtype=int)
     y = np.asarray([m["accuracy"] for m in rows], dtype=float)
     z = np.asarray([m["density"] for m in rows], dtype=float)
+    run_idx = np.asarray(run_of, dtype=int)
+    by_run = [np.flatnonzero(run_idx == j) for j in range(len(runs))]
+    rng = np.random.default_rng(seed)
+    draws = [np.concatenate([by_run[j] for j in rng.integers(0, len(runs), len(runs))]) for _ in range(n_resamples)] \
+        if len(runs) >= BOOTSTRAP_MIN_N and n_resamples > 0 else []
+    cfg_a = np.asarray(cfg)
     out: dict[str, Any] = {"accuracy": accuracy, "kind": kind, "rounds": len(rows), "runs": len(runs),
-                           "configs": len(set(cfg)), "duplicates": dup, "bins": bins, "metrics": {}}
+                           "configs": len(set(cfg)), "duplicates": dup, "unique_rounds": int(unique.size), "bins": bins,
+                           "n_resamples": len(draws), "metrics": {}}
     for key in ("frac_ramanujan", "mean_delta_s", "mean_delta_r"):
         x = np.asarray([m[key] for m in rows], dtype=float)
         ok = ~np.isnan(x)
@@ -302,6 +359,11 @@ def spearman_table(runs: Sequence[RunData], kind: str = "mask", accuracy: str = 
                                                    float(spearmanr(y[ok], z[ok])[0]))
         b = binned_partial_spearman(x, y, z, cfg, bins=bins)
         e["binned"], e["binned_bins"] = b["rho"], b["bins"]
+        e["binned_unique"] = binned_partial_spearman(x[unique], y[unique], z[unique], cfg_a[unique], bins=bins)["rho"]
+        boot = [binned_partial_spearman(x[i], y[i], z[i], cfg_a[i], bins=bins)["rho"] for i in draws]
+        boot = [v for v in boot if math.isfinite(v)]
+        e["binned_low"], e["binned_high"] = ((float(np.percentile(boot, 2.5)), float(np.percentile(boot, 97.5)))
+                                             if len(boot) >= 100 else (math.nan, math.nan))
         out["metrics"][key] = e
     return out
 

@@ -21,6 +21,7 @@ from .load import RunData, RunGroup, group_runs, run_label
 from .stats import by_round, layer_metric, metric_keys, num, record_metrics
 
 __all__ = ["figure4", "figure4_aggregate", "metric_figure", "overlay_figure", "overlay_styles", "table_figure",
+           "noise_styles", "density_ticks",
            "REGIME_COLORS"]
 
 REGIME_COLORS = {"fully": "#2ca02c", "partially": "#ffbf00", "non": "#d62728"}
@@ -38,10 +39,29 @@ def _pyplot() -> Any:
     return plt
 
 
+#: layer colours: matplotlib's tab10 without its grey, which belongs to the noise levels
+_LAYER_PALETTE = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#bcbd22", "#17becf")
+#: noise levels, lowest sigma first: greys and markers of their own, never a layer's colour
+_NOISE_STYLES = (("#6e6e6e", "s"), ("#a8a8a8", "^"), ("#3a3a3a", "v"), ("#c8c8c8", "D"), ("#555555", "P"))
+
+
 def _colors(names: Sequence[str]) -> dict[str, Any]:
-    plt = _pyplot()
-    cycle = plt.rcParams["axes.prop_cycle"].by_key()["color"]
-    return {n: cycle[i % len(cycle)] for i, n in enumerate(names)}
+    return {n: _LAYER_PALETTE[i % len(_LAYER_PALETTE)] for i, n in enumerate(names)}
+
+
+def noise_styles(sigmas: Sequence[str]) -> dict[str, tuple[str, str]]:
+    """Colour and marker per noise level, assigned over the sorted union of every run's sigmas,
+    so that two levels never share a colour in one figure (also when its runs were evaluated at
+    different levels) and no level takes a layer's colour.
+
+    >>> s = noise_styles(["0.3", "0.1", "0.3"])
+    >>> list(s), s["0.1"] != s["0.3"]
+    (['0.1', '0.3'], True)
+    """
+    levels = sorted(set(sigmas), key=float)
+    if len(levels) > len(_NOISE_STYLES):
+        raise ValueError(f"at most {len(_NOISE_STYLES)} noise levels per figure, got {len(levels)}: {levels}")
+    return {s: _NOISE_STYLES[i] for i, s in enumerate(levels)}
 
 
 def _density_limits(all_densities: Sequence[float]) -> tuple[float, float]:
@@ -57,13 +77,37 @@ def _density_axis(ax: Any, xlim: tuple[float, float], label: bool = True) -> Non
     ax.set_xscale("log")
     ax.set_xlim(*xlim)
     hi, lo = xlim
-    ticks = [t for t in _DENSITY_TICKS if lo <= t <= hi]
+    ticks = density_ticks(lo, hi)
     ax.xaxis.set_major_locator(FixedLocator(ticks))
     ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g} %"))
     ax.xaxis.set_minor_locator(NullLocator())
     if label:
         ax.set_xlabel("weights remaining (log)")
     ax.grid(True, which="major", alpha=0.3)
+
+
+def density_ticks(lo: float, hi: float) -> list[float]:
+    """Tick values (percent) for a log density axis from ``lo`` to ``hi``: the 1-2-5 sequence, and
+    where fewer than three of those fall inside, a finer one (1, 1.2, 1.5, 2, 2.5, 3, 4, 5, 6, 8 per
+    decade, else steps of 0.1 in the mantissa; thinned to at most seven), so that a range spanning
+    a factor of 1.3 or more gets three or more labels.
+
+    >>> density_ticks(0.5, 120)
+    [100, 50, 20, 10, 5, 2, 1, 0.5]
+    >>> density_ticks(0.6, 1.3)
+    [1.2, 1, 0.8, 0.6]
+    """
+    ticks = [t for t in _DENSITY_TICKS if lo <= t <= hi]
+    if len(ticks) >= 3 or not (0 < lo < hi):
+        return ticks
+    for mantissas in ((1, 1.2, 1.5, 2, 2.5, 3, 4, 5, 6, 8), tuple(round(1 + 0.1 * i, 1) for i in range(90))):
+        fine = sorted({v for e in range(math.floor(math.log10(lo)) - 1, math.ceil(math.log10(hi)) + 1)
+                       for m in mantissas if lo <= (v := float(f"{m * 10.0 ** e:.6g}")) <= hi}, reverse=True)
+        while len(fine) > 7:
+            fine = fine[::2]
+        if len(fine) >= 3:
+            return [int(v) if v == int(v) else v for v in fine]
+    return ticks
 
 
 def _limits(values: Sequence[float], include_zero: bool = False) -> tuple[float, float]:
@@ -207,6 +251,7 @@ def figure4(runs: Sequence[RunData], path: str | os.PathLike, kind: str = "mask"
     lims = {name: _margin_limits([v for per in series[name].values() for vs in per.values() for v in vs])
             for name, _ in _MARGINS}
     legends: list[dict[str, Any]] = [{}, {}, {}]
+    noise = noise_styles([s for r in runs for s in r.sigmas])
     for j, run in enumerate(runs):
         x = [100 * d for d in run.densities]
         regimes = [rec.get("regime") for rec in run.records]
@@ -215,7 +260,9 @@ def figure4(runs: Sequence[RunData], path: str | os.PathLike, kind: str = "mask"
         (h,) = ax.plot(x, [100 * r["accuracy"]["clean"] for r in run.records], "o-", color="black", ms=3)
         legends[0]["clean"] = h
         for s in run.sigmas:
-            (h,) = ax.plot(x, [100 * r["accuracy"]["noisy"][s] for r in run.records], "o--", ms=3)
+            color, marker = noise[s]
+            (h,) = ax.plot(x, [100 * r["accuracy"]["noisy"][s] for r in run.records], "--", marker=marker, ms=3,
+                           color=color)
             legends[0].setdefault(f"noise σ={s}", h)
         ax.set_ylim(*acc_lim)
         ax.set_ylabel("test accuracy (%)")
@@ -235,8 +282,10 @@ def figure4(runs: Sequence[RunData], path: str | os.PathLike, kind: str = "mask"
 
 def figure4_aggregate(groups: Sequence[RunGroup], path: str | os.PathLike, kind: str = "mask") -> Path:
     """Figure 4 over seeds: per group of seeds a block of three panels, each the per-round mean
-    with ± sd bars against the per-round mean density, shaded by the most common regime. A margin
-    that is ``+inf`` for every seed is a triangle; otherwise the mean is over the finite seeds."""
+    with ± sd bars against the per-round mean density, shaded by the most common regime. The
+    accuracy means are solid only over the rounds every seed reached; past them, the mean of the
+    seeds left is dotted with open markers (the legend says so). A margin that is ``+inf`` for
+    every seed is a triangle; otherwise the mean is over the finite seeds."""
     from collections import Counter
 
     grid = _Grid(len(groups), 3)
@@ -246,6 +295,7 @@ def figure4_aggregate(groups: Sequence[RunGroup], path: str | os.PathLike, kind:
                        for a in [rec["accuracy"]["clean"], *rec["accuracy"]["noisy"].values()]])
     layers = _layer_names(all_runs)
     colors = _colors(layers)
+    noise = noise_styles([s for r in all_runs for s in r.sigmas])
 
     def layer_value(rec: dict[str, Any], layer: str, name: str) -> float | None:
         for c in rec.get("census", []):
@@ -266,13 +316,24 @@ def figure4_aggregate(groups: Sequence[RunGroup], path: str | os.PathLike, kind:
         ax = grid.ax(j, 0)
         _shade_regimes(ax, dens, regimes)
         sigmas = g.runs[0].sigmas
-        series: list[tuple[str, Callable[[Any], Any], str, Any]] = [("clean", lambda r: r["accuracy"]["clean"], "o-", "black")]
-        series += [(f"noise σ={s}", lambda r, s=s: r["accuracy"]["noisy"].get(s), "o--", None) for s in sigmas]
-        for name, fn, style, color in series:
+        series: list[tuple[str, Callable[[Any], Any], str, str, Any]] = [
+            ("clean", lambda r: r["accuracy"]["clean"], "-", "o", "black")]
+        series += [(f"noise σ={s}", lambda r, s=s: r["accuracy"]["noisy"].get(s), "--", noise[s][1], noise[s][0])
+                   for s in sigmas]
+        for name, fn, style, marker, color in series:
             ms = by_round(g.runs, fn)
-            h = ax.errorbar(x, [100 * m["mean"] for m in ms], yerr=[100 * (m["sd"] if m["n"] > 1 else 0) for m in ms],
-                            fmt=style, ms=3, capsize=2, color=color)
+            full = [i for i, m in enumerate(ms) if m["n"] == len(g.runs)]
+            h = ax.errorbar([x[i] for i in full], [100 * ms[i]["mean"] for i in full],
+                            yerr=[100 * (ms[i]["sd"] if ms[i]["n"] > 1 else 0) for i in full],
+                            fmt=style, marker=marker, ms=3, capsize=2, color=color)
             legends[0].setdefault(name, h)
+            # rounds some seeds never reached: the mean of fewer seeds, dotted with open markers
+            part = [i for i, m in enumerate(ms) if 0 < m["n"] < len(g.runs)]
+            if part:
+                lo = [full[-1]] if full and full[-1] + 1 == part[0] else []
+                (h,) = ax.plot([x[i] for i in lo + part], [100 * ms[i]["mean"] for i in lo + part], ":", marker=marker,
+                               ms=3, mfc="white", color=color)
+                legends[0].setdefault("mean of fewer seeds (dotted, open)", h)
         ax.set_ylim(*acc_lim)
         ax.set_ylabel("test accuracy (%), mean ± sd")
         ax.set_title(f"{g.title}\nseeds {', '.join(map(str, g.seeds))}", fontsize=9)
@@ -333,39 +394,74 @@ _EXTRA_STYLES: list[tuple[Any, str]] = [("-.", "^"), ((0, (1, 1)), "s"), ((0, (5
                                         ((0, (3, 2)), "v"), ((0, (1, 2, 4, 2)), "o"), ((0, (6, 2)), "*")]
 
 
-def overlay_styles(labels: Sequence[str], palette: Sequence[str]) -> dict[str, tuple[Any, str, tuple[float, ...]]]:
-    """Line style, marker and RGB colour per configuration label: one hue of ``palette`` per
-    pruner; plain solid, ``p/2`` dotted, -Bound dashed; every other variant (the controls) a
-    style and marker of its own and the pruner's hue darkened or lightened.
+#: one sequential colour map per pruner family (overlay_styles): its configurations are shades of it
+_FAMILY_MAPS = ("Blues", "Oranges", "Greens", "Purples", "Reds", "Greys")
 
-    >>> s = overlay_styles(["IMP", "IMP-Bound", "IMP-Bound (p first)", "SNIP"], ["#1f77b4", "#ff7f0e"])
+
+def overlay_styles(labels: Sequence[str], palette: Sequence[str] | None = None) -> dict[str, tuple[Any, str, tuple[float, ...]]]:
+    """Line style, marker and RGB colour per configuration label: one sequential colour map per
+    pruner family (blues, oranges, greens, ...; ``palette``, if given, names the maps instead),
+    each configuration of the family a shade of it spread from mid to dark, and its own line
+    style and marker: plain solid, ``p/2`` dotted, -Bound dashed, every other variant (the
+    controls) a style and marker of its own.
+
+    >>> s = overlay_styles(["IMP", "IMP-Bound", "IMP-Bound (p first)", "SNIP"])
     >>> s["IMP"][:2], s["IMP-Bound"][:2], s["IMP-Bound (p first)"][:2], s["SNIP"][2] == s["IMP"][2]
     (('-', '.'), ('--', 'x'), ('-.', '^'), False)
+    >>> len({s[k][2] for k in ("IMP", "IMP-Bound", "IMP-Bound (p first)")})  # three shades of one map
+    3
     """
-    from matplotlib.colors import to_rgb  # matplotlib loads lazily (import time of the package)
+    import matplotlib
 
-    bases: dict[str, int] = {}
+    maps = list(palette) if palette else list(_FAMILY_MAPS)
+    family: dict[str, list[str]] = {}
+    for label in labels:
+        family.setdefault(label.split(" ")[0].replace("-Bound", ""), []).append(label)
     extras: dict[str, int] = {}
     out = {}
-    for label in labels:
-        base = label.split(" ")[0].replace("-Bound", "")
-        rgb = to_rgb(palette[bases.setdefault(base, len(bases)) % len(palette)])
-        variant = label[len(base):].strip()  # "", "(p/2)", "-Bound", "-Bound (p first)", "(scored once)", ...
-        if variant in _VARIANT_STYLES:
-            style, marker = _VARIANT_STYLES[variant]
-        else:
-            i = extras.setdefault(variant, len(extras))
-            style, marker = _EXTRA_STYLES[i % len(_EXTRA_STYLES)]
-            towards, amount = (0.0 if i % 2 == 0 else 1.0), 0.25 + 0.1 * (i // 2 % 3)
-            rgb = tuple(c + amount * (towards - c) for c in rgb)
-        out[label] = (style, marker, tuple(rgb))
-    return out
+    for f, (base, members) in enumerate(family.items()):
+        cmap = matplotlib.colormaps[maps[f % len(maps)]]
+        # plain first, then its half-rate control, then the rest in order: darkest to lighter
+        members = sorted(members, key=lambda m: (m[len(base):].strip() not in ("",), m[len(base):].strip() != "(p/2)"))
+        for k, label in enumerate(members):
+            variant = label[len(base):].strip()  # "", "(p/2)", "-Bound", "-Bound (p first)", "(scored once)", ...
+            if variant in _VARIANT_STYLES:
+                style, marker = _VARIANT_STYLES[variant]
+            else:
+                i = extras.setdefault(variant, len(extras))
+                style, marker = _EXTRA_STYLES[i % len(_EXTRA_STYLES)]
+            shade = 0.95 - (0.55 * k / (len(members) - 1) if len(members) > 1 else 0.0)
+            out[label] = (style, marker, tuple(float(c) for c in cmap(shade)[:3]))
+    return {label: out[label] for label in labels}
+
+
+def _round_series(runs: Sequence[RunData], f: Callable[[Any], float]) -> tuple[list[float], list[list[float]]]:
+    """Per round index: the mean density (percent) over the runs that reached it and the values of ``f``."""
+    n = max(len(r.records) for r in runs)
+    xs, vals = [], []
+    for i in range(n):
+        recs = [r.records[i] for r in runs if i < len(r.records)]
+        xs.append(100 * math.fsum(x["density"]["total"] for x in recs) / len(recs))
+        vals.append([f(x) for x in recs])
+    return xs, vals
+
+
+def _same_records(a: RunGroup, b: RunGroup) -> bool:
+    """Two configurations whose runs have identical densities and accuracies round by round."""
+    def key(g: RunGroup) -> list[Any]:
+        return [(r.seed, [(x["density"]["total"], x["accuracy"]["clean"], sorted(x["accuracy"]["noisy"].items()))
+                          for x in r.records]) for r in g.runs]
+
+    return key(a) == key(b)
 
 
 def overlay_figure(runs: Sequence[RunData], path: str | os.PathLike, title: str = "") -> Path:
-    """Accuracy (clean, noisiest sigma) and the fraction of Ramanujan layers vs density, mean ± sd
-    over seeds per round; one colour per pruner, plain solid, -Bound dashed, plain p/2 dotted, every
-    other variant (the controls) a line style and marker of its own."""
+    """Accuracy (clean, noisiest sigma) and the fraction of Ramanujan layers vs density, per
+    configuration the mean over seeds per round with a ± sd band, drawn only over the rounds
+    *every* seed reached; past that point each remaining seed is a thin line of its own (so a
+    mean never jumps when seeds drop out). One hue per pruner family, a shade, line style and
+    marker per configuration (:func:`overlay_styles`); a configuration whose records equal an
+    earlier one's is not drawn again but named in the legend (``= X, identical records``)."""
     import numpy as np
 
     plt = _pyplot()
@@ -379,27 +475,47 @@ def overlay_figure(runs: Sequence[RunData], path: str | os.PathLike, title: str 
     fig, axes = plt.subplots(1, len(panels), figsize=(4.8 * len(panels) + 2.4, 4.3), squeeze=False)
     axes = axes[0]
     xlim = _density_limits([d for r in runs for d in r.densities])
-    styles = overlay_styles([run_label(g.runs[0]) for g in groups], plt.rcParams["axes.prop_cycle"].by_key()["color"])
+    styles = overlay_styles([run_label(g.runs[0]) for g in groups])
+    handles: dict[str, Any] = {}
+    drawn: list[RunGroup] = []
+    partial = False
     for g in groups:
         label = run_label(g.runs[0])
         style, marker, color = styles[label]
-        n = max(len(r.records) for r in g.runs)
+        twin = next((d for d in drawn if _same_records(d, g)), None)
+        if twin is not None:
+            from matplotlib.lines import Line2D
+
+            handles[f"{label} (n={len(g.runs)}) = {run_label(twin.runs[0])}, identical records"] = Line2D(
+                [], [], linestyle=style, marker=marker, color=color)
+            continue
+        drawn.append(g)
         for ax, (ylabel, f) in zip(axes, panels):
-            xs, ms, ss = [], [], []
-            for i in range(n):
-                recs = [r.records[i] for r in g.runs if i < len(r.records)]
-                vals = [f(x) for x in recs]
-                xs.append(100 * float(np.mean([x["density"]["total"] for x in recs])))
-                ms.append(float(np.mean(vals)))
-                ss.append(float(np.std(vals, ddof=1)) if len(vals) > 1 else 0.0)
-            xa, ma, sa = map(np.asarray, (xs, ms, ss))
-            ax.plot(xa, ma, linestyle=style, color=color, marker=marker, ms=4, label=f"{label} (n={len(g.runs)})")
-            ax.fill_between(xa, ma - sa, ma + sa, color=color, alpha=0.15, lw=0)
+            xs, vals = _round_series(g.runs, f)
+            full = [i for i, v in enumerate(vals) if len(v) == len(g.runs)]
+            xa = np.asarray([xs[i] for i in full])
+            ma = np.asarray([float(np.mean(vals[i])) for i in full])
+            sa = np.asarray([float(np.std(vals[i], ddof=1)) if len(vals[i]) > 1 else 0.0 for i in full])
+            (h,) = ax.plot(xa, ma, linestyle=style, color=color, marker=marker, ms=4)
+            ax.fill_between(xa, ma - sa, ma + sa, color=color, alpha=0.08, lw=0)
+            handles.setdefault(f"{label} (n={len(g.runs)})", h)
+            last = full[-1] if full else -1
+            for r in g.runs:  # past the last round every seed reached: each seed on its own
+                if len(r.records) > last + 1:
+                    tail = r.records[max(last, 0):]
+                    ax.plot([100 * x["density"]["total"] for x in tail], [f(x) for x in tail], linestyle=style,
+                            color=color, lw=0.7, alpha=0.8)
+                    partial = True
             ax.set_ylabel(ylabel)
     for ax in axes:
         _density_axis(ax, xlim)
-    axes[-1].legend(loc="upper left", bbox_to_anchor=(1.02, 1.0), fontsize=7, frameon=False, title="configuration (seeds)",
-                    title_fontsize=7)
+    if partial:
+        from matplotlib.lines import Line2D
+
+        handles["thin: single seeds, past the last round all seeds reached (no mean there)"] = Line2D(
+            [], [], color="grey", lw=0.7)
+    axes[-1].legend(list(handles.values()), list(handles), loc="upper left", bbox_to_anchor=(1.02, 1.0), fontsize=7,
+                    frameon=False, title="configuration (seeds); line: mean over seeds, band: ± sd", title_fontsize=7)
     if title:
         fig.suptitle(title)
     fig.tight_layout()
@@ -427,7 +543,14 @@ def table_figure(head: Sequence[str], body: Sequence[Sequence[Any]], path: str |
         cell.set_height(cell.get_height() * (1.1 * lines if row == 0 else 1.5))
     ax.set_title(title, fontsize=9)
     fig.tight_layout()
+    # crop to the table and its title: the axes around an auto-sized table are mostly empty
+    fig.canvas.draw()
+    renderer = fig.canvas.get_renderer()
+    from matplotlib.transforms import Bbox
+
+    box = Bbox.union([tab.get_window_extent(renderer), ax.title.get_window_extent(renderer)])
+    box = box.expanded(1.0, 1.0).padded(6).transformed(fig.dpi_scale_trans.inverted())
     out = Path(path)
-    fig.savefig(out, dpi=130, bbox_inches="tight")
+    fig.savefig(out, dpi=130, bbox_inches=box)
     plt.close(fig)
     return out

@@ -22,7 +22,7 @@ from bipartite_expanders.report import RamanujanReport
 from .load import RunData
 from .stats import SPEARMAN_METRICS, STUDY_DENSITIES, failing_layers, flatten, num
 
-__all__ = ["md_table", "pct", "pm", "table2_markdown", "table2_aggregate_markdown", "rounds_markdown",
+__all__ = ["md_table", "pct", "pm", "ci_cell", "table2_markdown", "table2_aggregate_markdown", "rounds_markdown",
            "layers_markdown", "spearman_markdown", "study_markdown", "compare_lengths_markdown", "provenance_markdown",
            "hparams_markdown", "package_version", "git_commit"]
 
@@ -49,6 +49,25 @@ def pm(ms: Mapping[str, float], digits: int = 2, scale: float = 100.0) -> str:
     if ms["n"] == 1 or not math.isfinite(ms["sd"]):
         return f"{scale * ms['mean']:.{digits}f}"
     return f"{scale * ms['mean']:.{digits}f} ± {scale * ms['sd']:.{digits}f}"
+
+
+def ci_cell(ci: Mapping[str, Any], scale: float = 100.0, digits: int = 2, sign: bool = True) -> str:
+    """A :func:`~bipartite_expanders.adapters.torch.lth.report.stats.t_interval` (or any interval
+    dict with ``mean``, ``low``, ``high``, ``n``, ``values``) as ``mean [low, high] (n=N: per-seed
+    values)``, in points; ``-`` for a missing seed's value, ``-`` when empty.
+
+    >>> ci_cell({"mean": 0.01, "low": -0.002, "high": 0.022, "n": 2, "values": [0.0, 0.02]})
+    '+1.00 [-0.20, +2.20] (n=2: +0.00 +2.00)'
+    """
+    if not ci or ci["n"] == 0:
+        return "-"
+    f = f"{{:{'+' if sign else ''}.{digits}f}}"
+    values = " ".join("-" if v is None else f.format(scale * v) for v in ci.get("values", []))
+    seeds = f"n={ci['n']}: {values}" if values else f"n={ci['n']}"
+    m = f.format(scale * ci["mean"])
+    if not math.isfinite(ci["low"]):
+        return f"{m} ({seeds})"
+    return f"{m} [{f.format(scale * ci['low'])}, {f.format(scale * ci['high'])}] ({seeds})"
 
 
 def _g(v: Any, digits: int = 4) -> str:
@@ -92,7 +111,7 @@ def table2_aggregate_markdown(rows: Sequence[Mapping[str, Any]], alphas: Iterabl
     for a in alphas:
         head += [f"density @ α={a:g}", f"acc @ α={a:g}"]
     head += ["stop round", "density @ stop", "acc @ stop", "noisy acc @ stop", "stop reasons",
-             "Bound − plain at matched density (seeds)"]
+             "Bound − plain at matched density: mean [t interval] (per seed)"]
     body = []
     for r in rows:
         n = len(r["seeds"])
@@ -106,7 +125,7 @@ def table2_aggregate_markdown(rows: Sequence[Mapping[str, Any]], alphas: Iterabl
                   ", ".join(f"σ={k}: {pm(v)}" for k, v in s["noisy"].items()),
                   ", ".join(f"{k} ×{c}" for k, c in s["reasons"].items())]
         m = r.get("plain_at_stop")
-        cells.append("" if m is None else f"{pm(m['gain'])} ({m['n']}/{n})")
+        cells.append("" if m is None else (ci_cell(m["gain_ci"]) if "gain_ci" in m else pm(m["gain"])) + f" ({m['n']}/{n})")
         body.append(cells)
     return md_table(head, body)
 
@@ -184,25 +203,27 @@ def spearman_markdown(rows: Sequence[Mapping[str, Any]]) -> str:
 
 
 def study_markdown(rows: Sequence[Mapping[str, Any]], densities: Iterable[float] = STUDY_DENSITIES) -> str:
-    """:func:`~bipartite_expanders.adapters.torch.lth.report.stats.study_table` as markdown (percent; mean ± sd over seeds)."""
+    """:func:`~bipartite_expanders.adapters.torch.lth.report.stats.study_table` as markdown (percent; accuracies at
+    the density points and the differences as mean [t interval] with the per-seed values, the rest mean ± sd)."""
     densities = list(densities)
     head = ["configuration", "seeds (finished)", "wall s per run", "dense acc %"]
     for d in densities:
-        head += [f"density % near {100 * d:g}", "acc %"]
+        head += [f"acc % at {100 * d:g} % (interpolated)"]
     head += ["last round: density %", "acc %", "noisy acc %", "plain at that density (interpolated): acc %",
-             "Bound − plain", "plain p/2 at that density: acc %", "Bound − plain p/2",
+             "Bound − plain: mean [t interval] (per seed)", "plain p/2 at that density: acc %", "Bound − plain p/2",
              "Bound steps: at k=1 % / by the |W| rule %"]
     body = []
     for r in rows:
         cells = [r["label"], f"{len(r['seeds'])} ({sum(r['finished'])})", pm(r["seconds"], 0, 1.0), pm(r["dense"])]
         for d in densities:
             v = r.get(f"at_{d:g}")
-            cells += ["", ""] if v is None else [pm(v["density"]), pm(v["accuracy"])]
+            cells += [""] if v is None else [ci_cell(v["accuracy"], sign=False)]
         s = r["stop"]
         cells += [pm(s["density"]), pm(s["accuracy"]), ", ".join(f"σ={k}: {pm(v)}" for k, v in s["noisy"].items())]
         for key in ("plain_at_stop", "half_at_stop"):
             p = r.get(key)
-            cells += ["", ""] if p is None else [f"{pm(p['accuracy'])} (n={p['n']})", pm(p["gain"])]
+            cells += ["", ""] if p is None else [f"{pm(p['accuracy'])} (n={p['n']})",
+                                                 ci_cell(p["gain_ci"]) if "gain_ci" in p else pm(p["gain"])]
         d = r.get("decisions")
         cells.append("" if d is None else f"{100 * d['k1']:.0f} / {100 * d['weighted']:.0f} (of {d['accepted']})")
         body.append(cells)

@@ -29,7 +29,7 @@ from .load import RunData, RunGroup, group_runs, run_label
 
 __all__ = ["num", "flatten", "metric_keys", "layer_metric", "mean_sd", "record_metrics", "banded_spearman",
            "accuracy_at_density", "matched_plain", "table2", "table2_aggregate", "study_table", "compare_lengths",
-           "failing_layers", "partial_correlation", "DEFAULT_BANDS", "SPEARMAN_METRICS", "STUDY_DENSITIES"]
+           "failing_layers", "partial_correlation", "t_interval", "DEFAULT_BANDS", "SPEARMAN_METRICS", "STUDY_DENSITIES"]
 
 #: density band edges, high to low: bands (0.5, 1], (0.2, 0.5], ..., (0, 0.01]
 DEFAULT_BANDS: tuple[float, ...] = (1.0, 0.5, 0.2, 0.1, 0.05, 0.02, 0.01, 0.0)
@@ -128,6 +128,43 @@ def mean_sd(values: Iterable[float | None]) -> dict[str, float]:
     return {"mean": m, "sd": sd, "n": n}
 
 
+def _finite(values: Sequence[float | None]) -> tuple[list[float | None], Any]:
+    """The values with NaN/inf/None as None (order kept, one per run) and the finite ones."""
+    import numpy as np
+
+    kept = [float(v) if v is not None and math.isfinite(float(v)) else None for v in values]
+    return kept, np.asarray([v for v in kept if v is not None], dtype=float)
+
+
+def t_interval(values: Sequence[float | None], level: float = 0.95) -> dict[str, Any]:
+    """Mean of the finite ``values`` (one per run) and its Student-t interval
+    ``mean ± t(level, n - 1) * sd / sqrt(n)``: ``mean``, ``low``, ``high``, ``sd``, ``n``,
+    ``values`` (the input with non-finite entries as None, so that they line up with the seeds),
+    ``method = "t"``. Fewer than two values: the interval is NaN; identical values: a point.
+
+    >>> ci = t_interval([1.0, 2.0, 3.0])
+    >>> ci["mean"], ci["n"], round(ci["high"] - ci["mean"], 4)  # t(0.975, 2) = 4.3027, sd/sqrt(3) = 0.5774
+    (2.0, 3, 2.4841)
+    """
+    import numpy as np
+    from scipy.stats import t as student_t
+
+    if not 0 < level < 1:
+        raise ValueError(f"level must be in (0, 1), got {level!r}")
+    kept, x = _finite(values)
+    out: dict[str, Any] = {"mean": math.nan, "low": math.nan, "high": math.nan, "sd": math.nan, "n": int(x.size),
+                           "values": kept, "method": "t", "level": level}
+    if x.size == 0:
+        return out
+    out["mean"] = float(math.fsum(x) / x.size)
+    if x.size < 2:
+        return out
+    sd = float(np.std(x, ddof=1))
+    half = float(student_t.ppf(0.5 + level / 2, x.size - 1)) * sd / math.sqrt(x.size)
+    out.update(sd=sd, low=out["mean"] - half, high=out["mean"] + half)
+    return out
+
+
 # ------------------------------------------------------------------ matched density
 def accuracy_at_density(records: Sequence[Mapping[str, Any]], density: float, key: str = "clean") -> float | None:
     """The clean (or ``key`` = a noise sigma) accuracy of a run at ``density``: linear in
@@ -214,7 +251,8 @@ def table2_aggregate(groups: Sequence[RunGroup], alphas: Iterable[float] = (1.5,
     """Per group, :func:`table2` over its seeds as mean ± sd: the dense accuracy; per alpha the
     density and accuracy (over the seeds that reach one within alpha); the stopping point's round,
     density, clean and noisy accuracy, the stop reasons counted; for -Bound groups the gain over
-    the plain run at matched density (per seed, then mean ± sd, ``n`` seeds matched)."""
+    the plain run at matched density (per seed, then mean ± sd and a :func:`t_interval`, ``n``
+    seeds matched)."""
     alphas = list(alphas)
     pool = list(runs) if runs is not None else [r for g in groups for r in g.runs]
     out = []
@@ -237,7 +275,8 @@ def table2_aggregate(groups: Sequence[RunGroup], alphas: Iterable[float] = (1.5,
             m = [_matched(r, matched_plain(r, pool), r.records[-1]["density"]["total"]) for r in g.runs]
             m = [x for x in m if x is not None and x["accuracy"] is not None]
             agg["plain_at_stop"] = {"accuracy": mean_sd(x["accuracy"] for x in m),
-                                    "gain": mean_sd(x["gain"] for x in m), "n": len(m)}
+                                    "gain": mean_sd(x["gain"] for x in m), "n": len(m),
+                                    "gain_ci": t_interval([x["gain"] for x in m])}
         out.append(agg)
     return out
 
@@ -331,16 +370,13 @@ def banded_spearman(runs: Sequence[RunData], bands: Sequence[float] = DEFAULT_BA
 
 
 # ------------------------------------------------------------------ the study
-def _nearest(run: RunData, density: float) -> dict[str, Any]:
-    """The run's record whose total density is nearest ``density`` on a log scale."""
-    return min(run.records, key=lambda r: abs(math.log(r["density"]["total"]) - math.log(density)))
-
-
 def study_table(runs: Sequence[RunData], densities: Iterable[float] = STUDY_DENSITIES) -> list[dict[str, Any]]:
-    """One row per configuration: mean ± sd over seeds of the plain runs' accuracy at the rounds
-    nearest the study's density points; for a -Bound configuration its stopping point against the
-    plain run of the same pruner and seed *at the same density* (interpolated on log density,
-    :func:`accuracy_at_density`) and against the half-rate control (plain at ``p/2``), and how
+    """One row per configuration: the plain runs' clean and noisy accuracy at the study's density
+    points, interpolated linearly in log density within each seed (:func:`accuracy_at_density`;
+    a seed that does not reach the density is left out and the count says so), per seed and as
+    :func:`t_interval` over seeds; for a -Bound configuration its stopping point against the plain
+    run of the same pruner and seed *at the same density* (interpolated the same way) and against
+    the half-rate control (plain at ``p/2``), per seed and with a :func:`t_interval`, and how
     Algorithm 1 decided (share of accepted steps at ``k = 1`` and by the ``|W|`` rule)."""
     densities = list(densities)
     groups = group_runs(runs)
@@ -357,10 +393,10 @@ def study_table(runs: Sequence[RunData], densities: Iterable[float] = STUDY_DENS
                                                             for x in r.records) for r in g.runs)}
         if "-Bound" not in label:
             for d in densities:
-                recs = [_nearest(r, d) for r in g.runs]
-                row[f"at_{d:g}"] = {"density": mean_sd(x["density"]["total"] for x in recs),
-                                    "accuracy": mean_sd(x["accuracy"]["clean"] for x in recs),
-                                    "noisy": {s: mean_sd(x["accuracy"]["noisy"][s] for x in recs) for s in sig}}
+                row[f"at_{d:g}"] = {"density": d,
+                                    "accuracy": t_interval([accuracy_at_density(r.records, d) for r in g.runs]),
+                                    "noisy": {s: t_interval([accuracy_at_density(r.records, d, key=s) for r in g.runs])
+                                              for s in sig}}
         row["stop"] = {"density": mean_sd(x["density"]["total"] for x in last),
                        "accuracy": mean_sd(x["accuracy"]["clean"] for x in last),
                        "noisy": {s: mean_sd(x["accuracy"]["noisy"][s] for x in last) for s in sig},
@@ -376,7 +412,7 @@ def study_table(runs: Sequence[RunData], densities: Iterable[float] = STUDY_DENS
                 m = [x for x in m if x is not None and x["accuracy"] is not None]
                 if m:
                     row[key] = {"accuracy": mean_sd(x["accuracy"] for x in m), "gain": mean_sd(x["gain"] for x in m),
-                                "n": len(m)}
+                                "n": len(m), "gain_ci": t_interval([x["gain"] for x in m])}
         rows.append(row)
     # each pruner: plain, its half-rate control, then -Bound
     rows.sort(key=lambda r: (r["label"].split(" ")[0].replace("-Bound", "").lower(), "-Bound" in r["label"],
