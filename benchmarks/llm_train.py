@@ -2,7 +2,7 @@
 
     OMP_NUM_THREADS=1 nice -n 19 python benchmarks/llm_train.py --seed 0 --out /work/wt-24-out
 
-One thread. AdamW (lr 2e-3, betas 0.9/0.95, weight decay 0.1, 100 warm-up steps, then
+One thread. AdamW (lr 3e-3, betas 0.9/0.95, weight decay 0.1, 100 warm-up steps, then
 constant), batches of 16 random windows of 129 bytes from the training split. Every
 ``--eval-every`` steps the held-out bits per byte is measured on 64 fixed held-out windows;
 **plateau** means no improvement of more than ``--min-delta`` (0.01 bits/byte) over the best
@@ -44,12 +44,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--seed", type=int, nargs="+", default=[0])
     ap.add_argument("--out", type=Path, required=True)
     ap.add_argument("--batch-size", type=int, default=16)
-    ap.add_argument("--lr", type=float, default=2e-3)
+    ap.add_argument("--lr", type=float, default=3e-3)
     ap.add_argument("--eval-every", type=int, default=50)
     ap.add_argument("--patience", type=int, default=3)
     ap.add_argument("--min-delta", type=float, default=0.01)
-    ap.add_argument("--max-steps", type=int, default=4000)
-    ap.add_argument("--max-minutes", type=float, default=10.0)
+    ap.add_argument("--max-steps", type=int, default=600)
+    ap.add_argument("--max-minutes", type=float, default=14.0)
     ap.add_argument("--threads", type=int, default=1)
     args = ap.parse_args(argv)
     torch.set_num_threads(args.threads)
