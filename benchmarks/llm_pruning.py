@@ -35,7 +35,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
-from bipartite_expanders.adapters.torch import census  # noqa: E402
+from bipartite_expanders.adapters.torch import apply_masks, census, ensure_masks  # noqa: E402
 from bipartite_expanders.adapters.torch.allocation import allocate_sparsity  # noqa: E402
 from bipartite_expanders.adapters.torch.nm import bound_respecting_nm, ramanujan_nm_masks  # noqa: E402
 from bipartite_expanders.adapters.torch.oneshot import layer_scores, oneshot_blocks, oneshot_prune  # noqa: E402
@@ -47,7 +47,10 @@ VARIANTS = {"unstructured": ("plain", "owl", "spectral", "bounded"), "2:4": ("pl
 GROUPS = {"magnitude": "layer", "wanda": "row", "sparsegpt": "layer"}
 
 
-def census_summary(model, names) -> dict:
+def census_summary(model, names, masks) -> dict:
+    # the census reads each layer's mask (weight_mask): register the kept pattern first
+    ensure_masks(model, names)
+    apply_masks(model, {n: masks[n].float() for n in names})
     c = census(model, layers=names, universal_cover=False)
     layers = []
     for lc in c.layers:
@@ -159,7 +162,7 @@ def main(argv=None) -> int:
                     rec.update({"held_out_bpb": bpb, "perplexity_per_byte": 2.0 ** bpb,
                                 "total_sparsity": res.total_sparsity, "sparsities": res.sparsities,
                                 "reconstruction_error": res.reconstruction_error,
-                                "census": census_summary(model, names)})
+                                "census": census_summary(model, names, res.masks)})
                     if selections:
                         rec["selection"] = {"layers": selections,
                                             "already": sum(v["already"] for v in selections.values()),

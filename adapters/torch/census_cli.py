@@ -160,7 +160,16 @@ def census_of_path(path: str | Path, rnd: int | None = None, groups: tuple[int, 
             raise ValueError("--round is for run directories")
         if not path.is_file():
             raise FileNotFoundError(f"{path}: no such file or directory")
-        obj = load_torch(path, "torch file loadable with weights_only=True")
+        if path.suffix == ".safetensors":  # a Hugging Face save_pretrained file: no pickle at all
+            from safetensors import SafetensorError
+            from safetensors.torch import load_file
+
+            try:
+                obj = load_file(path)
+            except (SafetensorError, OSError, ValueError) as exc:
+                raise ValueError(f"{path}: not a readable safetensors file ({exc})") from None
+        else:
+            obj = load_torch(path, "torch file loadable with weights_only=True")
         model = state_dict_model(_unwrap(obj, path), groups)
         info["weights"] = "file"
     c = census(model, scope=scope, universal_cover=universal_cover)
