@@ -11,8 +11,8 @@ at the target; only how it is spread over the layers differs.
   mask graph at the target (the score's mask, :func:`~bipartite_expanders.ramanujan_report`):
   layers with more margin are pruned more.
 * ``"bounded"``: Algorithm 1's idea at a fixed total. Each layer's *ceiling* is the largest
-  sparsity on a grid at which the score's mask graph is still Ramanujan
-  (``max(delta_s, delta_r) >= 0``); layers get ``min(ceiling, tau)`` with one common ``tau``
+  sparsity on a grid (0, 0.05, ..., 0.95) up to which the score's mask graph stays Ramanujan
+  (``max(delta_s, delta_r) >= 0`` at every grid point, scanned upward); layers get ``min(ceiling, tau)`` with one common ``tau``
   found so the total is met: layers with room are pruned beyond the target, layers at their
   bound less. When the ceilings cannot carry the total, every layer gets ``ceiling + delta``
   (one common shift) and the layers over their ceiling are listed (``over_bound``).
@@ -125,26 +125,22 @@ def mask_margin(keep: torch.Tensor) -> float:
 
 
 def ramanujan_ceiling(scores: torch.Tensor, groups: str = "row", grid: np.ndarray | None = None) -> float:
-    """The largest grid sparsity at which ``unstructured_mask(scores, s, groups)`` is Ramanujan
-    (bisection on the grid, taking the margin as decreasing in ``s``); 0 when none is.
+    """The sparsity just below the first grid point at which ``unstructured_mask(scores, s, groups)``
+    stops being Ramanujan: every grid sparsity up to the ceiling keeps the bound (the grid is
+    scanned upward, since the margin need not fall monotonically). The grid defaults to
+    0, 0.05, ..., 0.95; the last point when the bound never breaks, 0 when it breaks at once.
 
     >>> torch.manual_seed(0) and None
     >>> 0.5 <= ramanujan_ceiling(torch.rand(64, 64)) < 1
     True
     """
-    grid = np.round(np.arange(0.0, 0.96, 0.025), 4) if grid is None else np.asarray(grid, dtype=float)
-    lo, hi = 0, len(grid) - 1
-    if mask_margin(unstructured_mask(scores, float(grid[hi]), groups)) >= 0:
-        return float(grid[hi])
-    if mask_margin(unstructured_mask(scores, float(grid[lo]), groups)) < 0:
-        return float(grid[lo])
-    while hi - lo > 1:  # margin(lo) >= 0 > margin(hi)
-        mid = (lo + hi) // 2
-        if mask_margin(unstructured_mask(scores, float(grid[mid]), groups)) >= 0:
-            lo = mid
-        else:
-            hi = mid
-    return float(grid[lo])
+    grid = np.round(np.arange(0.0, 0.951, 0.05), 4) if grid is None else np.sort(np.asarray(grid, dtype=float))
+    ceiling = float(grid[0])
+    for s in grid:
+        if mask_margin(unstructured_mask(scores, float(s), groups)) < 0:
+            break
+        ceiling = float(s)
+    return ceiling
 
 
 def _spread(target: float, signal: dict[str, float], sizes: dict[str, int], lam: float, sign: float) -> dict[str, float]:

@@ -143,7 +143,8 @@ def bound_respecting_nm(keep: torch.Tensor, scores: torch.Tensor, n: int, m: int
     s = scores.detach().to(torch.float64).reshape(rows, groups, m).numpy()
     k = keep.detach().cpu().numpy().reshape(rows, groups, m).copy()
     base_score = float((s * k).sum())
-    rep = ramanujan_report(mask_graph(torch.from_numpy(k.reshape(rows, cols))), weighted=False, universal_cover=False)
+    rep = ramanujan_report(mask_graph(torch.from_numpy(k.reshape(rows, cols))), weighted=False,
+                           universal_cover=False)
     t2_before = rep.t2
     already = rep.is_ramanujan
     # pairs (a kept, b dropped) in each group that are near-tied
