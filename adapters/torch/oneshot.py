@@ -136,7 +136,7 @@ def sparsegpt_scores(weight: torch.Tensor, hessian: torch.Tensor, percdamp: floa
     """SparseGPT's selection score ``w_ij^2 / [U]_jj^2``, ``U`` the upper Cholesky factor of the damped
     ``H^-1`` (the OBS saliency of the first column of each block), for the unpruned weight.
 
-    >>> sparsegpt_scores(torch.tensor([[1.0, 2.0]]), 2 * torch.eye(2), percdamp=0.5).tolist()
+    >>> sparsegpt_scores(torch.tensor([[1.0, 2.0]]), 2 * torch.eye(2), percdamp=0.5).round(decimals=9).tolist()
     [[3.0, 12.0]]
     """
     H, _ = _damped(hessian, percdamp)
