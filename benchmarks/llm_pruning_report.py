@@ -127,20 +127,25 @@ def figure(path: Path, summary: dict, keys, runs, dense) -> None:
                 if e is None:
                     continue
                 x = i + (j - (len(variants) - 1) / 2) * width
-                b = e["bpb"]
-                yerr = None if b["lo"] is None or (isinstance(b["lo"], float) and math.isnan(b["lo"])) else \
-                    [[b["mean"] - b["lo"]], [b["hi"] - b["mean"]]]
+                b = e["delta_vs_dense"]
+                if b is None:
+                    continue
+                lo_missing = b["lo"] is None or (isinstance(b["lo"], float) and math.isnan(b["lo"]))
+                yerr = None if lo_missing else [[b["mean"] - b["lo"]], [b["hi"] - b["mean"]]]
                 ax.errorbar([x], [b["mean"]], yerr=yerr, fmt="o", color=colors[v], capsize=3,
                             label=v if i == 0 else None)
-                ax.scatter([x] * len(e["bpb_per_seed"]), e["bpb_per_seed"], s=8, color=colors[v], alpha=0.4)
-        if dense:
-            ax.axhline(float(np.mean(list(dense.values()))), color="k", lw=0.8, ls="--", label="dense")
+                per_seed = [bpb - dense[s_] for s_, bpb in zip(e["seeds"], e["bpb_per_seed"]) if s_ in dense]
+                ax.scatter([x] * len(per_seed), per_seed, s=8, color=colors[v], alpha=0.4)
+        ax.axhline(0.0, color="k", lw=0.8, ls="--", label="dense")
         ax.set_xticks(range(len(METHOD_ORDER)), METHOD_ORDER)
         ax.set_title(PATTERN_NAME[pattern])
-        ax.set_ylabel("held-out bits per byte")
+        ax.set_ylabel("held-out bits/byte minus the dense model's")
+        if pattern == "2:4":
+            ax.set_yscale("symlog", linthresh=0.05)
+            ax.set_ylim(-0.02, 2.0)
         ax.legend(fontsize=7)
     n = max((e["n"] for e in summary["runs"]), default=0)
-    fig.suptitle(f"One-shot pruning of a 1.8 M-parameter byte-level Llama (stdlib source); mean, 95 % t-interval, seeds as dots (n = {n})",
+    fig.suptitle(f"One-shot pruning of a 1.8 M-parameter byte-level Llama (stdlib source): change in held-out bits/byte, paired by seed; mean, 95 % t-interval, seeds as dots (n = {n})",
                  fontsize=10)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
