@@ -32,6 +32,7 @@ __all__ = [
     "prime_power", "gf_tables", "PG2_MAX_Q", "array_code_incidence",
     "RamanujanGraph", "RamanujanSearchError", "RAMANUJAN_METHODS", "CERTIFICATE_RTOL",
     "ramanujan_biregular", "ramanujan_bipartite", "near_biregular_degrees", "random_near_biregular",
+    "nm_pattern", "ramanujan_nm",
 ]
 
 
@@ -430,12 +431,23 @@ def _second_pair(B: sp.csr_array, v0: Any) -> tuple[float, np.ndarray, np.ndarra
 
 
 def _switch_candidates(left: np.ndarray, right: np.ndarray, u: np.ndarray, v: np.ndarray, n_right: int,
-                       limit: int, rng: np.random.Generator) -> list[tuple[int, int]]:
+                       limit: int, rng: np.random.Generator, groups: np.ndarray | None = None) -> list[tuple[int, int]]:
     """Vertex-disjoint switches ``(a, b), (c, d) -> (a, d), (c, b)`` that keep the graph simple,
-    best first by the first-order change of ``u^T B v``: ``-(u_a - u_c)(v_b - v_d)``."""
+    best first by the first-order change of ``u^T B v``: ``-(u_a - u_c)(v_b - v_d)``.
+
+    ``groups`` (a label per left vertex) restricts the switches to pairs ``a, c`` of the same
+    label, which keeps every right vertex's count of neighbours in each group (an N:M pattern)."""
     E = left.size
     S = min(20 * E, 400_000)
-    e, f = rng.integers(E, size=S), rng.integers(E, size=S)
+    e = rng.integers(E, size=S)
+    if groups is None:
+        f = rng.integers(E, size=S)
+    else:  # a partner edge drawn from the same left group as e
+        order = np.argsort(groups[left], kind="stable")
+        counts = np.bincount(groups[left], minlength=int(groups.max()) + 1)
+        starts = np.concatenate(([0], np.cumsum(counts)[:-1]))
+        g = groups[left[e]]
+        f = order[starts[g] + (rng.random(S) * counts[g]).astype(np.int64)]
     a, b, c, d = left[e], right[e], left[f], right[f]
     gain = (u[a] - u[c]) * (v[b] - v[d])
     codes = np.sort(left.astype(np.int64) * n_right + right)
@@ -462,7 +474,7 @@ def _switch_candidates(left: np.ndarray, right: np.ndarray, u: np.ndarray, v: np
 
 
 def _repair(left: np.ndarray, right: np.ndarray, shape: tuple[int, int], target: float, rng: np.random.Generator,
-            max_rounds: int) -> tuple[np.ndarray, float, int]:
+            max_rounds: int, groups: np.ndarray | None = None) -> tuple[np.ndarray, float, int]:
     """Lower ``t2`` by degree-preserving switches until it certifies against ``target`` (or stalls).
 
     Each round applies a batch of the best-scoring switches and keeps it only when the
@@ -478,7 +490,7 @@ def _repair(left: np.ndarray, right: np.ndarray, shape: tuple[int, int], target:
     for _ in range(max_rounds):
         if _certifies(t1, t2, target):
             break
-        moves = _switch_candidates(left, right, u, v, shape[1], batch, rng)
+        moves = _switch_candidates(left, right, u, v, shape[1], batch, rng, groups)
         if not moves:
             break
         trial = right.copy()
@@ -590,7 +602,10 @@ def _search(draw: Any, shape: tuple[int, int], method: str, biregular_bound: flo
             left, right = draw(rng)
         except RuntimeError:  # the configuration model could not be made simple: draw again
             continue
-        joined = _connect(left, right, shape, rng, max_attempts=50 * (shape[0] + shape[1]))
+        if draw.groups is None:
+            joined = _connect(left, right, shape, rng, max_attempts=50 * (shape[0] + shape[1]))
+        else:  # _connect's switches ignore the groups: an N:M draw is kept only when connected as drawn
+            joined = right if connected_components(_graph_of(left, right, shape)).n_components == 1 else None
         if joined is None:
             disconnected += 1
             continue
@@ -602,7 +617,7 @@ def _search(draw: Any, shape: tuple[int, int], method: str, biregular_bound: flo
         # Repair towards this graph's bound; an irregular graph's rho(T) moves a little with the
         # switches, so the repaired graph is certified afresh.
         last_bound = target
-        right2, t2, kept = _repair(left, right, shape, target, rng, max_rounds)
+        right2, t2, kept = _repair(left, right, shape, target, rng, max_rounds, draw.groups)
         best = min(best, t2)
         done, _ = _finish(_graph_of(left, right2, shape), method, tries, kept, biregular_bound)
         if done is not None:
@@ -616,6 +631,8 @@ def _search(draw: Any, shape: tuple[int, int], method: str, biregular_bound: flo
 
 class _Draw:
     """Random simple graphs with fixed degree sequences (seeded per call through ``rng``)."""
+
+    groups: np.ndarray | None = None  # left-vertex labels the repair's switches must respect
 
     def __init__(self, degrees_left: np.ndarray, degrees_right: np.ndarray):
         self.degrees_left, self.degrees_right = degrees_left, degrees_right
@@ -769,3 +786,93 @@ def random_near_biregular(n_left: int, n_right: int, n_edges: int, *, seed: int 
     rng = np.random.default_rng(np.random.SeedSequence(seed).spawn(1)[0] if seed is not None else None)
     left, right = _pairs_with_degrees(dl, dr, rng)
     return _graph_of(np.asarray(left), np.asarray(right), (n_left, n_right))
+
+
+def _check_nm(n_left: int, n: int, m: int) -> None:
+    if not 1 <= n <= m:
+        raise ValueError(f"an N:M pattern needs 1 <= n <= m; got n = {n}, m = {m}")
+    if n_left % m:
+        raise ValueError(f"n_left = {n_left} is not a multiple of m = {m}: the inputs do not split into groups of m")
+
+
+def nm_pattern(n_left: int, n_right: int, n: int, m: int, *, seed: int | None = 0) -> BipartiteGraph:
+    """A random N:M pattern as a bipartite graph (left = inputs, right = outputs): every right
+    vertex keeps exactly ``n`` of each ``m`` consecutive left vertices, and the left degrees are
+    as equal as that allows (within each group of ``m`` they differ by at most one), uncertified.
+
+    The uncertified control of :func:`ramanujan_nm` (same draw, before any check or repair).
+
+    >>> g = nm_pattern(8, 6, 2, 4, seed=0)
+    >>> g.matrix.toarray().reshape(2, 4, 6).sum(axis=1).tolist()  # per group of 4 inputs, per output
+    [[2, 2, 2, 2, 2, 2], [2, 2, 2, 2, 2, 2]]
+    """
+    n_left, n_right = _positive_int(n_left, "n_left"), _positive_int(n_right, "n_right")
+    n, m = _positive_int(n, "n"), _positive_int(m, "m")
+    _check_nm(n_left, n, m)
+    _check_seed(seed)
+    left, right = _NMDraw(n_left, n_right, n, m)(np.random.default_rng(seed))
+    return _graph_of(left, right, (n_left, n_right))
+
+
+class _NMDraw(_Draw):
+    """Random N:M patterns: per group of m inputs, the outputs in random order take the slots
+    (k n + t) mod m (t < n) in turn, and the group's inputs are randomly permuted."""
+
+    def __init__(self, n_left: int, n_right: int, n: int, m: int):
+        self.n_left, self.n_right, self.n, self.m = n_left, n_right, n, m
+        self.groups = np.arange(n_left) // m
+        dl = np.zeros(n_left, dtype=np.int64)
+        slots = (np.arange(n_right)[:, None] * n + np.arange(n)[None, :]) % m
+        per_slot = np.bincount(slots.ravel(), minlength=m)
+        dl[:] = np.tile(per_slot, n_left // m)  # degrees before the in-group permutation (multiset per group)
+        super().__init__(dl, np.full(n_right, n * n_left // m))
+
+    def __call__(self, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+        n_groups = self.n_left // self.m
+        slots = (np.arange(self.n_right)[:, None] * self.n + np.arange(self.n)[None, :]) % self.m  # (outputs, n)
+        lefts, rights = [], []
+        for g in range(n_groups):
+            outputs = rng.permutation(self.n_right)
+            inputs = g * self.m + rng.permutation(self.m)
+            lefts.append(inputs[slots].ravel())
+            rights.append(np.repeat(outputs, self.n))
+        return np.concatenate(lefts).astype(np.int64), np.concatenate(rights).astype(np.int64)
+
+
+def ramanujan_nm(n_left: int, n_right: int, n: int, m: int, *, seed: int | None = 0, max_tries: int = 10,
+                 max_rounds: int = 200) -> RamanujanGraph:
+    """A certified Ramanujan N:M pattern: left = ``n_left`` inputs (a multiple of ``m``), right =
+    ``n_right`` outputs; every output keeps exactly ``n`` of each ``m`` consecutive inputs (the
+    2:4 / 4:8 semi-structured sparsity of sparse tensor cores, along the input dimension).
+
+    The graph is right-regular by construction (right degree ``n n_left / m``); the left degrees
+    are balanced within every group of ``m`` inputs. When ``n n_right / m`` is an integer the
+    graph is biregular and certified against ``db = sqrt(d_L - 1) + sqrt(d_R - 1)`` (= rho(T));
+    otherwise against the lower end of the universal cover's bracket, as
+    :func:`ramanujan_bipartite`. Random draws (:func:`nm_pattern`) are repaired by switches that
+    exchange two outputs' inputs inside one group, which keeps the pattern and every degree;
+    :class:`RamanujanSearchError` when ``max_tries`` draws fail. ``n == m`` gives the complete
+    graph (t2 = 0).
+
+    >>> r = ramanujan_nm(64, 48, 2, 4, seed=0)
+    >>> r.certificate, r.degrees_left, r.degrees_right, r.t2 <= r.bound
+    ('degree_bound', (24, 24), (32, 32), True)
+    """
+    n_left, n_right = _positive_int(n_left, "n_left"), _positive_int(n_right, "n_right")
+    n, m = _positive_int(n, "n"), _positive_int(m, "m")
+    _check_nm(n_left, n, m)
+    _check_seed(seed)
+    max_tries, max_rounds = _positive_int(max_tries, "max_tries"), _positive_int(max_rounds, "max_rounds", 0)
+    n_edges = n * n_left // m * n_right
+    _connectable(n_left, n_right, n_edges)
+    if n == m:
+        done, _ = _finish(complete_bipartite(n_left, n_right), "complete", 1, 0, None)
+        if done is None:
+            raise AssertionError("the complete bipartite graph failed its certificate")
+        return done
+    biregular = (n * n_right) % m == 0
+    bound = None
+    if biregular:
+        d_left, d_right = n * n_right // m, n * n_left // m
+        bound = math.sqrt(max(d_left - 1, 0)) + math.sqrt(max(d_right - 1, 0))
+    return _search(_NMDraw(n_left, n_right, n, m), (n_left, n_right), "nm", bound, seed, max_tries, max_rounds)

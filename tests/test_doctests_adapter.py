@@ -8,7 +8,9 @@ import pytest
 MODULES = ["bipartite_expanders.sparsify"]
 TORCH_MODULES = ["bipartite_expanders.adapters.torch", "bipartite_expanders.adapters.torch.layers", "bipartite_expanders.adapters.torch.census", "bipartite_expanders.adapters.torch.scores",
                  "bipartite_expanders.adapters.torch.masks", "bipartite_expanders.adapters.torch.pruning",
-                 "bipartite_expanders.adapters.torch.checkpoints", "bipartite_expanders.adapters.torch.checkpoint_census"]
+                 "bipartite_expanders.adapters.torch.checkpoints", "bipartite_expanders.adapters.torch.checkpoint_census",
+                 "bipartite_expanders.adapters.torch.oneshot", "bipartite_expanders.adapters.torch.nm",
+                 "bipartite_expanders.adapters.torch.allocation"]
 
 
 @pytest.mark.parametrize("name", MODULES + TORCH_MODULES)

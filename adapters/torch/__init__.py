@@ -29,6 +29,12 @@ _SUBMODULE = {
                      "select_masks"], "pruning"),
     **dict.fromkeys(["LayerMasks", "MASK_FAMILIES", "erdos_renyi_masks", "mask_family", "ramanujan_masks", "random_biregular_masks"], "ramanujan"),
     **dict.fromkeys(["SCORE_METHODS", "compute_scores", "grasp", "magnitude", "random", "snip", "synflow"], "scores"),
+    **dict.fromkeys(["ONESHOT_METHODS", "OneShotResult", "LayerStats", "unstructured_mask", "wanda_scores", "sparsegpt_scores",
+                     "sparsegpt_prune", "oneshot_blocks", "collect_stats", "layer_scores", "oneshot_prune"], "oneshot"),
+    **dict.fromkeys(["parse_pattern", "nm_mask", "is_nm", "mask_graph", "NMSelection", "bound_respecting_nm", "NMMasks",
+                     "ramanujan_nm_masks"], "nm"),
+    **dict.fromkeys(["SPARSITY_ALLOCATIONS", "SparsityMap", "allocate_sparsity", "outlier_ratios", "mask_margin",
+                     "ramanujan_ceiling", "load_sparsity_map"], "allocation"),
 }
 
 
@@ -67,4 +73,9 @@ __all__ = [
     "PruneRates", "PruneResult", "ALLOCATIONS", "prune_step", "allocate", "select_masks", "erk_targets",
     "SCORE_METHODS", "magnitude", "random", "snip", "grasp", "synflow", "compute_scores",
     "LayerMasks", "MASK_FAMILIES", "ramanujan_masks", "random_biregular_masks", "erdos_renyi_masks", "mask_family",
+    "ONESHOT_METHODS", "OneShotResult", "LayerStats", "oneshot_prune", "oneshot_blocks", "collect_stats", "layer_scores",
+    "unstructured_mask", "wanda_scores", "sparsegpt_scores", "sparsegpt_prune",
+    "parse_pattern", "nm_mask", "is_nm", "mask_graph", "NMSelection", "bound_respecting_nm", "NMMasks", "ramanujan_nm_masks",
+    "SPARSITY_ALLOCATIONS", "SparsityMap", "allocate_sparsity", "outlier_ratios", "mask_margin", "ramanujan_ceiling",
+    "load_sparsity_map",
 ]
