@@ -22,7 +22,7 @@ from ._checks import check_scope
 from .bounds import HooryBounds, Verdict, exact_verdict, hoory_bounds, margin, verdict
 from .components import Components, connected_components, degree_counts, side_degrees
 from .cover import cover_bracket_free, universal_cover_radius
-from .dense_layers import DENSE_PATH_FROM_DENSITY, DENSE_PATH_FROM_ENTRIES, dense_layer_facts, dense_operand, is_dense_layer
+from .dense_layers import DENSE_PATH_FROM_DENSITY, DENSE_PATH_FROM_ENTRIES, dense_layer_facts, dense_operand, is_dense_layer, pattern_of
 from .files import json_float
 from .graph import BipartiteGraph, as_graph
 from .scaling import needs_scaling, scale_exponent
@@ -284,8 +284,11 @@ def _dense_verdict_report(x: Any, scope: str, weighted: bool | None, universal_c
     m, n = x.shape
     if m * n < DENSE_PATH_FROM_ENTRIES or min(m, n) < 16:
         return None
-    A, use_w = dense_operand(x, weighted)
-    facts = dense_layer_facts(A, use_w)
+    A = dense_operand(x)
+    facts = dense_layer_facts(A, weighted)
+    use_w = (not facts.binary) if weighted is None else bool(weighted)
+    if not use_w and not facts.binary:
+        A = pattern_of(A)
     E = facts.n_edges
     if E < DENSE_PATH_FROM_DENSITY * m * n or not facts.connected:
         return None
@@ -317,7 +320,8 @@ def _dense_verdict_report(x: Any, scope: str, weighted: bool | None, universal_c
         cover = cover_at(float(hi[0]))
         return _layer_verdicts(lo[0], hi[1], db, cover) == _layer_verdicts(hi[0], lo[1], db, cover)
 
-    br = block_lanczos_bracket(A, 2, decide=decide, max_columns=VERDICT_MAX_COLUMNS, nonnegative=True)
+    br = block_lanczos_bracket(A, 2, decide=decide, max_columns=VERDICT_MAX_COLUMNS, nonnegative=True,
+                               frobenius2=facts.frobenius2 if not (iso_l or iso_r) else None)
     if not br.decided:
         return None
     t1, t2 = float(br.values[0]), float(br.values[1])

@@ -93,8 +93,8 @@ def test_torch_and_bfloat16_inputs():
     t = torch.from_numpy(A).to(torch.bfloat16)
     with pytest.raises(TypeError, match="float32 or float64"):
         block_lanczos_bracket(t, 2)
-    op, weighted = dense_operand(t, None)
-    assert op.dtype == torch.float32 and weighted
+    op = dense_operand(t)
+    assert op.dtype == torch.float32 and not dense_layer_facts(op, None).binary
     ref = _svd(op.numpy())  # bf16 values are exact in float32
     r = block_lanczos_bracket(op, 2)
     assert np.all(r.lower <= ref[:2] * (1 + 1e-12)) and np.all(r.upper >= ref[:2] * (1 - 1e-12))
@@ -113,9 +113,9 @@ def test_bad_inputs():
     with pytest.raises(TypeError, match="float32 or float64"):
         block_lanczos_bracket(np.ones((5, 5), dtype=np.float16))
     with pytest.raises(ValueError, match="negative"):
-        dense_operand(-np.ones((3, 3)), True)
+        dense_layer_facts(dense_operand(-np.ones((3, 3))), True)
     with pytest.raises(ValueError, match="non-finite"):
-        dense_operand(np.full((3, 3), np.nan), True)
+        dense_layer_facts(dense_operand(np.full((3, 3), np.nan)), True)
     with pytest.raises(ValueError, match="accuracy"):
         ramanujan_report(np.ones((3, 3)), accuracy="fast")
 
@@ -125,7 +125,7 @@ def test_dense_facts_match_the_graph():
     from bipartite_expanders import BipartiteGraph, cover_bracket_free
 
     A = _layer(60, 80, 0.2, seed=6, dtype=np.float64)
-    op, _ = dense_operand(A, False)
+    op = dense_operand(A)
     f = dense_layer_facts(op, False)
     g = BipartiteGraph.from_dense((A != 0).astype(float))
     assert f.n_edges == g.n_edges and f.connected
