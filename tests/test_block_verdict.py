@@ -93,10 +93,12 @@ def test_torch_and_bfloat16_inputs():
     t = torch.from_numpy(A).to(torch.bfloat16)
     with pytest.raises(TypeError, match="float32 or float64"):
         block_lanczos_bracket(t, 2)
-    op = dense_operand(t)
-    assert op.dtype == torch.float32 and not dense_layer_facts(op, None).binary
-    ref = _svd(op.numpy())  # bf16 values are exact in float32
+    op = dense_operand(t)  # a CPU tensor comes back as a numpy array (numpy's BLAS is faster here)
+    assert op.dtype == np.float32 and not dense_layer_facts(op, None).binary
+    ref = _svd(op)  # bf16 values are exact in float32
     r = block_lanczos_bracket(op, 2)
+    assert np.all(r.lower <= ref[:2] * (1 + 1e-12)) and np.all(r.upper >= ref[:2] * (1 - 1e-12))
+    r = block_lanczos_bracket(torch.from_numpy(op), 2)  # the torch code path (the one a GPU takes)
     assert np.all(r.lower <= ref[:2] * (1 + 1e-12)) and np.all(r.upper >= ref[:2] * (1 - 1e-12))
 
 
