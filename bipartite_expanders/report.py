@@ -329,6 +329,10 @@ def _dense_verdict_report(x: Any, scope: str, weighted: bool | None, universal_c
     cover = cover_at(t1_hi)
     verdicts = _layer_verdicts(t1_lo, t2_hi, db, cover)
     b = hoory_bounds(t1, t2, d_l, d_r)
+    # the solve as a result: its vectors warm-start a later full solve; verified only when the
+    # brackets also met the 1e-8 contract
+    state = SpectrumResult(br.values.copy(), "block", br.n_products + br.n_certify_products, float(br.residuals.max()),
+                           br.left_vectors, br.right_vectors, br.residuals.copy(), bool(br.converged))
     uc: dict[str, Any] = {"uc_free_lower": free_lo, "uc_free_upper": min(free_hi, t1_hi)}
     if cover is not None:
         uc.update(rho_uc_lower=cover[0], rho_uc_upper=cover[1], rho_uc_method="free", verdict_uc=verdicts[2],
@@ -341,7 +345,7 @@ def _dense_verdict_report(x: Any, scope: str, weighted: bool | None, universal_c
         min_degree_left=int(cl.min()), min_degree_right=int(cr.min()),
         n_edges=E, n_left=n_l, n_right=n_r, scope=scope, weighted=use_w, solver="block",
         max_degree_left=int(cl.max()), max_degree_right=int(cr.max()),
-        density=E / (n_l * n_r), shape=(int(m), int(n)), total_edges=E, t1_multiplicity=1, state=None,
+        density=E / (n_l * n_r), shape=(int(m), int(n)), total_edges=E, t1_multiplicity=1, state=state,
         accuracy="verdict", t1_lower=t1_lo, t1_upper=t1_hi, t2_lower=t2_lo, t2_upper=t2_hi,
         **uc,
     )
