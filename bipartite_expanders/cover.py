@@ -702,11 +702,13 @@ def _fold(G: _Edges, tol: float, maxiter: int, pin: int | None = None, max_repin
 
 
 def _bisect(G: _Edges, tol: float, maxiter: int, lower: float = 0.0, upper: float = math.inf, max_sweeps: int = 20_000,
-            budget: int | None = None) -> tuple[float, float, float, int]:
+            budget: int | None = None, near: float | None = None) -> tuple[float, float, float, int]:
     """Reference method: bisection on z with the monotone sweep (slow near the fold).
 
     Stops refining when a sweep does not settle within ``max_sweeps`` or after ``budget``
     sweeps in all (default: about ``5e7`` directed-edge updates); the bracket stays certified.
+    ``near`` (a value the caller compares rho with, e.g. t2) is tried first, then just below it,
+    so that a budget spent there decides on which side of it rho lies.
     """
     if budget is None:
         budget = max(20_000, int(5e7 / max(G.E, 1)))
@@ -715,12 +717,15 @@ def _bisect(G: _Edges, tol: float, maxiter: int, lower: float = 0.0, upper: floa
     if not math.isfinite(upper):
         upper = float(wdeg.max()) * (1.0 + 1e-12) + 1e-300
     sweeps = 0
+    first = [] if near is None or not math.isfinite(near) else [near, near * (1 - 1e-7)]
     for _ in range(maxiter):
         if upper - lower <= tol * upper:
             break
         if sweeps >= budget:
             break
-        z = 0.5 * (lower + upper)
+        while first and not lower < first[0] < upper:
+            first.pop(0)
+        z = first.pop(0) if first else 0.5 * (lower + upper)
         x, used = _sweep(G, z, None, min(max_sweeps, budget - sweeps + 1))
         sweeps += used
         if x is None:  # a finite subtree has an eigenvalue >= z
@@ -810,7 +815,8 @@ def _fold_attempts(G: _Edges, tol: float, maxiter: int) -> tuple[float, float, f
     return value, lo, hi, steps, ok
 
 
-def _component_radius(G: _Edges, tol: float, method: str, maxiter: int) -> tuple[float, float, float, str, int]:
+def _component_radius(G: _Edges, tol: float, method: str, maxiter: int, near: float | None = None,
+                      sweep_budget: int | None = None) -> tuple[float, float, float, str, int]:
     """``(value, lower, upper, method, iterations)`` for one connected graph whose largest
     weight is 1 (then ``rho >= 1``: one edge is a finite subtree)."""
     if G.E == 0:
@@ -836,8 +842,8 @@ def _component_radius(G: _Edges, tol: float, method: str, maxiter: int) -> tuple
     if method == "auto" and not G.schur_fits and 8.0 * (G.core_small_side + 1) ** 2 > _SCHUR_DENSE_BYTES:
         # a 2-core too large for a dense or a sparse factorisation in linear memory: the bounded
         # bisection (O(E) memory; its bracket is certified, converged or not)
-        budget = min(20_000, max(100, int(2.5e7 / (2 * G.E))))
-        value, lo, hi, sweeps = _bisect(G, tol, 200, upper=_start_upper(G), budget=budget)
+        budget = min(20_000, max(100, int(2.5e7 / (2 * G.E)))) if sweep_budget is None else sweep_budget
+        value, lo, hi, sweeps = _bisect(G, tol, 200, upper=_start_upper(G), budget=budget, near=near)
         return value, lo, hi, "bisect", sweeps
     if method in ("auto", "fold"):
         try:
@@ -849,8 +855,8 @@ def _component_radius(G: _Edges, tol: float, method: str, maxiter: int) -> tuple
         if ok or method == "fold":
             return min(max(value, lo), hi), lo, hi, "fold", steps
         # bounded fallback: about 2.5e7 directed-edge updates
-        budget = min(20_000, max(100, int(2.5e7 / (2 * G.E))))
-        v2, lo2, hi2, sweeps = _bisect(G, tol, 200, lower=lo, upper=hi, budget=budget)
+        budget = min(20_000, max(100, int(2.5e7 / (2 * G.E)))) if sweep_budget is None else sweep_budget
+        v2, lo2, hi2, sweeps = _bisect(G, tol, 200, lower=lo, upper=hi, budget=budget, near=near)
         if lo2 <= value <= hi2:
             v2 = value
         return v2, lo2, hi2, "fold+bisect", steps + sweeps
@@ -879,7 +885,8 @@ def _combine(parts: list[tuple[float, float, float, str, int]], rank: int, n_com
 
 
 def _scaled_component(n: int, a: np.ndarray, b: np.ndarray, w: np.ndarray, side: np.ndarray | None, tol: float,
-                      method: str, maxiter: int) -> tuple[float, float, float, str, int]:
+                      method: str, maxiter: int, near: float | None = None,
+                      sweep_budget: int | None = None) -> tuple[float, float, float, str, int]:
     """``_component_radius`` on ``W / max W``, scaled back: ``rho(c W) = c rho(W)`` for every
     representable ``c``, and every tolerance is relative to the radius."""
     scale = float(w.max())
@@ -892,7 +899,8 @@ def _scaled_component(n: int, a: np.ndarray, b: np.ndarray, w: np.ndarray, side:
     if tiny.any():
         wt = np.where(tiny, w, 0.0)
         dropped = float((np.bincount(a, weights=wt, minlength=n) + np.bincount(b, weights=wt, minlength=n)).max())
-    value, lo, hi, how, its = _component_radius(_Edges(n, a, b, w, side, c=c), tol, method, maxiter)
+    value, lo, hi, how, its = _component_radius(_Edges(n, a, b, w, side, c=c), tol, method, maxiter,
+                                                None if near is None else near / scale, sweep_budget)
     hi = hi + dropped
     lo = min(lo, hi)
     value = min(max(value, lo), hi)
@@ -907,6 +915,8 @@ def universal_cover_radius(
     weighted: bool | None = None,
     method: str = "auto",
     maxiter: int = 100,
+    near: float | None = None,
+    sweep_budget: int | None = None,
 ) -> CoverRadius:
     """The spectral radius ``rho(T)`` of a bipartite graph's universal covering tree.
 
@@ -930,6 +940,12 @@ def universal_cover_radius(
         or ``"bisect"`` (the slow reference).
     maxiter
         Outer iterations of the fold search.
+    near
+        A value the caller will compare ``rho(T)`` with (a report passes ``t2``): where the
+        bounded bisection runs (a 2-core too large to factorise in linear memory, or a fold that
+        failed), it tests ``near`` first, so its budget decides on which side of it rho lies.
+    sweep_budget
+        Sweeps (O(E) each) the bounded bisection may spend; default about ``2.5e7 / (2E)``.
 
     Examples
     --------
@@ -958,7 +974,7 @@ def universal_cover_radius(
         scope = "all"
     B, _, _ = restrict_to_scope(g, scope, comp)
     with _one_blas_thread():
-        return _warn_if_wide(_bipartite_radius(sp.csr_array(B), tol, method, maxiter))
+        return _warn_if_wide(_bipartite_radius(sp.csr_array(B), tol, method, maxiter, near, sweep_budget))
 
 
 def _one_blas_thread() -> Any:
@@ -975,16 +991,18 @@ def _warn_if_wide(r: CoverRadius) -> CoverRadius:
     return r
 
 
-def _bipartite_radius(B: sp.csr_array, tol: float, method: str, maxiter: int) -> CoverRadius:
+def _bipartite_radius(B: sp.csr_array, tol: float, method: str, maxiter: int, near: float | None = None,
+                      sweep_budget: int | None = None) -> CoverRadius:
     m, n = B.shape
     coo = B.tocoo()
     a = coo.row.astype(np.int64)
     b = coo.col.astype(np.int64) + m
     side = np.concatenate([np.zeros(m, dtype=np.int8), np.ones(n, dtype=np.int8)])
-    return _radius_of_edges(m + n, a, b, coo.data.astype(float), side, tol, method, maxiter)
+    return _radius_of_edges(m + n, a, b, coo.data.astype(float), side, tol, method, maxiter, near, sweep_budget)
 
 
-def _radius_of_edges(N: int, a: np.ndarray, b: np.ndarray, w: np.ndarray, side: np.ndarray | None, tol: float, method: str, maxiter: int) -> CoverRadius:
+def _radius_of_edges(N: int, a: np.ndarray, b: np.ndarray, w: np.ndarray, side: np.ndarray | None, tol: float, method: str, maxiter: int,
+                     near: float | None = None, sweep_budget: int | None = None) -> CoverRadius:
     if a.size == 0:
         return CoverRadius(0.0, 0.0, 0.0, "empty", 0, 0, 0, True, tol)
     adj = sp.csr_array((np.ones(a.size), (a, b)), shape=(N, N))
@@ -1002,7 +1020,7 @@ def _radius_of_edges(N: int, a: np.ndarray, b: np.ndarray, w: np.ndarray, side: 
         pos = np.empty(N, dtype=np.int64)
         pos[verts] = np.arange(verts.size)
         parts.append(_scaled_component(int(n_per[c]), pos[a[idx]], pos[b[idx]], w[idx], None if side is None else side[verts],
-                                       tol, method, maxiter))
+                                       tol, method, maxiter, near, sweep_budget))
     return _combine(parts, rank, int(np.count_nonzero(e_per)), tol)
 
 

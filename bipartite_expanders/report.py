@@ -10,6 +10,7 @@ spectrum, Hoory's bounds and the universal-cover radius (docs/bounds.md).
 from __future__ import annotations
 
 import math
+import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, fields
 from enum import Enum
@@ -32,7 +33,7 @@ from .solvers import CONTRACT_ATOL, CONTRACT_RTOL
 from .spectrum import DEFAULT_TOL, DISTINCT_RTOL, ZERO_RTOL, SpectrumResult, spectral_pair
 
 __all__ = ["Regime", "RamanujanReport", "ramanujan_report", "network_regime", "cover_is_exact_by_default",
-           "COVER_AUTO_EDGES", "ACCURACIES", "VERDICT_MAX_COLUMNS"]
+           "COVER_AUTO_EDGES", "COVER_BUDGET_FACTOR", "ACCURACIES", "VERDICT_MAX_COLUMNS"]
 
 #: ``accuracy=`` of :func:`ramanujan_report`: ``"full"`` (t1, t2 to the 1e-8 contract) or
 #: ``"verdict"`` (certified brackets, stopped once they decide every verdict)
@@ -40,6 +41,12 @@ ACCURACIES = ("full", "verdict")
 #: the verdict mode's block Lanczos basis stops here (then the full-precision path decides):
 #: a layer whose t2 sits this close to a bound is cheaper to solve exactly
 VERDICT_MAX_COLUMNS = 256
+
+#: under ``universal_cover="auto"``, the bounded bisection (graphs whose 2-core is too large to
+#: factorise in linear memory) may spend this many times the spectral pair's time
+COVER_BUDGET_FACTOR = 3.0
+# seconds per directed edge of one monotone sweep (compiled kernel; measured ~2-4 ns here)
+_SWEEP_SECONDS_PER_EDGE = 4e-9
 
 #: ``universal_cover="auto"`` computes the exact radius unless the scope has more edges than this;
 #: such graphs get the certified free bracket (benchmarks/census_vgg19.py, docs/universal-cover.md,
@@ -231,6 +238,7 @@ def ramanujan_report(
     sub, rows, cols = restrict_to_scope(g, scope, comp)
     scope_graph = _scope_graph(g, sub, scope, use_weights)
     left, right = side_degrees(sub, use_weights, degree_counts(scope_graph))
+    started = time.perf_counter()
     if sub.shape[0] and sub.shape[1]:
         pair = spectral_pair(scope_graph, solver=solver, tol=tol, v0=v0, vertex_ids=(rows, cols))
         t1, t2, used, mult, state = pair.t1, pair.t2, pair.solver, pair.multiplicity, pair.result
@@ -244,7 +252,8 @@ def ramanujan_report(
         b = hoory_bounds(t1, t2, d_l, d_r)
     whole_l, whole_r = side_degrees(g.matrix, use_weights, degree_counts(g))
     n_l, n_r = sub.shape
-    uc = _universal_cover_fields(scope_graph, use_weights, t1, t2, universal_cover, tol)
+    pair_seconds = time.perf_counter() - started
+    uc = _universal_cover_fields(scope_graph, use_weights, t1, t2, universal_cover, tol, pair_seconds)
     slack1 = CONTRACT_RTOL * t1 + CONTRACT_ATOL * t1  # the contract every returned value meets
     slack2 = CONTRACT_RTOL * t2 + CONTRACT_ATOL * t1
     return RamanujanReport(
@@ -380,7 +389,7 @@ def cover_is_exact_by_default(n_edges: int) -> bool:
 
 
 def _universal_cover_fields(scope_graph: BipartiteGraph, weighted: bool, t1: float, t2: float, mode: bool | str,
-                            tol: float) -> dict[str, Any]:
+                            tol: float, pair_seconds: float = math.inf) -> dict[str, Any]:
     """rho(T) fields of a report: the free bracket always, the certified value when asked for
     (``mode`` True, or "auto" outside the slow class), else the free bracket's verdict."""
     out: dict[str, Any] = {}
@@ -401,7 +410,13 @@ def _universal_cover_fields(scope_graph: BipartiteGraph, weighted: bool, t1: flo
         out.update(rho_uc_lower=lo, rho_uc_upper=hi, rho_uc_converged=bool(hi - lo <= max(tol, 1e-12) * hi),
                    rho_uc_method="free", verdict_uc=exact_verdict(t2, lo, hi, connected))
         return out
-    r = universal_cover_radius(unit, tol=max(tol, 1e-12), scope="all")
+    # where the exact radius falls back to the bounded bisection, its sweeps are budgeted against
+    # the spectral pair's own time (COVER_BUDGET_FACTOR of it) and aimed at t2 first (issue 23)
+    budget = None
+    if mode == "auto" and math.isfinite(pair_seconds):
+        budget = max(50, int(COVER_BUDGET_FACTOR * pair_seconds / (_SWEEP_SECONDS_PER_EDGE * 2 * scope_graph.n_edges)))
+    r = universal_cover_radius(unit, tol=max(tol, 1e-12), scope="all", near=math.ldexp(t2, -e) if t2 > 0 else None,
+                               sweep_budget=budget)
     value, lower, upper = (math.ldexp(v, e) for v in (r.value, r.lower, r.upper))
     out.update(rho_uc=value, rho_uc_lower=lower, rho_uc_upper=upper, delta_uc=margin(value, t2),
                rho_uc_converged=r.converged, rho_uc_method=r.method)
