@@ -13,6 +13,7 @@ against a full-precision census (today's path, CSR and Lanczos to 1e-8) on a sam
 The full model is 13.5 GB and slow to write here; ``--blocks`` and ``--scale`` run a subset:
 
     OMP_NUM_THREADS=1 python benchmarks/census_llm.py --blocks 2 --sample 2 [--scale 1] [--sparsity both]
+    OMP_NUM_THREADS=1 python benchmarks/census_llm.py --cover-grid 1000000     # the cover-radius grid
 """
 
 from __future__ import annotations
@@ -77,7 +78,7 @@ def write_checkpoint(folder: str, blocks: int, scale: int, sparsity: str, seed: 
 
 def census_layer(weight: torch.Tensor, accuracy: str = "verdict") -> tuple:
     """The census of one layer: its mask and |W| reports (the call issue 22's census makes)."""
-    a = weight.abs()
+    a = weight.abs().to(torch.float32)  # one upcast per layer, shared by both reports
     return (ramanujan_report(a, weighted=False, accuracy=accuracy),
             ramanujan_report(a, weighted=True, accuracy=accuracy))
 
@@ -106,6 +107,70 @@ def gemm_floor(shape: tuple[int, int], n_products: int, block: int = 8, repeat: 
     return best * n_products / (2 * block * pairs)
 
 
+def cover_graphs(max_edges: int):
+    """The cover-radius grid: random sparse (gnmk) graphs with many vertices, the adversarial
+    shapes of issue 23 (tests/cover_shapes.py), and the 16384 x 10 head at 90 %."""
+    import networkx as nx
+
+    sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "tests"))
+    from cover_shapes import hubs, pendant_chains, tree, unicyclic
+
+    edges = 10_000
+    while edges <= max_edges:
+        n_left, n_right = edges // 10, edges // 20
+        G = nx.bipartite.gnmk_random_graph(n_left, n_right, edges, seed=0)
+        top = [v for v, d in G.nodes(data=True) if d["bipartite"] == 0]
+        bottom = [v for v, d in G.nodes(data=True) if d["bipartite"] == 1]
+        yield f"gnmk {n_left}x{n_right}", sp.csr_array(nx.bipartite.biadjacency_matrix(G, top, bottom))
+        edges *= 10
+    if max_edges >= 200_000:
+        G = nx.bipartite.gnmk_random_graph(20_000, 10_000, 200_000, seed=0)
+        top = [v for v, d in G.nodes(data=True) if d["bipartite"] == 0]
+        bottom = [v for v, d in G.nodes(data=True) if d["bipartite"] == 1]
+        yield "gnmk 20000x10000 (issue)", sp.csr_array(nx.bipartite.biadjacency_matrix(G, top, bottom))
+    size = min(max_edges, 50_000)
+    for name, build in (("unicyclic", unicyclic), ("pendant chains", pendant_chains), ("hubs", hubs), ("tree", tree)):
+        yield f"{name} {size}", build(size)
+    rng = np.random.default_rng(0)
+    yield "head 16384x10 @90%", sp.csr_array((rng.random((16384, 10)) < 0.9).astype(float))
+
+
+def cover_grid(max_edges: int) -> int:
+    import tracemalloc
+    import warnings
+
+    from bipartite_expanders import universal_cover_radius
+    from bipartite_expanders.cover import CoverToleranceWarning
+
+    print(f"# cover grid up to {max_edges} edges; OMP_NUM_THREADS={os.environ.get('OMP_NUM_THREADS', 'unset')}, "
+          f"load {os.getloadavg()[0]:.1f}; CPU seconds")
+    warm = next(iter(cover_graphs(10_000)))[1]  # imports and compiled kernels outside the timings
+    ramanujan_report(warm)
+    universal_cover_radius(warm, tol=1e-9)
+    print("| graph | edges | pair s | default report s | ratio | rho method | verdict_uc | radius s (exact) | "
+          "radius peak MB | graph MB |")
+    print("|---|---|---|---|---|---|---|---|---|---|")
+    for name, B in cover_graphs(max_edges):
+        c = time.process_time()
+        ramanujan_report(B, universal_cover=False)
+        pair = time.process_time() - c
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", CoverToleranceWarning)
+            c = time.process_time()
+            r = ramanujan_report(B)
+            full = time.process_time() - c
+            tracemalloc.start()
+            c = time.process_time()
+            universal_cover_radius(B, scope="largest", tol=1e-9)
+            radius = time.process_time() - c
+            _, peak = tracemalloc.get_traced_memory()
+            tracemalloc.stop()
+        graph_mb = (B.data.nbytes + B.indices.nbytes + B.indptr.nbytes) / 1e6
+        print(f"| {name} | {B.nnz} | {pair:.2f} | {full:.2f} | {full / max(pair, 1e-9):.1f} | {r.rho_uc_method} | "
+              f"{r.verdict_uc.value} | {radius:.2f} | {peak / 1e6:.1f} | {graph_mb:.2f} |", flush=True)
+    return 0
+
+
 def verdicts(r) -> tuple[str, str, str]:
     return (r.verdict_s.value, r.verdict_r.value, r.verdict_uc.value)
 
@@ -117,7 +182,11 @@ def main() -> int:
     ap.add_argument("--sparsity", choices=("unstructured", "2:4", "both"), default="both")
     ap.add_argument("--sample", type=int, default=2, help="layers per kind also censused at full precision")
     ap.add_argument("--folder", default=None, help="where to write the shards (default: a temporary folder)")
+    ap.add_argument("--cover-grid", type=int, default=0, metavar="MAX_EDGES",
+                    help="run only the cover-radius grid, with graphs up to this many edges (e.g. 1000000)")
     args = ap.parse_args()
+    if args.cover_grid:
+        return cover_grid(args.cover_grid)
     if args.blocks < 1 or args.scale < 1 or args.sample < 0:
         ap.error("--blocks and --scale must be >= 1, --sample >= 0")
     kinds = ("unstructured", "2:4") if args.sparsity == "both" else (args.sparsity,)
