@@ -70,6 +70,7 @@ __all__ = [
     "universal_cover_radius",
     "cover_radius_of_adjacency",
     "cover_bracket_free",
+    "two_core_sides",
 ]
 
 COVER_METHODS = ("auto", "fold", "bisect")
@@ -206,8 +207,16 @@ class _Edges:
 
     @cached_property
     def core_small_side(self) -> int:
-        """Vertices on the smaller side of the 2-core (pendant vertices peeled round by round,
-        at most ``_PEEL_ROUNDS`` rounds; what is left counts as core)."""
+        """Vertices on the smaller side of the 2-core (see :meth:`core_mask`)."""
+        alive = self.core_mask
+        if self.side is None:
+            return int(alive.sum())
+        return min(int(np.count_nonzero(alive & (self.side == 1))), int(np.count_nonzero(alive & (self.side == 0))))
+
+    @cached_property
+    def core_mask(self) -> np.ndarray:
+        """The 2-core's vertices: pendant vertices peeled round by round, at most
+        ``_PEEL_ROUNDS`` rounds (what is left counts as core)."""
         deg = self.degree.copy()
         alive = np.ones(self.n, dtype=bool)
         a, b = self.a, self.b
@@ -221,9 +230,7 @@ class _Edges:
             deg -= np.bincount(b[ta & alive[b]], minlength=self.n) + np.bincount(a[tb & alive[a]], minlength=self.n)
             keep = alive[a] & alive[b]
             a, b = a[keep], b[keep]
-        if self.side is None:
-            return int(alive.sum())
-        return min(int(np.count_nonzero(alive & (self.side == 1))), int(np.count_nonzero(alive & (self.side == 0))))
+        return alive
 
     def split(self) -> _Split:
         """The bipartite elimination structure (built once): the smaller side is kept."""
@@ -860,7 +867,7 @@ def _component_radius(G: _Edges, tol: float, method: str, maxiter: int, near: fl
         if lo2 <= value <= hi2:
             v2 = value
         return v2, lo2, hi2, "fold+bisect", steps + sweeps
-    value, lo, hi, sweeps = _bisect(G, tol, 200)
+    value, lo, hi, sweeps = _bisect(G, tol, 200, budget=sweep_budget, near=near)
     return value, lo, hi, "bisect", sweeps
 
 
@@ -1074,6 +1081,25 @@ def _max_edge_sum(B: Any, su: np.ndarray, sv: np.ndarray, deg_l: np.ndarray) -> 
     live = deg_l > 0
     best = np.maximum.reduceat(sv[B.indices], B.indptr[:-1][live])
     return float((su[live] + best).max())
+
+
+def two_core_sides(graph: Any) -> tuple[int, int]:
+    """Vertices of each side on the 2-core of a bipartite graph: what is left once pendant
+    vertices are peeled (chains and hanging trees go; at most 256 rounds, longer chains count
+    as core). The cover solver's factorisations cost what this core costs.
+
+    >>> from bipartite_expanders import generators
+    >>> two_core_sides(generators.even_cycle(4)), two_core_sides(generators.complete_bipartite(1, 3))
+    ((4, 4), (0, 0))
+    """
+    g = as_graph(graph)
+    B = g.matrix.tocoo()
+    m, n = B.shape
+    if B.nnz == 0:
+        return 0, 0
+    G = _Edges(m + n, B.row.astype(np.int64), B.col.astype(np.int64) + m, np.ones(B.nnz), None)
+    alive = G.core_mask
+    return int(alive[:m].sum()), int(alive[m:].sum())
 
 
 def cover_bracket_free(graph: Any) -> tuple[float, float]:

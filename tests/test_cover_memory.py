@@ -89,3 +89,25 @@ def test_large_two_core_gets_a_bracket_aimed_at_t2():
     assert budgeted.rho_uc_method == "bisect"
     assert budgeted.rho_uc_lower <= exact.rho_uc_upper and exact.rho_uc_lower <= budgeted.rho_uc_upper
     assert budgeted.verdict_uc in (exact.verdict_uc, Verdict.UNDECIDED)
+
+
+def test_report_auto_takes_the_budgeted_bracket_past_the_dense_side(monkeypatch):
+    """Under universal_cover="auto", a smaller side past COVER_AUTO_DENSE_SIDE (not pendant)
+    gets the bisection aimed at t2, budgeted by the pair's time; its verdict never contradicts
+    the exact one."""
+    report_module = importlib.import_module("bipartite_expanders.report")
+    G = nx.bipartite.gnmk_random_graph(600, 300, 3000, seed=1)
+    top = [v for v, d in G.nodes(data=True) if d["bipartite"] == 0]
+    bottom = [v for v, d in G.nodes(data=True) if d["bipartite"] == 1]
+    B = sp.csr_array(nx.bipartite.biadjacency_matrix(G, top, bottom))
+    exact = ramanujan_report(B, universal_cover=True)
+    monkeypatch.setattr(report_module, "COVER_AUTO_DENSE_SIDE", 100)  # the 2-core has ~300 x 600
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", cover_module.CoverToleranceWarning)
+        auto = ramanujan_report(B)
+    assert auto.rho_uc_method == "bisect"
+    assert auto.rho_uc_lower <= exact.rho_uc_upper and exact.rho_uc_lower <= auto.rho_uc_upper
+    assert auto.verdict_uc in (exact.verdict_uc, Verdict.UNDECIDED)
+    # pendant-heavy graphs keep the exact solver (a sparse LU eliminates the pendant vertices)
+    chains = pendant_chains(3000, seed=4)
+    assert ramanujan_report(chains).rho_uc_method == "fold"
