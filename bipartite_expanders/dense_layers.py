@@ -13,7 +13,7 @@ device) are both accepted; nothing here imports torch unless a tensor is passed.
 >>> import numpy as np
 >>> facts = dense_layer_facts(np.ones((3, 4), dtype=np.float32), weighted=None)
 >>> facts.counts_left.tolist(), facts.connected, round(facts.cover_free[0], 6)
-([4, 4, 4], True, 4.146264)
+([4, 4, 4], True, 3.146264)
 """
 
 from __future__ import annotations
