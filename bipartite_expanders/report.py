@@ -28,7 +28,7 @@ from .files import json_float
 from .graph import BipartiteGraph, as_graph
 from .scaling import needs_scaling, scale_exponent
 from .scopes import restrict_to_scope
-from .solvers.block import block_lanczos_bracket
+from .solvers.block import block_lanczos_bracket, host_float64
 from .solvers import CONTRACT_ATOL, CONTRACT_RTOL
 from .spectrum import DEFAULT_TOL, DISTINCT_RTOL, ZERO_RTOL, SpectrumResult, spectral_pair
 
@@ -234,6 +234,8 @@ def ramanujan_report(
         dense = _dense_verdict_report(graph, scope, weighted, universal_cover)
         if dense is not None:
             return dense
+    if is_dense_layer(graph) and not isinstance(graph, np.ndarray):
+        graph = host_float64(dense_operand(graph))  # a tensor (bfloat16 included) as float64 values
     g = as_graph(graph)
     use_weights = g.is_weighted if weighted is None else bool(weighted)
     if not use_weights:

@@ -237,3 +237,10 @@ def test_isolated_vertices_and_tensor_input(small_dense_path):
     assert v.t2_lower <= f.t2 <= v.t2_upper * (1 + 1e-9)
     d = v.to_dict()
     assert d["accuracy"] == "verdict" and type(v).from_dict(d).t2_upper == v.t2_upper
+
+
+def test_small_bfloat16_tensor_takes_the_full_path():
+    t = torch.from_numpy(_layer(30, 40, 0.6, seed=9)).to(torch.bfloat16)
+    r = ramanujan_report(t, weighted=True, accuracy="verdict")
+    s = _svd(t.float().numpy())
+    assert r.accuracy == "full" and r.t2 == pytest.approx(s[1], rel=1e-8)
