@@ -43,7 +43,9 @@ closed form ``w (sqrt(c - 1) + sqrt(d - 1))``.
 
 from __future__ import annotations
 
+import contextvars
 import math
+import time
 import warnings
 from dataclasses import asdict, dataclass
 from functools import cached_property
@@ -81,6 +83,9 @@ class CoverToleranceWarning(RuntimeWarning):
 
 
 _EPS = np.finfo(float).eps
+# perf_counter time after which the bounded bisection stops refining (universal_cover_radius's
+# time_budget); a context variable, so concurrent calls in threads keep their own
+_DEADLINE: contextvars.ContextVar[float] = contextvars.ContextVar("cover_deadline", default=math.inf)
 # Dense eigensolvers below this many vertices (exact, and faster than ARPACK there).
 _DENSE_MAX_VERTICES = 600
 # Dense Schur complement (one BLAS SYRK) while keep x drop entries stay below this.
@@ -557,7 +562,10 @@ def _sweep(G: _Edges, z: float, x: np.ndarray | None, n_sweeps: int) -> tuple[np
     turns non-positive (then ``z <= rho(T)``, certified), with the sweeps used."""
     if x is None:
         x = np.zeros(2 * G.E)
+    deadline = _DEADLINE.get()
     for i in range(1, n_sweeps + 1):
+        if i > 1 and time.perf_counter() > deadline:
+            return x, i - 1
         x_new, positive, change = kernels.sweep_step(G.a, G.b, G.c, x, z, G.n)
         if not positive:
             return None, i
@@ -728,7 +736,7 @@ def _bisect(G: _Edges, tol: float, maxiter: int, lower: float = 0.0, upper: floa
     for _ in range(maxiter):
         if upper - lower <= tol * upper:
             break
-        if sweeps >= budget:
+        if sweeps >= budget or time.perf_counter() > _DEADLINE.get():
             break
         while first and not lower < first[0] < upper:
             first.pop(0)
@@ -867,7 +875,7 @@ def _component_radius(G: _Edges, tol: float, method: str, maxiter: int, near: fl
         if lo2 <= value <= hi2:
             v2 = value
         return v2, lo2, hi2, "fold+bisect", steps + sweeps
-    value, lo, hi, sweeps = _bisect(G, tol, 200, budget=sweep_budget, near=near)
+    value, lo, hi, sweeps = _bisect(G, tol, 200, upper=_start_upper(G), budget=sweep_budget, near=near)
     return value, lo, hi, "bisect", sweeps
 
 
@@ -924,6 +932,7 @@ def universal_cover_radius(
     maxiter: int = 100,
     near: float | None = None,
     sweep_budget: int | None = None,
+    time_budget: float | None = None,
 ) -> CoverRadius:
     """The spectral radius ``rho(T)`` of a bipartite graph's universal covering tree.
 
@@ -953,6 +962,8 @@ def universal_cover_radius(
         failed), it tests ``near`` first, so its budget decides on which side of it rho lies.
     sweep_budget
         Sweeps (O(E) each) the bounded bisection may spend; default about ``2.5e7 / (2E)``.
+    time_budget
+        Seconds after which the bounded bisection stops refining (its bracket stays certified).
 
     Examples
     --------
@@ -980,8 +991,12 @@ def universal_cover_radius(
             )
         scope = "all"
     B, _, _ = restrict_to_scope(g, scope, comp)
-    with _one_blas_thread():
-        return _warn_if_wide(_bipartite_radius(sp.csr_array(B), tol, method, maxiter, near, sweep_budget))
+    token = _DEADLINE.set(time.perf_counter() + time_budget if time_budget is not None else math.inf)
+    try:
+        with _one_blas_thread():
+            return _warn_if_wide(_bipartite_radius(sp.csr_array(B), tol, method, maxiter, near, sweep_budget))
+    finally:
+        _DEADLINE.reset(token)
 
 
 def _one_blas_thread() -> Any:

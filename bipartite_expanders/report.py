@@ -49,8 +49,6 @@ COVER_BUDGET_FACTOR = 3.0
 #: pendant) takes the budgeted bisection instead of the fold (a dense factorisation of that side
 #: per Newton step: 33 s on a 3000 x 3000 graph of 246,589 edges, 353 s on 20000 x 10000)
 COVER_AUTO_DENSE_SIDE = 2000
-# seconds per directed edge of one monotone sweep (compiled kernel; measured ~2-4 ns here)
-_SWEEP_SECONDS_PER_EDGE = 4e-9
 
 #: ``universal_cover="auto"`` computes the exact radius unless the scope has more edges than this;
 #: such graphs get the certified free bracket (benchmarks/census_vgg19.py, docs/universal-cover.md,
@@ -421,14 +419,14 @@ def _universal_cover_fields(scope_graph: BipartiteGraph, weighted: bool, t1: flo
     budget = None
     method = "auto"
     if mode == "auto" and math.isfinite(pair_seconds):
-        budget = max(50, int(COVER_BUDGET_FACTOR * pair_seconds / (_SWEEP_SECONDS_PER_EDGE * 2 * scope_graph.n_edges)))
+        budget = COVER_BUDGET_FACTOR * pair_seconds
         # the fold factorises the smaller side of the 2-core (a sparse LU eliminates pendant chains and
         # hanging trees for free), ~nk^3 per Newton step: past COVER_AUTO_DENSE_SIDE vertices the
         # budgeted bisection aimed at t2 decides instead
         if min(scope_graph.shape) > COVER_AUTO_DENSE_SIDE and min(two_core_sides(scope_graph)) > COVER_AUTO_DENSE_SIDE:
             method = "bisect"
     r = universal_cover_radius(unit, tol=max(tol, 1e-12), scope="all", near=math.ldexp(t2, -e) if t2 > 0 else None,
-                               sweep_budget=budget, method=method)
+                               time_budget=budget, method=method)
     value, lower, upper = (math.ldexp(v, e) for v in (r.value, r.lower, r.upper))
     out.update(rho_uc=value, rho_uc_lower=lower, rho_uc_upper=upper, delta_uc=margin(value, t2),
                rho_uc_converged=r.converged, rho_uc_method=r.method)
