@@ -244,3 +244,16 @@ def test_small_bfloat16_tensor_takes_the_full_path():
     r = ramanujan_report(t, weighted=True, accuracy="verdict")
     s = _svd(t.float().numpy())
     assert r.accuracy == "full" and r.t2 == pytest.approx(s[1], rel=1e-8)
+
+
+def test_torch_code_path_of_the_facts_matches_numpy():
+    """The path a CUDA tensor takes (a CPU tensor is handed to numpy before it), run on the CPU."""
+    A = _layer(70, 90, 0.4, seed=10)
+    A[3] = 0
+    for weighted in (False, True):
+        f_np = dense_layer_facts(A, weighted)
+        f_t = dense_layer_facts(torch.from_numpy(A), weighted)
+        np.testing.assert_array_equal(f_np.counts_left, f_t.counts_left)
+        np.testing.assert_allclose(f_np.weight_right, f_t.weight_right, rtol=1e-12)
+        assert f_np.connected == f_t.connected and f_np.cover_free == pytest.approx(f_t.cover_free, rel=1e-12)
+        assert f_np.frobenius2 == pytest.approx(f_t.frobenius2, rel=1e-12)
