@@ -43,9 +43,7 @@ closed form ``w (sqrt(c - 1) + sqrt(d - 1))``.
 
 from __future__ import annotations
 
-import contextvars
 import math
-import time
 import warnings
 from dataclasses import asdict, dataclass
 from functools import cached_property
@@ -83,9 +81,6 @@ class CoverToleranceWarning(RuntimeWarning):
 
 
 _EPS = np.finfo(float).eps
-# perf_counter time after which the bounded bisection stops refining (universal_cover_radius's
-# time_budget); a context variable, so concurrent calls in threads keep their own
-_DEADLINE: contextvars.ContextVar[float] = contextvars.ContextVar("cover_deadline", default=math.inf)
 # Dense eigensolvers below this many vertices (exact, and faster than ARPACK there).
 _DENSE_MAX_VERTICES = 600
 # Dense Schur complement (one BLAS SYRK) while keep x drop entries stay below this.
@@ -562,10 +557,7 @@ def _sweep(G: _Edges, z: float, x: np.ndarray | None, n_sweeps: int) -> tuple[np
     turns non-positive (then ``z <= rho(T)``, certified), with the sweeps used."""
     if x is None:
         x = np.zeros(2 * G.E)
-    deadline = _DEADLINE.get()
     for i in range(1, n_sweeps + 1):
-        if i > 1 and time.perf_counter() > deadline:
-            return x, i - 1
         x_new, positive, change = kernels.sweep_step(G.a, G.b, G.c, x, z, G.n)
         if not positive:
             return None, i
@@ -736,7 +728,7 @@ def _bisect(G: _Edges, tol: float, maxiter: int, lower: float = 0.0, upper: floa
     for _ in range(maxiter):
         if upper - lower <= tol * upper:
             break
-        if sweeps >= budget or time.perf_counter() > _DEADLINE.get():
+        if sweeps >= budget:
             break
         while first and not lower < first[0] < upper:
             first.pop(0)
@@ -932,7 +924,6 @@ def universal_cover_radius(
     maxiter: int = 100,
     near: float | None = None,
     sweep_budget: int | None = None,
-    time_budget: float | None = None,
 ) -> CoverRadius:
     """The spectral radius ``rho(T)`` of a bipartite graph's universal covering tree.
 
@@ -962,8 +953,6 @@ def universal_cover_radius(
         failed), it tests ``near`` first, so its budget decides on which side of it rho lies.
     sweep_budget
         Sweeps (O(E) each) the bounded bisection may spend; default about ``2.5e7 / (2E)``.
-    time_budget
-        Seconds after which the bounded bisection stops refining (its bracket stays certified).
 
     Examples
     --------
@@ -991,12 +980,8 @@ def universal_cover_radius(
             )
         scope = "all"
     B, _, _ = restrict_to_scope(g, scope, comp)
-    token = _DEADLINE.set(time.perf_counter() + time_budget if time_budget is not None else math.inf)
-    try:
-        with _one_blas_thread():
-            return _warn_if_wide(_bipartite_radius(sp.csr_array(B), tol, method, maxiter, near, sweep_budget))
-    finally:
-        _DEADLINE.reset(token)
+    with _one_blas_thread():
+        return _warn_if_wide(_bipartite_radius(sp.csr_array(B), tol, method, maxiter, near, sweep_budget))
 
 
 def _one_blas_thread() -> Any:

@@ -10,7 +10,6 @@ spectrum, Hoory's bounds and the universal-cover radius (docs/bounds.md).
 from __future__ import annotations
 
 import math
-import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, fields
 from enum import Enum
@@ -42,13 +41,15 @@ ACCURACIES = ("full", "verdict")
 #: a layer whose t2 sits this close to a bound is cheaper to solve exactly
 VERDICT_MAX_COLUMNS = 256
 
-#: under ``universal_cover="auto"``, the bounded bisection (graphs whose 2-core is too large to
-#: factorise in linear memory) may spend this many times the spectral pair's time
+#: under ``universal_cover="auto"``, the bounded bisection (a 2-core too large to factorise
+#: cheaply) may spend this many times the spectral pair's products (one sweep ~ 4 products)
 COVER_BUDGET_FACTOR = 3.0
 #: under ``universal_cover="auto"``, a smaller side above this many vertices (most of them not
 #: pendant) takes the budgeted bisection instead of the fold (a dense factorisation of that side
 #: per Newton step: 33 s on a 3000 x 3000 graph of 246,589 edges, 353 s on 20000 x 10000)
 COVER_AUTO_DENSE_SIDE = 2000
+# one monotone sweep costs about this many of the pair's products (measured 2-6 on gnmk graphs)
+_SWEEP_PRODUCTS = 4
 
 #: ``universal_cover="auto"`` computes the exact radius unless the scope has more edges than this;
 #: such graphs get the certified free bracket (benchmarks/census_vgg19.py, docs/universal-cover.md,
@@ -242,12 +243,13 @@ def ramanujan_report(
     sub, rows, cols = restrict_to_scope(g, scope, comp)
     scope_graph = _scope_graph(g, sub, scope, use_weights)
     left, right = side_degrees(sub, use_weights, degree_counts(scope_graph))
-    started = time.perf_counter()
     if sub.shape[0] and sub.shape[1]:
         pair = spectral_pair(scope_graph, solver=solver, tol=tol, v0=v0, vertex_ids=(rows, cols))
         t1, t2, used, mult, state = pair.t1, pair.t2, pair.solver, pair.multiplicity, pair.result
+        pair_products = pair.n_matvec
     else:  # an edgeless graph's largest / nonisolated scope is empty
         t1, t2, used, mult, state = 0.0, 0.0, solver, 0, None
+        pair_products = 0
     d_l = left.average
     d_r = right.average
     if math.isnan(d_l) or math.isnan(d_r):  # empty scope: t1 = 0, every bound undefined
@@ -256,8 +258,7 @@ def ramanujan_report(
         b = hoory_bounds(t1, t2, d_l, d_r)
     whole_l, whole_r = side_degrees(g.matrix, use_weights, degree_counts(g))
     n_l, n_r = sub.shape
-    pair_seconds = time.perf_counter() - started
-    uc = _universal_cover_fields(scope_graph, use_weights, t1, t2, universal_cover, tol, pair_seconds)
+    uc = _universal_cover_fields(scope_graph, use_weights, t1, t2, universal_cover, tol, pair_products)
     slack1 = CONTRACT_RTOL * t1 + CONTRACT_ATOL * t1  # the contract every returned value meets
     slack2 = CONTRACT_RTOL * t2 + CONTRACT_ATOL * t1
     return RamanujanReport(
@@ -393,7 +394,7 @@ def cover_is_exact_by_default(n_edges: int) -> bool:
 
 
 def _universal_cover_fields(scope_graph: BipartiteGraph, weighted: bool, t1: float, t2: float, mode: bool | str,
-                            tol: float, pair_seconds: float = math.inf) -> dict[str, Any]:
+                            tol: float, pair_products: int = 0) -> dict[str, Any]:
     """rho(T) fields of a report: the free bracket always, the certified value when asked for
     (``mode`` True, or "auto" outside the slow class), else the free bracket's verdict."""
     out: dict[str, Any] = {}
@@ -414,19 +415,20 @@ def _universal_cover_fields(scope_graph: BipartiteGraph, weighted: bool, t1: flo
         out.update(rho_uc_lower=lo, rho_uc_upper=hi, rho_uc_converged=bool(hi - lo <= max(tol, 1e-12) * hi),
                    rho_uc_method="free", verdict_uc=exact_verdict(t2, lo, hi, connected))
         return out
-    # where the exact radius falls back to the bounded bisection, its sweeps are budgeted against
-    # the spectral pair's own time (COVER_BUDGET_FACTOR of it) and aimed at t2 first (issue 23)
+    # where the report takes the bounded bisection, its sweeps are budgeted against the spectral
+    # pair's own cost (COVER_BUDGET_FACTOR of it; counted in products, not seconds, so that a
+    # graph gets the same bracket in every run) and aimed at t2 first (issue 23)
     budget = None
     method = "auto"
-    if mode == "auto" and math.isfinite(pair_seconds):
-        budget = COVER_BUDGET_FACTOR * pair_seconds
+    if mode == "auto":
         # the fold factorises the smaller side of the 2-core (a sparse LU eliminates pendant chains and
         # hanging trees for free), ~nk^3 per Newton step: past COVER_AUTO_DENSE_SIDE vertices the
         # budgeted bisection aimed at t2 decides instead
         if min(scope_graph.shape) > COVER_AUTO_DENSE_SIDE and min(two_core_sides(scope_graph)) > COVER_AUTO_DENSE_SIDE:
             method = "bisect"
+            budget = max(64, int(COVER_BUDGET_FACTOR * pair_products / _SWEEP_PRODUCTS))
     r = universal_cover_radius(unit, tol=max(tol, 1e-12), scope="all", near=math.ldexp(t2, -e) if t2 > 0 else None,
-                               time_budget=budget, method=method)
+                               sweep_budget=budget, method=method)
     value, lower, upper = (math.ldexp(v, e) for v in (r.value, r.lower, r.upper))
     out.update(rho_uc=value, rho_uc_lower=lower, rho_uc_upper=upper, delta_uc=margin(value, t2),
                rho_uc_converged=r.converged, rho_uc_method=r.method)
