@@ -70,6 +70,7 @@ __all__ = [
     "universal_cover_radius",
     "cover_radius_of_adjacency",
     "cover_bracket_free",
+    "two_core_sides",
 ]
 
 COVER_METHODS = ("auto", "fold", "bisect")
@@ -84,6 +85,14 @@ _EPS = np.finfo(float).eps
 _DENSE_MAX_VERTICES = 600
 # Dense Schur complement (one BLAS SYRK) while keep x drop entries stay below this.
 _DENSE_SCHUR_MAX = 30_000_000
+# The smaller side's dense Schur complement (and its LU) only while it takes at most this many
+# bytes; beyond it a sparse LU of the whole bordered system, whose fill stays near the graph's
+# size when what lies outside a small 2-core is trees (pendant chains, hanging trees, hubs'
+# leaves); a graph whose 2-core is itself too large for that gets the bounded bisection
+# (O(E) memory, a certified bracket). Issue 23: a 24,896 x 24,896 dense array raised MemoryError.
+_SCHUR_DENSE_BYTES = 256_000_000
+# Rounds of pendant-vertex peeling when measuring the 2-core (more rounds: the rest counts as core).
+_PEEL_ROUNDS = 256
 # Longest continuation step in tau = log g_pin before the fold is bracketed.
 _MAX_STEP = 0.5
 # Factorisations per fold attempt before giving up on it (a badly chosen pin).
@@ -182,6 +191,46 @@ class _Edges:
     def round_slack(self) -> float:
         # Floating-point error of a sum of deg terms: a few ulps per term.
         return 8.0 * _EPS * (2.0 + float(self.degree.max(initial=1)))
+
+    @cached_property
+    def schur_fits(self) -> bool:
+        """Whether the dense Schur complement of the smaller side fits ``_SCHUR_DENSE_BYTES``
+        and pays: most of that side lies on the 2-core. When pendant trees make up most of it, a
+        sparse LU eliminates them at no fill (measured: 1,800 x 1,800 pendant chains, 4,000
+        edges: 0.17 s and 2 MB against 5 s and 137 MB for the dense complement)."""
+        if self.side is None:
+            return False
+        nk = min(int(np.count_nonzero(self.side == 1)), int(np.count_nonzero(self.side == 0)))
+        if nk <= _REFACTOR_ALWAYS_MAX:
+            return True
+        return 8.0 * (nk + 1) ** 2 <= _SCHUR_DENSE_BYTES and 2 * self.core_small_side > nk
+
+    @cached_property
+    def core_small_side(self) -> int:
+        """Vertices on the smaller side of the 2-core (see :meth:`core_mask`)."""
+        alive = self.core_mask
+        if self.side is None:
+            return int(alive.sum())
+        return min(int(np.count_nonzero(alive & (self.side == 1))), int(np.count_nonzero(alive & (self.side == 0))))
+
+    @cached_property
+    def core_mask(self) -> np.ndarray:
+        """The 2-core's vertices: pendant vertices peeled round by round, at most
+        ``_PEEL_ROUNDS`` rounds (what is left counts as core)."""
+        deg = self.degree.copy()
+        alive = np.ones(self.n, dtype=bool)
+        a, b = self.a, self.b
+        for _ in range(_PEEL_ROUNDS):
+            leaves = alive & (deg <= 1)
+            if not leaves.any():
+                break
+            alive &= ~leaves
+            # each edge from a removed leaf lowers its other end's degree
+            ta, tb = leaves[a], leaves[b]
+            deg -= np.bincount(b[ta & alive[b]], minlength=self.n) + np.bincount(a[tb & alive[a]], minlength=self.n)
+            keep = alive[a] & alive[b]
+            a, b = a[keep], b[keep]
+        return alive
 
     def split(self) -> _Split:
         """The bipartite elimination structure (built once): the smaller side is kept."""
@@ -331,7 +380,7 @@ class _Bordered:
             Mf[:n, n] = gz
             Mf[n, pin] = 1.0
             self.lu = sla.lu_factor(Mf, check_finite=False)
-        elif G.side is not None:
+        elif G.side is not None and G.schur_fits:
             sp_ = G.split()
             self.keep, self.drop, pos = sp_.keep, sp_.drop, sp_.pos
             nk, nd = self.keep.size, self.drop.size
@@ -379,7 +428,7 @@ class _Bordered:
         if self.dense:
             sol = sla.lu_solve(self.lu, np.append(r, r_pin), check_finite=False)
             return sol[:n], float(sol[n])
-        if self.G.side is not None:
+        if getattr(self, "Dd", None) is not None:
             rd = r[self.drop] / self.Dd
             rk = r[self.keep] - self.C_kd @ rd
             if self.pin_dropped:
@@ -427,7 +476,7 @@ class _Branch:
     def _refactor(self, g: np.ndarray, z: float) -> None:
         _, diag, jab, jba = self.system(g, z)
         self.solver = _Bordered(self.G, self.pin, diag, jab, jba, g)
-        if self.G.side is not None and not self.solver.dense:
+        if getattr(self.solver, "Dd", None) is not None:
             self.solver._gd_over_D = g[self.solver.drop] / self.solver.Dd
         self.n_factor += 1
 
@@ -660,11 +709,13 @@ def _fold(G: _Edges, tol: float, maxiter: int, pin: int | None = None, max_repin
 
 
 def _bisect(G: _Edges, tol: float, maxiter: int, lower: float = 0.0, upper: float = math.inf, max_sweeps: int = 20_000,
-            budget: int | None = None) -> tuple[float, float, float, int]:
+            budget: int | None = None, near: float | None = None) -> tuple[float, float, float, int]:
     """Reference method: bisection on z with the monotone sweep (slow near the fold).
 
     Stops refining when a sweep does not settle within ``max_sweeps`` or after ``budget``
     sweeps in all (default: about ``5e7`` directed-edge updates); the bracket stays certified.
+    ``near`` (a value the caller compares rho with, e.g. t2) is tried first, then just below it,
+    so that a budget spent there decides on which side of it rho lies.
     """
     if budget is None:
         budget = max(20_000, int(5e7 / max(G.E, 1)))
@@ -673,12 +724,15 @@ def _bisect(G: _Edges, tol: float, maxiter: int, lower: float = 0.0, upper: floa
     if not math.isfinite(upper):
         upper = float(wdeg.max()) * (1.0 + 1e-12) + 1e-300
     sweeps = 0
+    first = [] if near is None or not math.isfinite(near) else [near, near * (1 - 1e-7)]
     for _ in range(maxiter):
         if upper - lower <= tol * upper:
             break
         if sweeps >= budget:
             break
-        z = 0.5 * (lower + upper)
+        while first and not lower < first[0] < upper:
+            first.pop(0)
+        z = first.pop(0) if first else 0.5 * (lower + upper)
         x, used = _sweep(G, z, None, min(max_sweeps, budget - sweeps + 1))
         sweeps += used
         if x is None:  # a finite subtree has an eigenvalue >= z
@@ -713,6 +767,42 @@ def _tree_bracket(G: _Edges, t1: float, tol: float) -> tuple[float, float]:
     return lo, hi
 
 
+def _inertia_above(A: sp.csr_array, z: float) -> bool | None:
+    """Whether ``z > lambda_max(A)`` for a symmetric ``A``: ``z I - A`` is positive definite iff
+    every pivot of its ``L D L^T`` factorisation (a symmetric permutation, no row pivoting) is
+    positive (Sylvester's inertia). A sparse factorisation: on a graph of cycle rank <= 1 the
+    fill is O(N) (trees eliminate leaf to root), so memory stays linear in the edges. None
+    when the factorisation broke down or pivoted off the diagonal."""
+    n = A.shape[0]
+    M = (sp.identity(n, format="csc") * z - A).tocsc()
+    try:
+        lu = spla.splu(M, permc_spec="MMD_AT_PLUS_A", diag_pivot_thresh=0.0,
+                       options={"SymmetricMode": True})
+    except (RuntimeError, MemoryError):
+        return None
+    if not np.array_equal(lu.perm_r, lu.perm_c):
+        return None
+    return bool(np.all(lu.U.diagonal() > 0))
+
+
+def _inertia_bracket(G: _Edges, t1: float, tol: float) -> tuple[float, float]:
+    """Certified bracket on ``t1`` by the inertia of ``z I - A`` at ``t1 (1 -+ d)``, ``d`` growing
+    from ``tol / 4`` (NaN ends where it never decided). Rounding in the factorisation moves the
+    decision by ~``n eps t1`` at most: ``d`` starts above that."""
+    A = G.adjacency()
+    floor = 64.0 * _EPS * max(G.n, 1) ** 0.5
+    lo, hi = math.nan, math.nan
+    for k in range(8):
+        d = max(0.25 * max(tol, 1e-13), floor) * 10.0**k
+        if math.isnan(hi) and _inertia_above(A, t1 * (1 + d)) is True:
+            hi = t1 * (1 + d)
+        if math.isnan(lo) and _inertia_above(A, t1 * (1 - d)) is False:
+            lo = t1 * (1 - d)
+        if not (math.isnan(lo) or math.isnan(hi)):
+            break
+    return lo, hi
+
+
 def _fold_attempts(G: _Edges, tol: float, maxiter: int) -> tuple[float, float, float, int, bool]:
     """The fold solver, rerun at most twice at the vertex where the branch moved fastest;
     certificates from different runs combine (max of lowers, min of uppers)."""
@@ -732,7 +822,8 @@ def _fold_attempts(G: _Edges, tol: float, maxiter: int) -> tuple[float, float, f
     return value, lo, hi, steps, ok
 
 
-def _component_radius(G: _Edges, tol: float, method: str, maxiter: int) -> tuple[float, float, float, str, int]:
+def _component_radius(G: _Edges, tol: float, method: str, maxiter: int, near: float | None = None,
+                      sweep_budget: int | None = None) -> tuple[float, float, float, str, int]:
     """``(value, lower, upper, method, iterations)`` for one connected graph whose largest
     weight is 1 (then ``rho >= 1``: one edge is a finite subtree)."""
     if G.E == 0:
@@ -745,11 +836,22 @@ def _component_radius(G: _Edges, tol: float, method: str, maxiter: int) -> tuple
         t1, lo, hi = _perron(G, tol)
         if math.isfinite(lo) and hi - lo <= max(tol, 1e-12) * hi:
             return t1, lo, hi, "perron", 0
+        # the Perron vector's tiny entries deep in hanging trees spoil Collatz-Wielandt: certify
+        # t1 by the inertia of z I - A instead (a sparse factorisation, linear in the edges)
+        ilo, ihi = _inertia_bracket(G, t1, tol)
+        if not (math.isnan(ilo) or math.isnan(ihi)):
+            return min(max(t1, ilo), ihi), ilo, ihi, "perron", 0
         if rank == 0:  # a tree: certify t1 by the exact leaf-to-root elimination instead
             lo, hi = _tree_bracket(G, t1, tol)
             if math.isnan(lo) or math.isnan(hi):  # not certified: the free bracket, reported wide
                 lo, hi = G.lower(np.ones(2 * G.E)), float(G.weighted_degree().max())
             return min(max(t1, lo), hi), lo, hi, "perron", 0
+    if method == "auto" and not G.schur_fits and 8.0 * (G.core_small_side + 1) ** 2 > _SCHUR_DENSE_BYTES:
+        # a 2-core too large for a dense or a sparse factorisation in linear memory: the bounded
+        # bisection (O(E) memory; its bracket is certified, converged or not)
+        budget = min(20_000, max(100, int(2.5e7 / (2 * G.E)))) if sweep_budget is None else sweep_budget
+        value, lo, hi, sweeps = _bisect(G, tol, 200, upper=_start_upper(G), budget=budget, near=near)
+        return value, lo, hi, "bisect", sweeps
     if method in ("auto", "fold"):
         try:
             value, lo, hi, steps, ok = _fold_attempts(G, tol, maxiter)
@@ -760,12 +862,12 @@ def _component_radius(G: _Edges, tol: float, method: str, maxiter: int) -> tuple
         if ok or method == "fold":
             return min(max(value, lo), hi), lo, hi, "fold", steps
         # bounded fallback: about 2.5e7 directed-edge updates
-        budget = min(20_000, max(100, int(2.5e7 / (2 * G.E))))
-        v2, lo2, hi2, sweeps = _bisect(G, tol, 200, lower=lo, upper=hi, budget=budget)
+        budget = min(20_000, max(100, int(2.5e7 / (2 * G.E)))) if sweep_budget is None else sweep_budget
+        v2, lo2, hi2, sweeps = _bisect(G, tol, 200, lower=lo, upper=hi, budget=budget, near=near)
         if lo2 <= value <= hi2:
             v2 = value
         return v2, lo2, hi2, "fold+bisect", steps + sweeps
-    value, lo, hi, sweeps = _bisect(G, tol, 200)
+    value, lo, hi, sweeps = _bisect(G, tol, 200, upper=_start_upper(G), budget=sweep_budget, near=near)
     return value, lo, hi, "bisect", sweeps
 
 
@@ -790,7 +892,8 @@ def _combine(parts: list[tuple[float, float, float, str, int]], rank: int, n_com
 
 
 def _scaled_component(n: int, a: np.ndarray, b: np.ndarray, w: np.ndarray, side: np.ndarray | None, tol: float,
-                      method: str, maxiter: int) -> tuple[float, float, float, str, int]:
+                      method: str, maxiter: int, near: float | None = None,
+                      sweep_budget: int | None = None) -> tuple[float, float, float, str, int]:
     """``_component_radius`` on ``W / max W``, scaled back: ``rho(c W) = c rho(W)`` for every
     representable ``c``, and every tolerance is relative to the radius."""
     scale = float(w.max())
@@ -803,7 +906,8 @@ def _scaled_component(n: int, a: np.ndarray, b: np.ndarray, w: np.ndarray, side:
     if tiny.any():
         wt = np.where(tiny, w, 0.0)
         dropped = float((np.bincount(a, weights=wt, minlength=n) + np.bincount(b, weights=wt, minlength=n)).max())
-    value, lo, hi, how, its = _component_radius(_Edges(n, a, b, w, side, c=c), tol, method, maxiter)
+    value, lo, hi, how, its = _component_radius(_Edges(n, a, b, w, side, c=c), tol, method, maxiter,
+                                                None if near is None else near / scale, sweep_budget)
     hi = hi + dropped
     lo = min(lo, hi)
     value = min(max(value, lo), hi)
@@ -818,6 +922,8 @@ def universal_cover_radius(
     weighted: bool | None = None,
     method: str = "auto",
     maxiter: int = 100,
+    near: float | None = None,
+    sweep_budget: int | None = None,
 ) -> CoverRadius:
     """The spectral radius ``rho(T)`` of a bipartite graph's universal covering tree.
 
@@ -841,6 +947,12 @@ def universal_cover_radius(
         or ``"bisect"`` (the slow reference).
     maxiter
         Outer iterations of the fold search.
+    near
+        A value the caller will compare ``rho(T)`` with (a report passes ``t2``): where the
+        bounded bisection runs (a 2-core too large to factorise in linear memory, or a fold that
+        failed), it tests ``near`` first, so its budget decides on which side of it rho lies.
+    sweep_budget
+        Sweeps (O(E) each) the bounded bisection may spend; default about ``2.5e7 / (2E)``.
 
     Examples
     --------
@@ -869,7 +981,7 @@ def universal_cover_radius(
         scope = "all"
     B, _, _ = restrict_to_scope(g, scope, comp)
     with _one_blas_thread():
-        return _warn_if_wide(_bipartite_radius(sp.csr_array(B), tol, method, maxiter))
+        return _warn_if_wide(_bipartite_radius(sp.csr_array(B), tol, method, maxiter, near, sweep_budget))
 
 
 def _one_blas_thread() -> Any:
@@ -886,16 +998,18 @@ def _warn_if_wide(r: CoverRadius) -> CoverRadius:
     return r
 
 
-def _bipartite_radius(B: sp.csr_array, tol: float, method: str, maxiter: int) -> CoverRadius:
+def _bipartite_radius(B: sp.csr_array, tol: float, method: str, maxiter: int, near: float | None = None,
+                      sweep_budget: int | None = None) -> CoverRadius:
     m, n = B.shape
     coo = B.tocoo()
     a = coo.row.astype(np.int64)
     b = coo.col.astype(np.int64) + m
     side = np.concatenate([np.zeros(m, dtype=np.int8), np.ones(n, dtype=np.int8)])
-    return _radius_of_edges(m + n, a, b, coo.data.astype(float), side, tol, method, maxiter)
+    return _radius_of_edges(m + n, a, b, coo.data.astype(float), side, tol, method, maxiter, near, sweep_budget)
 
 
-def _radius_of_edges(N: int, a: np.ndarray, b: np.ndarray, w: np.ndarray, side: np.ndarray | None, tol: float, method: str, maxiter: int) -> CoverRadius:
+def _radius_of_edges(N: int, a: np.ndarray, b: np.ndarray, w: np.ndarray, side: np.ndarray | None, tol: float, method: str, maxiter: int,
+                     near: float | None = None, sweep_budget: int | None = None) -> CoverRadius:
     if a.size == 0:
         return CoverRadius(0.0, 0.0, 0.0, "empty", 0, 0, 0, True, tol)
     adj = sp.csr_array((np.ones(a.size), (a, b)), shape=(N, N))
@@ -913,7 +1027,7 @@ def _radius_of_edges(N: int, a: np.ndarray, b: np.ndarray, w: np.ndarray, side: 
         pos = np.empty(N, dtype=np.int64)
         pos[verts] = np.arange(verts.size)
         parts.append(_scaled_component(int(n_per[c]), pos[a[idx]], pos[b[idx]], w[idx], None if side is None else side[verts],
-                                       tol, method, maxiter))
+                                       tol, method, maxiter, near, sweep_budget))
     return _combine(parts, rank, int(np.count_nonzero(e_per)), tol)
 
 
@@ -967,6 +1081,25 @@ def _max_edge_sum(B: Any, su: np.ndarray, sv: np.ndarray, deg_l: np.ndarray) -> 
     live = deg_l > 0
     best = np.maximum.reduceat(sv[B.indices], B.indptr[:-1][live])
     return float((su[live] + best).max())
+
+
+def two_core_sides(graph: Any) -> tuple[int, int]:
+    """Vertices of each side on the 2-core of a bipartite graph: what is left once pendant
+    vertices are peeled (chains and hanging trees go; at most 256 rounds, longer chains count
+    as core). The cover solver's factorisations cost what this core costs.
+
+    >>> from bipartite_expanders import generators
+    >>> two_core_sides(generators.even_cycle(4)), two_core_sides(generators.complete_bipartite(1, 3))
+    ((4, 4), (0, 0))
+    """
+    g = as_graph(graph)
+    B = g.matrix.tocoo()
+    m, n = B.shape
+    if B.nnz == 0:
+        return 0, 0
+    G = _Edges(m + n, B.row.astype(np.int64), B.col.astype(np.int64) + m, np.ones(B.nnz), None)
+    alive = G.core_mask
+    return int(alive[:m].sum()), int(alive[m:].sum())
 
 
 def cover_bracket_free(graph: Any) -> tuple[float, float]:

@@ -64,7 +64,7 @@ def test_solver_and_scope_help_list_their_choices(capsys):
     with pytest.raises(SystemExit):
         main(["analyze", "--help"])
     out = " ".join(capsys.readouterr().out.split())
-    assert "--solver {auto,arpack,dense,gram,lanczos" in out
+    assert "--solver {auto,arpack,block,dense,gram,lanczos" in out
     assert "--scope {largest,nonisolated,all} vertices the report covers" in out
     assert "--duplicates {error,sum,max,last}" in out and "--no-universal-cover" in out
 

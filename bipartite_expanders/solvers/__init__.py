@@ -21,7 +21,7 @@ compiled kernels of :mod:`.kernels` / :mod:`.compiled` or scipy's; how many thre
 :mod:`.threads` (see docs/spectrum.md, "Kernels and threads").
 """
 
-from . import direct, external, krylov  # noqa: F401  (registers the backends)
+from . import block, direct, external, krylov  # noqa: F401  (registers the backends)
 from ._common import (
     CONTRACT_ATOL,
     CONTRACT_RTOL,
