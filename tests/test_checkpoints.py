@@ -13,6 +13,8 @@ import csv
 import io
 import json
 import math
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -527,3 +529,15 @@ def test_pytorch_model_bin_directory_equals_the_safetensors_one(hf_models, tmp_p
     drop = ("file", "dtype")
     assert [{k: v for k, v in r.items() if k not in drop} for r in b["layers"]] == \
         [{k: v for k, v in r.items() if k not in drop} for r in a["layers"]]
+
+
+def test_a_sparse_tensor_in_a_state_dict_is_named(tmp_path):
+    """Issue 27: a state_dict holding a sparse tensor printed torch's dispatch table; it is
+    refused in one line naming the file and the tensor (exit 1: the file, not a flag, is wrong)."""
+    path = tmp_path / "sparse.pt"
+    torch.save({"fc.weight": torch.eye(4).to_sparse()}, path)
+    out = subprocess.run([sys.executable, "-m", "bipartite_expanders", "census", str(path), "--no-progress"],
+                         capture_output=True, text=True)
+    assert out.returncode == 1
+    lines = out.stderr.strip().splitlines()
+    assert len(lines) == 1 and "'fc.weight'" in lines[0] and "sparse_coo" in lines[0] and str(path) in lines[0]

@@ -175,6 +175,11 @@ _TORCH_DTYPE_NAMES = {torch.float32: "F32", torch.float16: "F16", torch.bfloat16
 
 def _torch_entries(path: Path) -> dict[str, _Entry]:
     state = _load_torch_state(str(path))
+    for k, v in state.items():
+        if isinstance(v, torch.Tensor) and v.layout != torch.strided:
+            # a sparse weight's operations differ (torch raises a dispatch-table dump): name it
+            raise ValueError(f"{path}: tensor {k!r} is stored in the {str(v.layout).replace('torch.', '')} layout; "
+                             "the census reads dense tensors (save it with .to_dense(): pruned entries as zeros)")
     return {k: _Entry(str(path), tuple(v.shape), _TORCH_DTYPE_NAMES.get(v.dtype, str(v.dtype).replace("torch.", "")),
                       "torch")
             for k, v in state.items() if isinstance(k, str) and isinstance(v, torch.Tensor)}
