@@ -94,16 +94,6 @@ def parse_groups(values: list[str]) -> tuple[int, dict[str, int]]:
     return default, per
 
 
-def _unwrap(obj: Any, path: Path) -> Mapping[str, Any]:
-    if isinstance(obj, Mapping):
-        for key in ("state_dict", "model_state_dict", "model"):
-            inner = obj.get(key)
-            if isinstance(inner, Mapping) and inner:
-                return inner
-        return obj
-    raise ValueError(f"{path}: holds a {type(obj).__name__}, not a state_dict")
-
-
 def state_dict_model(state: Mapping[str, Any], groups: tuple[int, dict[str, int]] = (1, {})) -> Any:
     """A module tree mirroring the names of ``state``'s 2-D and 4-D weights (Linear and Conv2d
     layers without biases), masks applied; what :func:`bipartite_expanders.adapters.torch.census` takes."""
