@@ -31,6 +31,7 @@ contract of :func:`~bipartite_expanders.solvers.accuracy_threshold`.
 
 from __future__ import annotations
 
+import importlib
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -98,27 +99,29 @@ def host_float64(x: Any) -> np.ndarray:
     return np.asarray(x, dtype=np.float64)
 
 
+def _torch() -> Any:
+    """The torch module, imported only when a caller passed a tensor (the core never needs torch)."""
+    return importlib.import_module("torch")
+
+
 def _like(x: np.ndarray, ref: Any, dtype: Any = None) -> Any:
     """The host array ``x`` on ``ref``'s device, in ``dtype`` (default: ``ref``'s)."""
     if is_torch_tensor(ref):
-        import torch  # only reached when the caller passed a tensor
-
+        torch = _torch()
         return torch.from_numpy(np.ascontiguousarray(x)).to(device=ref.device, dtype=dtype or ref.dtype)
     return np.ascontiguousarray(x, dtype=dtype or ref.dtype)
 
 
 def _qr(x: Any) -> tuple[Any, Any]:
     if is_torch_tensor(x):
-        import torch
-
+        torch = _torch()
         return torch.linalg.qr(x)
     return np.linalg.qr(x)
 
 
 def _zeros(rows: int, cols: int, ref: Any) -> Any:
     if is_torch_tensor(ref):
-        import torch
-
+        torch = _torch()
         return torch.zeros((rows, cols), dtype=ref.dtype, device=ref.device)
     return np.zeros((rows, cols), dtype=ref.dtype)
 
@@ -138,8 +141,7 @@ def _iteration_dtype(A: Any) -> Any:
 
 def _to64(x: Any) -> Any:
     if is_torch_tensor(x):
-        import torch
-
+        torch = _torch()
         return x.to(torch.float64)
     if sp.issparse(x):
         return x.astype(np.float64)
@@ -183,8 +185,7 @@ def _products64(A: Any, X: np.ndarray, transpose: bool) -> np.ndarray:
 
 def _float64_of(A: Any) -> Any:
     if is_torch_tensor(A):
-        import torch
-
+        torch = _torch()
         return torch.float64
     return np.float64
 
