@@ -25,7 +25,7 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 
-from .solvers.block import host_float64, is_torch_tensor
+from .solvers.block import host_float64, is_torch_tensor, like_operand, torch_module
 
 __all__ = ["DenseLayerFacts", "dense_operand", "pattern_of", "dense_layer_facts", "is_dense_layer", "DENSE_PATH_FROM_ENTRIES",
            "DENSE_PATH_FROM_DENSITY"]
@@ -59,8 +59,7 @@ def dense_operand(x: Any) -> Any:
     dtype('float32')
     """
     if is_torch_tensor(x):
-        import torch  # only reached with a tensor
-
+        torch = torch_module()  # only reached with a tensor
         t = x.detach()
         t = t if t.dtype in (torch.float32, torch.float64) else t.to(torch.float32)
         # on the CPU, numpy's BLAS runs the thin products several times faster than torch's
@@ -75,9 +74,7 @@ def dense_operand(x: Any) -> Any:
 def pattern_of(A: Any) -> Any:
     """The 0/1 pattern of a dense operand, float32."""
     if is_torch_tensor(A):
-        import torch
-
-        return (A != 0).to(torch.float32)
+        return (A != 0).to(torch_module().float32)
     return (A != 0).astype(np.float32)
 
 
@@ -152,22 +149,14 @@ def _reach(A: Any, live_l: np.ndarray, live_r: np.ndarray) -> bool:
     ref = A
     while True:
         x = reached_l.astype(np.float64)
-        r = host_float64(A.T @ _like(x, ref)) > 0
+        r = host_float64(A.T @ like_operand(x, ref)) > 0
         y = (r | reached_r).astype(np.float64)
-        left = host_float64(A @ _like(y, ref)) > 0
+        left = host_float64(A @ like_operand(y, ref)) > 0
         left |= reached_l
         r |= reached_r
         if left.sum() == reached_l.sum() and r.sum() == reached_r.sum():
             return bool(left.sum() == live_l.sum() and r.sum() == live_r.sum())
         reached_l, reached_r = left, r
-
-
-def _like(x: np.ndarray, ref: Any) -> Any:
-    if is_torch_tensor(ref):
-        import torch
-
-        return torch.from_numpy(x).to(device=ref.device, dtype=ref.dtype)
-    return x.astype(ref.dtype)
 
 
 def dense_layer_facts(A: Any, weighted: bool | None) -> DenseLayerFacts:
@@ -205,7 +194,7 @@ def dense_layer_facts(A: Any, weighted: bool | None) -> DenseLayerFacts:
                 if float(host_float64(A[u:u + 1, v:v + 1])[0, 0]) != 0:
                     best = su[u] + sv[v]
                 else:  # the largest terms do not meet on an edge: max over each row's edges
-                    ref_sv = _like(sv, A)
+                    ref_sv = like_operand(sv, A)
                     row_best = host_float64(((A != 0) * ref_sv[None, :]).max(1)[0] if is_torch_tensor(A)
                                             else ((A != 0) * ref_sv[None, :]).max(axis=1)).ravel()
                     best = float((su[live_l] + row_best[live_l]).max())

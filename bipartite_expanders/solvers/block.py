@@ -42,7 +42,8 @@ import scipy.sparse as sp
 
 from ._common import MatrixOperator, SpectrumResult, accuracy_threshold, error_bounds, finish, register_solver
 
-__all__ = ["BlockBracket", "block_lanczos_bracket", "DEFAULT_BLOCK", "BLOCK_MEMORY_BYTES", "is_torch_tensor", "host_float64"]
+__all__ = ["BlockBracket", "block_lanczos_bracket", "DEFAULT_BLOCK", "BLOCK_MEMORY_BYTES", "is_torch_tensor", "host_float64", "torch_module",
+           "like_operand"]
 
 #: block size: 8 columns make a product compute-bound on a float32 layer while the basis for
 #: the ~100-300 columns a bulk-edge ``t2`` needs stays small
@@ -99,29 +100,30 @@ def host_float64(x: Any) -> np.ndarray:
     return np.asarray(x, dtype=np.float64)
 
 
-def _torch() -> Any:
+def torch_module() -> Any:
     """The torch module, imported only when a caller passed a tensor (the core never needs torch)."""
     return importlib.import_module("torch")
 
 
-def _like(x: np.ndarray, ref: Any, dtype: Any = None) -> Any:
-    """The host array ``x`` on ``ref``'s device, in ``dtype`` (default: ``ref``'s)."""
+def like_operand(x: np.ndarray, ref: Any, dtype: Any = None) -> Any:
+    """The host array ``x`` as ``ref`` holds its data: a tensor on ``ref``'s device or a numpy
+    array, in ``dtype`` (default: ``ref``'s)."""
     if is_torch_tensor(ref):
-        torch = _torch()
+        torch = torch_module()
         return torch.from_numpy(np.ascontiguousarray(x)).to(device=ref.device, dtype=dtype or ref.dtype)
     return np.ascontiguousarray(x, dtype=dtype or ref.dtype)
 
 
 def _qr(x: Any) -> tuple[Any, Any]:
     if is_torch_tensor(x):
-        torch = _torch()
+        torch = torch_module()
         return torch.linalg.qr(x)
     return np.linalg.qr(x)
 
 
 def _zeros(rows: int, cols: int, ref: Any) -> Any:
     if is_torch_tensor(ref):
-        torch = _torch()
+        torch = torch_module()
         return torch.zeros((rows, cols), dtype=ref.dtype, device=ref.device)
     return np.zeros((rows, cols), dtype=ref.dtype)
 
@@ -141,7 +143,7 @@ def _iteration_dtype(A: Any) -> Any:
 
 def _to64(x: Any) -> Any:
     if is_torch_tensor(x):
-        torch = _torch()
+        torch = torch_module()
         return x.to(torch.float64)
     if sp.issparse(x):
         return x.astype(np.float64)
@@ -170,9 +172,9 @@ def _products64(A: Any, X: np.ndarray, transpose: bool) -> np.ndarray:
     by row chunks (never a whole float64 copy of a float32 layer)."""
     m, n = A.shape
     if sp.issparse(A) or _dtype_name(A) == "float64":
-        Xd = _like(X, A, None)
+        Xd = like_operand(X, A, None)
         return host_float64((A.T @ Xd) if transpose else (A @ Xd))
-    Xd = _like(X, A, _float64_of(A))
+    Xd = like_operand(X, A, _float64_of(A))
     if transpose:
         out = None
         for i, chunk in _chunks64(A):
@@ -185,7 +187,7 @@ def _products64(A: Any, X: np.ndarray, transpose: bool) -> np.ndarray:
 
 def _float64_of(A: Any) -> Any:
     if is_torch_tensor(A):
-        torch = _torch()
+        torch = torch_module()
         return torch.float64
     return np.float64
 
@@ -318,7 +320,7 @@ def block_lanczos_bracket(
     Q = _zeros(side, cols_max + b, ref)
     T = np.zeros((cols_max + b, cols_max + b))
     q0, _ = np.linalg.qr(rng.standard_normal((side, b)))
-    Q[:, :b] = _like(q0, ref)
+    Q[:, :b] = like_operand(q0, ref)
     J = b
     products = 0
     certify_products = 0
@@ -348,7 +350,7 @@ def block_lanczos_bracket(
             weak = np.abs(np.diag(Rh)) <= 1e-7 * scale * scale
             if weak.any():  # an invariant subspace: continue from fresh directions
                 fresh = rng.standard_normal((side, b))
-                fresh = _like(fresh, ref)
+                fresh = like_operand(fresh, ref)
                 for _ in range(2):
                     fresh = fresh - basis @ (basis.T @ fresh)
                 Qf, _ = _qr(fresh)
@@ -376,7 +378,7 @@ def block_lanczos_bracket(
         hopeful = (decide(est_lo, est_hi) if decide is not None else False) or bool(np.all(est_hi - est_lo <= thr))
         last = full_space or room <= 0
         if (hopeful and (next_check is None or J >= next_check)) or last:
-            U = host_float64(Q[:, :J] @ _like(Wr[:, :p], ref))
+            U = host_float64(Q[:, :J] @ like_operand(Wr[:, :p], ref))
             certify_products += 2 * (p + 1)
             s, lo, hi, err, left, right, frob_ok = _certify(A, U, wide, k, frob2, nonnegative)
             result = (s, lo, hi, err, left, right)
