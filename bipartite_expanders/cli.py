@@ -27,6 +27,7 @@ from typing import Any
 
 from . import __version__
 from .bounds import VERDICT_BASES
+from . import progress
 from .compile_notice import announce_compiles
 from .files import dumps
 from .graph import DUPLICATE_POLICIES
@@ -236,8 +237,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     a usage error prints the command's usage; a closed pipe (``... | head``) ends quietly with 0."""
     parser = build_parser()
     args = parser.parse_args(argv)
-    if sys.stderr.isatty():  # numba's first compile (seconds, once per install) says so on a terminal
-        announce_compiles()
+    if sys.stderr.isatty():  # numba's first compile (seconds, once per install) says so on a terminal,
+        announce_compiles()  # and a long exact cover radius shows its bracket narrowing
+        progress.show_on(sys.stderr)
     if args.command is None:
         parser.print_help()
         return 2

@@ -56,6 +56,7 @@ import scipy.sparse.linalg as spla
 from scipy.sparse import csgraph
 
 from . import cover_kernels as kernels
+from . import progress
 from ._checks import check_scope, check_tol
 from .components import connected_components, degree_counts
 from .files import json_float
@@ -633,9 +634,11 @@ def _fold(G: _Edges, tol: float, maxiter: int, pin: int | None = None, max_repin
     pts = [(math.log(g[pin]), z, dz)]
     target = 0.1 * tol * z
     bracket: list[float] | None = None  # [tau with dz < 0, tau with dz > 0]
-    for _ in range(maxiter):
+    for it in range(maxiter):
         if br.n_factor > _MAX_FACTOR:
             break
+        progress.update(f"fold step {it + 1}, bracket {_relative_width(lower, best_upper)}, "
+                        f"{br.n_factor} factorisations")
         tau, zc, dzc = pts[-1]
         new = math.nan
         if len(pts) >= 2 and pts[-2][2] != dzc:  # secant on dz/dtau
@@ -733,6 +736,7 @@ def _bisect(G: _Edges, tol: float, maxiter: int, lower: float = 0.0, upper: floa
         while first and not lower < first[0] < upper:
             first.pop(0)
         z = first.pop(0) if first else 0.5 * (lower + upper)
+        progress.update(f"bisection, bracket {_relative_width(lower, upper)}, {sweeps} of {budget} sweeps")
         x, used = _sweep(G, z, None, min(max_sweeps, budget - sweeps + 1))
         sweeps += used
         if x is None:  # a finite subtree has an eigenvalue >= z
@@ -980,8 +984,14 @@ def universal_cover_radius(
             )
         scope = "all"
     B, _, _ = restrict_to_scope(g, scope, comp)
-    with _one_blas_thread():
-        return _warn_if_wide(_bipartite_radius(sp.csr_array(B), tol, method, maxiter, near, sweep_budget))
+    with _one_blas_thread(), progress.task(f"universal-cover radius ({B.nnz} edges)"):
+        r = _bipartite_radius(sp.csr_array(B), tol, method, maxiter, near, sweep_budget)
+    return _warn_if_wide(r)  # after the status line is erased
+
+
+def _relative_width(lower: float, upper: float) -> str:
+    # scale-free (a report analyses a power-of-two rescaled copy): the width the tolerance compares
+    return f"relative width {(upper - lower) / upper:.1e}" if math.isfinite(upper) and upper > 0 else "unbounded"
 
 
 def _one_blas_thread() -> Any:
@@ -1021,7 +1031,10 @@ def _radius_of_edges(N: int, a: np.ndarray, b: np.ndarray, w: np.ndarray, side: 
     parts = []
     order = np.argsort(edge_label, kind="stable")
     starts = np.concatenate([[0], np.cumsum(e_per)])
-    for c in np.flatnonzero(e_per):
+    nonempty = np.flatnonzero(e_per)
+    for i, c in enumerate(nonempty):
+        if nonempty.size > 1:
+            progress.update(f"component {i + 1} of {nonempty.size} ({int(e_per[c])} edges)")
         idx = order[starts[c]:starts[c + 1]]
         verts = np.flatnonzero(labels == c) if k > 1 else np.arange(N)
         pos = np.empty(N, dtype=np.int64)
@@ -1065,7 +1078,7 @@ def cover_radius_of_adjacency(A: Any, tol: float = 1e-10, *, method: str = "auto
         raise ValueError("A must be symmetric")
     coo = sp.triu(M, k=1).tocoo()
     kernels.prefer_compiled(coo.nnz)
-    with _one_blas_thread():
+    with _one_blas_thread(), progress.task(f"universal-cover radius ({coo.nnz} edges)"):
         r = _radius_of_edges(M.shape[0], coo.row.astype(np.int64), coo.col.astype(np.int64), coo.data, None, tol, method, maxiter)
     return _warn_if_wide(r)
 

@@ -10,6 +10,7 @@ spectrum, Hoory's bounds and the universal-cover radius (docs/bounds.md).
 from __future__ import annotations
 
 import math
+import warnings
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, fields
 from enum import Enum
@@ -21,7 +22,7 @@ import scipy.sparse as sp
 from ._checks import check_scope
 from .bounds import HooryBounds, Verdict, exact_verdict, headline_verdict, hoory_bounds, margin, verdict
 from .components import Components, connected_components, degree_counts, side_degrees
-from .cover import cover_bracket_free, two_core_sides, universal_cover_radius
+from .cover import CoverToleranceWarning, cover_bracket_free, two_core_sides, universal_cover_radius
 from .dense_layers import DENSE_PATH_FROM_DENSITY, DENSE_PATH_FROM_ENTRIES, dense_layer_facts, dense_operand, is_dense_layer, pattern_of
 from .files import json_float
 from .graph import BipartiteGraph, as_graph
@@ -460,12 +461,19 @@ def _universal_cover_fields(scope_graph: BipartiteGraph, weighted: bool, t1: flo
         if min(scope_graph.shape) > COVER_AUTO_DENSE_SIDE and min(two_core_sides(scope_graph)) > COVER_AUTO_DENSE_SIDE:
             method = "bisect"
             budget = max(64, int(COVER_BUDGET_FACTOR * pair_products / _SWEEP_PRODUCTS))
-    r = universal_cover_radius(unit, tol=max(tol, 1e-12), scope="all", near=math.ldexp(t2, -e) if t2 > 0 else None,
-                               sweep_budget=budget, method=method)
+    with warnings.catch_warnings(record=True) as wide:
+        warnings.simplefilter("always", CoverToleranceWarning)
+        r = universal_cover_radius(unit, tol=max(tol, 1e-12), scope="all", near=math.ldexp(t2, -e) if t2 > 0 else None,
+                                   sweep_budget=budget, method=method)
     value, lower, upper = (math.ldexp(v, e) for v in (r.value, r.lower, r.upper))
     out.update(rho_uc=value, rho_uc_lower=lower, rho_uc_upper=upper, delta_uc=margin(value, t2),
                rho_uc_converged=r.converged, rho_uc_method=r.method)
     out["verdict_uc"] = exact_verdict(t2, lower, upper, connected)
+    if out["verdict_uc"] is Verdict.UNDECIDED:
+        # a bracket wider than tol is the report's business only when it leaves the verdict open
+        # (rho_uc_converged records it either way)
+        for w in wide:
+            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
     return out
 
 

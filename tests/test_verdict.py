@@ -100,3 +100,22 @@ def test_census_shows_undefined_not_no_for_an_untrained_weight(tmp_path, capsys)
     rule = [c.strip() for c in head.split("|")].index("study rule (mask / weight)")
     assert body and all(line.split("|")[rule].strip().endswith("/ undefined") for line in body)
     assert "undefined when none is defined" in out
+
+
+def test_rounds_table_lists_undefined_layers_apart_from_failures(tmp_path):
+    pytest.importorskip("torch")
+    from bipartite_expanders.adapters.torch.lth.report.load import RunData
+    from bipartite_expanders.adapters.torch.lth.report.markdown import rounds_markdown
+
+    def layer(name, ds, dr):
+        return {"name": name, "is_ramanujan": False, "mask": {"delta_s": ds, "delta_r": dr}}
+
+    record = {"round": 3, "density": {"total": 0.5}, "accuracy": {"clean": 0.9, "noisy": {}},
+              "regime": "partially", "regime_weighted": "partially", "timing": {"train_s": 1.0},
+              "census": [layer("fc1", -0.2, 0.1), layer("fc2", -0.2, -0.3), layer("fc3", "nan", "nan")]}
+    table = rounds_markdown(RunData(tmp_path, {}, [record]))
+    row = next(line for line in table.splitlines() if line.startswith("| 3 "))
+    cells = [c.strip() for c in row.strip("|").split("|")]
+    assert cells[-3] == "1/3"  # fc1 passes (Delta_R >= 0); fc2 fails; fc3 is undefined, not a failure
+    assert cells[-2] == "fc2, fc3 (undefined)"
+    assert "not counted as a failure" in table

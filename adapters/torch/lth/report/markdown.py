@@ -20,7 +20,7 @@ from bipartite_expanders.bounds import VERDICT_BASES, study_verdict
 from bipartite_expanders.report import RamanujanReport
 
 from .load import RunData
-from .stats import SPEARMAN_METRICS, STUDY_DENSITIES, failing_layers, flatten, num
+from .stats import SPEARMAN_METRICS, STUDY_DENSITIES, failing_layers, flatten, num, undefined_layers
 
 __all__ = ["md_table", "pct", "pm", "ci_cell", "table2_markdown", "table2_aggregate_markdown", "rounds_markdown",
            "layers_markdown", "spearman_markdown", "study_markdown", "compare_lengths_markdown", "provenance_markdown",
@@ -138,13 +138,22 @@ def rounds_markdown(run: RunData) -> str:
     body = []
     for r in run.records:
         cen = r.get("census", [])
-        fails = failing_layers(r)
+        fails, undefined = failing_layers(r), undefined_layers(r)
+        listed = fails + [f"{name} (undefined)" for name in undefined]
         body.append([r["round"], pct(r["density"]["total"], 3), pct(r["accuracy"]["clean"])]
                     + [pct(r["accuracy"]["noisy"][s]) for s in sig]
-                    + [r.get("regime"), r.get("regime_weighted"), f"{len(cen) - len(fails)}/{len(cen)}",
-                       ", ".join(fails) or "-", f"{num(r.get('timing', {}).get('train_s')):.1f}"])
-    return md_table(head, body)
+                    + [r.get("regime"), r.get("regime_weighted"), f"{len(cen) - len(listed)}/{len(cen)}",
+                       ", ".join(listed) or "-", f"{num(r.get('timing', {}).get('train_s')):.1f}"])
+    return md_table(head, body) + "\n\n" + ROUNDS_LEGEND
 
+
+#: the legend printed under :func:`rounds_markdown`'s table
+ROUNDS_LEGEND = (
+    "Columns: `regime` / `regime weighted`: fully, partially or non Ramanujan over the layers by the seed study's "
+    "rule (`max(Delta_S, Delta_R) >= 0`) on the 0/1 masks / on `|W|`; `Ramanujan layers`: masks that pass the "
+    "rule, of all layers; `not Ramanujan`: masks whose defined margins are all negative, and `(undefined)` "
+    "where neither margin is defined (NaN), which is not counted as a failure."
+)
 
 #: the legend printed under :func:`layers_markdown`'s table
 LAYERS_LEGEND = (

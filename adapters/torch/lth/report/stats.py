@@ -22,6 +22,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
+from bipartite_expanders.bounds import Verdict, study_verdict
 from bipartite_expanders.files import from_json_float
 
 from ..hparams import CONTROLS
@@ -29,7 +30,7 @@ from .load import RunData, RunGroup, group_runs, run_label
 
 __all__ = ["num", "flatten", "metric_keys", "layer_metric", "mean_sd", "record_metrics", "banded_spearman",
            "accuracy_at_density", "matched_plain", "table2", "table2_aggregate", "study_table", "compare_lengths",
-           "failing_layers", "partial_correlation", "t_interval", "DEFAULT_BANDS", "SPEARMAN_METRICS", "STUDY_DENSITIES"]
+           "failing_layers", "layer_rules", "undefined_layers", "partial_correlation", "t_interval", "DEFAULT_BANDS", "SPEARMAN_METRICS", "STUDY_DENSITIES"]
 
 #: density band edges, high to low: bands (0.5, 1], (0.2, 0.5], ..., (0, 0.01]
 DEFAULT_BANDS: tuple[float, ...] = (1.0, 0.5, 0.2, 0.1, 0.05, 0.02, 0.01, 0.0)
@@ -108,9 +109,29 @@ def layer_metric(run: RunData, key: str) -> dict[str, list[float]]:
     return series
 
 
+def layer_rules(record: Mapping[str, Any], kind: str = "mask") -> dict[str, Verdict]:
+    """Each layer's seed-study rule on ``kind`` (``mask``: the 0/1 graph; ``weight``): ``ramanujan``
+    when a margin is >= 0, ``not_ramanujan`` when the defined margins are negative, ``undefined``
+    when neither is defined (NaN: never counted as "not Ramanujan").
+
+    >>> rec = {"census": [{"name": "fc1", "mask": {"delta_s": -0.1, "delta_r": 0.2}},
+    ...                   {"name": "fc2", "mask": {"delta_s": "nan", "delta_r": "nan"}}]}
+    >>> {k: v.value for k, v in layer_rules(rec).items()}
+    {'fc1': 'ramanujan', 'fc2': 'undefined'}
+    """
+    return {c["name"]: study_verdict((c.get(kind) or {}).get("delta_s"), (c.get(kind) or {}).get("delta_r"))
+            for c in record.get("census", [])}
+
+
 def failing_layers(record: Mapping[str, Any]) -> list[str]:
-    """The layers of a round that are not Ramanujan (unweighted rule on the mask)."""
-    return [c["name"] for c in record.get("census", []) if not c.get("is_ramanujan")]
+    """The layers of a round that are not Ramanujan by the study's rule on the mask: defined
+    margins, all negative (an undefined margin is not a failure; see :func:`layer_rules`)."""
+    return [k for k, v in layer_rules(record).items() if v is Verdict.NOT_RAMANUJAN]
+
+
+def undefined_layers(record: Mapping[str, Any]) -> list[str]:
+    """The layers of a round whose mask margins are both undefined (NaN)."""
+    return [k for k, v in layer_rules(record).items() if v is Verdict.UNDEFINED]
 
 
 def mean_sd(values: Iterable[float | None]) -> dict[str, float]:
