@@ -18,8 +18,10 @@ import torch
 from torch import nn
 
 from bipartite_expanders import RamanujanReport, Verdict, network_regime, ramanujan_report
+from bipartite_expanders.dense_layers import DENSE_PATH_FROM_DENSITY, DENSE_PATH_FROM_ENTRIES
+from bipartite_expanders.report import ACCURACIES
 
-from .layers import layer_graph, layer_mask, layer_roles, prunable_layers
+from .layers import effective_weight, layer_dense, layer_graph, layer_mask, layer_roles, prunable_layers, unfolded_shape
 
 __all__ = ["LayerCensus", "Census", "census", "inner_layers"]
 
@@ -129,6 +131,36 @@ def _select(model: nn.Module, layers: Any) -> list[str]:
     return [n for n in names if n in set(chosen)]
 
 
+def _dense_enough(mod: nn.Module) -> bool:
+    """A layer for the dense verdict path: large, not grouped, a fraction of its entries kept."""
+    if int(getattr(mod, "groups", 1)) != 1:
+        return False
+    m, n = unfolded_shape(mod)
+    if m * n < DENSE_PATH_FROM_ENTRIES:
+        return False
+    kept = layer_mask(mod) if hasattr(mod, "weight_mask") else effective_weight(mod)  # the census's mask rule
+    return int(torch.count_nonzero(kept)) >= DENSE_PATH_FROM_DENSITY * m * n
+
+
+def _dense_layer_census(mod: nn.Module, name: str, role: str, scope: str, universal_cover: bool | str) -> LayerCensus:
+    """The census of a large dense-enough layer from dense tensors (no CSR): the mask and |W|
+    reports with ``accuracy="verdict"`` (each falls back to the full path where it must)."""
+    weight_abs = layer_dense(mod, "weight")
+    # with a prune mask, the mask graph is the mask (it may keep exact zeros); without one, the
+    # weight's non-zero pattern (the census's rule): the |W| tensor read as a pattern
+    mask = layer_dense(mod, "mask") if hasattr(mod, "weight_mask") else weight_abs
+    n_kept = int(torch.count_nonzero(mask))
+    r_mask = ramanujan_report(mask, scope=scope, weighted=False, universal_cover=universal_cover, accuracy="verdict")
+    del mask
+    r_weight = ramanujan_report(weight_abs, scope=scope, weighted=True, universal_cover=universal_cover,
+                                accuracy="verdict")
+    weight = getattr(mod, "weight_orig", mod.weight)
+    n_w = int(weight.numel())
+    return LayerCensus(name=name, role=role, shape=tuple(weight.shape), graph_shape=unfolded_shape(mod),
+                       density=n_kept / n_w, n_weights=n_w, n_kept=n_kept, mask=r_mask, weight=r_weight, score=None,
+                       mask_source="prune-mask" if hasattr(mod, "weight_mask") else "nonzero")
+
+
 def census(
     model: nn.Module,
     scores: Mapping[str, torch.Tensor] | None = None,
@@ -138,6 +170,7 @@ def census(
     previous: Census | None = None,
     *,
     universal_cover: bool | str = "auto",
+    accuracy: str = "verdict",
     progress: bool = False,
 ) -> Census:
     """Spectral census of a model's prunable layers.
@@ -163,6 +196,15 @@ def census(
         report's exact universal-cover radius ``rho_uc`` and ``verdict_uc`` except on large dense
         layers, which get the certified free bracket (``rho_uc_method == "free"``); True computes
         it everywhere, False nowhere (docs/universal-cover.md, "Default").
+    accuracy
+        ``"verdict"`` (default): a large dense-enough layer (at least ``DENSE_PATH_FROM_ENTRIES``
+        graph entries, a fraction ``DENSE_PATH_FROM_DENSITY`` of them kept, not a grouped
+        convolution: an LLM's projections) is analysed as a dense tensor in its own precision
+        with certified brackets that stop once they decide every verdict
+        (:func:`bipartite_expanders.ramanujan_report`, ``accuracy="verdict"``: no CSR, a few
+        block products); every other layer, and one whose brackets do not decide, gets the full
+        1e-8 contract. ``"full"``: the full contract everywhere. Each report's ``accuracy``
+        says which was computed.
     progress
         Show a tqdm bar.
 
@@ -173,6 +215,8 @@ def census(
     >>> c.regime, [lc.role for lc in c.layers], c.layers[0].mask.t2
     ('fully', ['fc', 'output'], 0.0)
     """
+    if accuracy not in ACCURACIES:
+        raise ValueError(f"accuracy must be one of {ACCURACIES}; got {accuracy!r}")
     names = _select(model, layers)
     if not names:
         raise ValueError("census needs at least one layer to analyse")
@@ -190,6 +234,9 @@ def census(
         if scores is not None and name not in scores:
             raise ValueError(f"scores has no entry for layer {name!r}")
         p = prev.get(name)
+        if accuracy == "verdict" and scores is None and _dense_enough(mod):
+            out.append(_dense_layer_census(mod, name, roles[name], scope, universal_cover))
+            continue
         g_weight = layer_graph(mod, "weight")
         layer_scores = None if scores is None else scores[name]
         if hasattr(mod, "weight_mask"):

@@ -35,6 +35,7 @@ from typing import Any
 
 import numpy as np
 
+from bipartite_expanders import progress
 from bipartite_expanders.sparsify import SPECTRAL_RULES, removal_count
 
 from ..hparams import MODEL_DEFAULTS, PRUNERS
@@ -360,7 +361,11 @@ def spearman_table(runs: Sequence[RunData], kind: str = "mask", accuracy: str = 
         b = binned_partial_spearman(x, y, z, cfg, bins=bins)
         e["binned"], e["binned_bins"] = b["rho"], b["bins"]
         e["binned_unique"] = binned_partial_spearman(x[unique], y[unique], z[unique], cfg_a[unique], bins=bins)["rho"]
-        boot = [binned_partial_spearman(x[i], y[i], z[i], cfg_a[i], bins=bins)["rho"] for i in draws]
+        boot = []
+        with progress.task(f"run-level bootstrap of the binned Spearman ({accuracy} accuracy)"):
+            for k, i in enumerate(draws):  # minutes on a large grid: a status line on a terminal
+                progress.update(f"{key}: resample {k + 1} of {len(draws)}")
+                boot.append(binned_partial_spearman(x[i], y[i], z[i], cfg_a[i], bins=bins)["rho"])
         boot = [v for v in boot if math.isfinite(v)]
         e["binned_low"], e["binned_high"] = ((float(np.percentile(boot, 2.5)), float(np.percentile(boot, 97.5)))
                                              if len(boot) >= 100 else (math.nan, math.nan))
