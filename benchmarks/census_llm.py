@@ -1,18 +1,26 @@
-"""Census of a LLaMA-7B-shaped checkpoint (issue 23): the dense verdict path against its compute floor.
+"""Census of a LLaMA-7B-shaped checkpoint (issue 23): the user's census path, timed against its compute floor.
 
-The generator is part of the benchmark: it writes bf16 safetensors shards of a LLaMA-7B-shaped
-model (32 blocks of q, k, v, o: 4096 x 4096; gate, up: 11008 x 4096; down: 4096 x 11008; 224
-matrices, Gaussian weights of std 0.02), magnitude-pruned to 50 % unstructured or 2:4 (the two
-largest of every 4 consecutive inputs). The census reads each tensor with
-``safetensors.safe_open`` and analyses its mask and ``|W|`` graphs with
-``ramanujan_report(..., accuracy="verdict")`` (one function, :func:`census_layer`). Per layer
-kind it prints the time, the compute floor (the products the solver did, timed as plain float32
-GEMMs of the same shapes in the same run), their ratio, the peak memory, and the verdicts
-against a full-precision census (today's path, CSR and Lanczos to 1e-8) on a sample of layers.
+The generator is part of the benchmark: it writes a Hugging Face model directory
+(``config.json`` from ``transformers.LlamaConfig``, one bf16 safetensors shard per block and
+``model.safetensors.index.json``, as ``save_pretrained`` lays them out) of a LLaMA-7B-shaped model
+(32 blocks of q, k, v, o: 4096 x 4096; gate, up: 11008 x 4096; down: 4096 x 11008; 224 matrices,
+Gaussian weights of std 0.02), magnitude-pruned to 50 % unstructured (per layer) or 2:4 (the two
+largest of every 4 consecutive inputs).
 
-The full model is 13.5 GB and slow to write here; ``--blocks`` and ``--scale`` run a subset:
+**The census** is the one users run, ``bipartite-expanders census DIR`` (its function
+``census_checkpoint(DIR, workers="auto")``: one process per core, layers in parallel, each layer
+read from its shard, its mask and ``|W|`` reports with the census default ``accuracy="verdict"``):
+wall and CPU seconds, peak resident memory of every process, verdicts and which accuracy each
+report got. **Per layer kind**, on ``--sample`` layers of each kind in this process (one thread):
+the census of the layer alone (the same function), the products its solver did, the compute
+floor (those products timed as plain float32 GEMMs of 8 columns in the same run), their ratio,
+and the full-precision census (``accuracy="full"``: CSR and Lanczos to 1e-8) with its verdicts
+against the checkpoint census's.
 
-    OMP_NUM_THREADS=1 python benchmarks/census_llm.py --blocks 2 --sample 2 [--scale 1] [--sparsity both]
+The full model is 13.5 GB per sparsity; ``--blocks`` and ``--scale`` run a subset:
+
+    python benchmarks/census_llm.py                      # 32 blocks, both sparsities
+    python benchmarks/census_llm.py --blocks 2 --sample 1 [--scale 4] [--sparsity 2:4]
     OMP_NUM_THREADS=1 python benchmarks/census_llm.py --cover-grid 1000000     # the cover-radius grid
 """
 
@@ -20,13 +28,14 @@ from __future__ import annotations
 
 import argparse
 import gc
+import json
 import math
 import os
 import resource
 import sys
 import tempfile
 import time
-from collections import defaultdict
+from collections import Counter, defaultdict
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
 
@@ -51,43 +60,52 @@ def layer_shapes(scale: int) -> dict[str, tuple[int, int]]:
 
 def prune(w: torch.Tensor, sparsity: str) -> torch.Tensor:
     """Magnitude pruning to 50 %: per layer (unstructured) or 2 of every 4 inputs (2:4)."""
-    a = w.abs().float()
+    a = w.abs()
     if sparsity == "2:4":
         groups = a.reshape(w.shape[0], -1, 4)
         keep = torch.zeros_like(groups, dtype=torch.bool)
         keep.scatter_(2, groups.topk(2, dim=2).indices, True)
         return w * keep.reshape(w.shape)
-    threshold = a.flatten().kthvalue(a.numel() // 2).values
-    return w * (a > threshold)
+    flat = a.numpy().ravel()
+    threshold = float(np.partition(flat, flat.size // 2)[flat.size // 2])  # O(n), unlike a sort
+    return w * (a >= threshold)
 
 
 def write_checkpoint(folder: str, blocks: int, scale: int, sparsity: str, seed: int = 0) -> list[str]:
-    """One bf16 safetensors shard per block; returns the shard paths."""
+    """A Hugging Face model directory: config.json, one bf16 shard per block, the shard index."""
+    from transformers import LlamaConfig
+
+    h, i = HIDDEN // scale, INTERMEDIATE // scale
+    LlamaConfig(vocab_size=256, hidden_size=h, intermediate_size=i, num_hidden_layers=blocks,
+                num_attention_heads=max(1, h // 128), num_key_value_heads=max(1, h // 128),
+                architectures=["LlamaForCausalLM"]).save_pretrained(folder)
     gen = torch.Generator().manual_seed(seed)
-    paths = []
+    paths, weight_map, total = [], {}, 0
     for b in range(blocks):
         tensors = {}
         for name, shape in layer_shapes(scale).items():
-            w = torch.randn(shape, generator=gen) * 0.02
+            w = torch.randn(shape, generator=gen).mul_(0.02)
             part = "self_attn" if KINDS[name] == "attn" else "mlp"
             tensors[f"model.layers.{b}.{part}.{name}.weight"] = prune(w, sparsity).to(torch.bfloat16).contiguous()
-        path = os.path.join(folder, f"model-{b:05d}-of-{blocks:05d}.safetensors")
-        save_file(tensors, path)
-        paths.append(path)
+        shard = f"model-{b + 1:05d}-of-{blocks:05d}.safetensors"
+        save_file(tensors, os.path.join(folder, shard), metadata={"format": "pt"})
+        weight_map.update({k: shard for k in tensors})
+        total += sum(t.numel() * 2 for t in tensors.values())
+        paths.append(os.path.join(folder, shard))
+    with open(os.path.join(folder, "model.safetensors.index.json"), "w") as fh:
+        json.dump({"metadata": {"total_size": total}, "weight_map": weight_map}, fh)
     return paths
 
 
-def census_layer(weight: torch.Tensor, accuracy: str = "verdict") -> tuple:
-    """The census of one layer: its mask and |W| reports (the call issue 22's census makes)."""
-    a = weight.abs().to(torch.float32)  # one upcast per layer, shared by both reports
-    return (ramanujan_report(a, weighted=False, accuracy=accuracy),
-            ramanujan_report(a, weighted=True, accuracy=accuracy))
+def layer_census(weight: torch.Tensor, accuracy: str = "verdict"):
+    """The census of one layer alone, by the function the checkpoint census calls per layer."""
+    from torch import nn
 
+    from bipartite_expanders.adapters.torch import census
 
-def full_precision_layer(weight: torch.Tensor) -> tuple:
-    """Today's census of a layer: CSR of |W| (float64) and Lanczos to the 1e-8 contract."""
-    g = sp.csr_array(weight.abs().double().numpy())
-    return ramanujan_report(g, weighted=False), ramanujan_report(g, weighted=True)
+    lin = nn.Linear(weight.shape[1], weight.shape[0], bias=False, device="meta")
+    lin.weight = nn.Parameter(weight, requires_grad=False)
+    return census(nn.Sequential(lin), accuracy=accuracy).layers[0]
 
 
 def gemm_floor(shape: tuple[int, int], n_products: int, block: int = 8, repeat: int = 1) -> float:
@@ -178,13 +196,34 @@ def verdicts(r) -> tuple[str, str, str]:
     return (r.verdict_s.value, r.verdict_r.value, r.verdict_uc.value)
 
 
+def checkpoint_census(folder: str) -> tuple[dict, float, float, float]:
+    """The user's census of the model directory: (result, wall s, CPU s of all processes, peak RSS GB)."""
+    from bipartite_expanders.adapters.torch.checkpoint_census import census_checkpoint
+
+    t, c0 = time.perf_counter(), os.times()
+    res = census_checkpoint(folder, workers="auto")
+    wall, c1 = time.perf_counter() - t, os.times()
+    cpu = (c1.user + c1.system + c1.children_user + c1.children_system) - (
+        c0.user + c0.system + c0.children_user + c0.children_system)
+    peak = max(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)
+    return res, wall, cpu, peak / 1e6
+
+
+def record_verdicts(rec: dict) -> tuple:
+    return tuple(tuple(rec[k][f] for f in ("verdict_s", "verdict_r", "verdict_uc")) for k in ("mask", "weight"))
+
+
+def layer_verdicts(lc) -> tuple:
+    return (verdicts(lc.mask), verdicts(lc.weight))
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--blocks", type=int, default=BLOCKS, help="transformer blocks (7 matrices each; 32: LLaMA-7B)")
     ap.add_argument("--scale", type=int, default=1, help="divide every dimension by this")
     ap.add_argument("--sparsity", choices=("unstructured", "2:4", "both"), default="both")
-    ap.add_argument("--sample", type=int, default=2, help="layers per kind also censused at full precision")
-    ap.add_argument("--folder", default=None, help="where to write the shards (default: a temporary folder)")
+    ap.add_argument("--sample", type=int, default=1, help="layers per kind also timed alone and at full precision")
+    ap.add_argument("--folder", default=None, help="where to write the model (default: a temporary folder)")
     ap.add_argument("--cover-grid", type=int, default=0, metavar="MAX_EDGES",
                     help="run only the cover-radius grid, with graphs up to this many edges (e.g. 1000000)")
     args = ap.parse_args()
@@ -194,7 +233,7 @@ def main() -> int:
         ap.error("--blocks and --scale must be >= 1, --sample >= 0")
     kinds = ("unstructured", "2:4") if args.sparsity == "both" else (args.sparsity,)
     print(f"# census_llm: {args.blocks} blocks x 7 matrices, scale 1/{args.scale}, sparsity {', '.join(kinds)}; "
-          f"OMP_NUM_THREADS={os.environ.get('OMP_NUM_THREADS', 'unset')}, load {os.getloadavg()[0]:.1f}")
+          f"{os.cpu_count()} cores, load {os.getloadavg()[0]:.1f} before the run")
     total_wall = 0.0
     for sparsity in kinds:
         with tempfile.TemporaryDirectory(dir=args.folder) as folder:
@@ -202,59 +241,55 @@ def main() -> int:
             paths = write_checkpoint(folder, args.blocks, args.scale, sparsity)
             size = sum(os.path.getsize(p) for p in paths) / 1e9
             print(f"\n## {sparsity}: wrote {len(paths)} shards, {size:.2f} GB, in {time.perf_counter() - t:.1f} s")
+            load0 = os.getloadavg()[0]
+            res, wall, cpu, peak = checkpoint_census(folder)
+            total_wall += wall
+            layers = res["layers"]
+            acc = Counter(f"{r['mask']['accuracy']}/{r['weight']['accuracy']}" for r in layers)
+            verd = Counter(f"{r['mask']['verdict']}/{r['weight']['verdict']}" for r in layers)
+            print(f"census_checkpoint(workers='auto'): {len(layers)} layers in {wall:.1f} s wall, {cpu:.1f} CPU-s "
+                  f"(all processes), peak RSS {peak:.2f} GB (largest process); load {load0:.1f} -> "
+                  f"{os.getloadavg()[0]:.1f}")
+            print(f"accuracy (mask/|W|): {dict(acc)}; verdicts (mask/|W|): {dict(verd)}")
+            by_name = {r["name"]: r for r in layers}
             rows: dict[tuple, dict] = defaultdict(lambda: defaultdict(list))
-            sampled: dict[tuple, int] = defaultdict(int)
-            census_wall = 0.0
             for path in paths:
                 with safe_open(path, framework="pt") as f:
                     for key in f.keys():
+                        kind = (key.split(".")[-2], tuple(f.get_slice(key).get_shape()))
+                        if len(rows[kind]["wall"]) >= args.sample:
+                            continue
                         w = f.get_tensor(key)
-                        kind = (key.split(".")[-2], tuple(w.shape))
                         t0, c0 = time.perf_counter(), time.process_time()
-                        mask_r, weight_r = census_layer(w)
-                        wall, cpu = time.perf_counter() - t0, time.process_time() - c0
-                        census_wall += wall
-                        row = rows[kind]
-                        row["wall"].append(wall)
-                        row["cpu"].append(cpu)
-                        row["products"].append(sum(r.state.n_matvec if r.state is not None else 0
-                                                   for r in (mask_r, weight_r)))
-                        row["accuracy"].append(mask_r.accuracy + "/" + weight_r.accuracy)
-                        row["verdicts"].append((verdicts(mask_r), verdicts(weight_r)))
-                        if sampled[kind] < args.sample:
-                            sampled[kind] += 1
-                            t1 = time.perf_counter()
-                            full = full_precision_layer(w)
-                            row["full_wall"].append(time.perf_counter() - t1)
-                            same = (verdicts(full[0]), verdicts(full[1])) == row["verdicts"][-1]
-                            row["agree"].append(same)
-                            if not same:
-                                print(f"  DISAGREE {key}: verdict {row['verdicts'][-1]} full "
-                                      f"{(verdicts(full[0]), verdicts(full[1]))}")
-                        del w
+                        lc = layer_census(w)
+                        rows[kind]["wall"].append(time.perf_counter() - t0)
+                        rows[kind]["cpu"].append(time.process_time() - c0)
+                        rows[kind]["products"].append(sum(r.state.n_matvec if r.state is not None else 0
+                                                          for r in (lc.mask, lc.weight)))
+                        t1 = time.perf_counter()
+                        full = layer_census(w, accuracy="full")
+                        rows[kind]["full_wall"].append(time.perf_counter() - t1)
+                        name = key.removesuffix(".weight")
+                        same = layer_verdicts(full) == layer_verdicts(lc) == record_verdicts(by_name[name])
+                        rows[kind]["agree"].append(same)
+                        if not same:
+                            print(f"  DISAGREE {key}: checkpoint census {record_verdicts(by_name[name])}, alone "
+                                  f"{layer_verdicts(lc)}, full {layer_verdicts(full)}")
+                        del w, lc, full
                         gc.collect()
-            total_wall += census_wall
-            print(f"census wall {census_wall:.1f} s for {sum(len(r['wall']) for r in rows.values())} layers "
-                  f"(mask + |W| reports each); peak RSS so far {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e6:.2f} GB")
-            print("| layer | shape | n | wall s/layer | CPU s/layer | products | GEMM floor s | wall/floor | "
-                  "accuracy | full-precision s/layer (sample) | verdicts equal (sample) | verdicts (mask S,R,UC / |W| S,R,UC) |")
-            print("|---|---|---|---|---|---|---|---|---|---|---|---|")
+            print("\nPer layer kind, alone in this process (one thread):\n")
+            print("| layer | shape | n | wall s | CPU s | products | GEMM floor s | wall/floor | full-precision wall s | "
+                  "verdicts equal (checkpoint census, alone, full) |")
+            print("|---|---|---|---|---|---|---|---|---|---|")
             for (name, shape), row in sorted(rows.items()):
                 products = float(np.mean(row["products"]))
-                floor = gemm_floor(shape, int(products))
-                wall = float(np.mean(row["wall"]))
-                acc = sorted(set(row["accuracy"]))
-                vs = sorted(set(row["verdicts"]))
-                full = f"{np.mean(row['full_wall']):.2f}" if row["full_wall"] else "-"
-                agree = f"{sum(row['agree'])}/{len(row['agree'])}" if row["agree"] else "-"
-                print(f"| {name} | {shape[0]}x{shape[1]} | {len(row['wall'])} | {wall:.2f} | {np.mean(row['cpu']):.2f} | "
-                      f"{products:.0f} | {floor:.3f} | {wall / floor:.1f} | {','.join(acc)} | {full} | {agree} | "
-                      f"{'; '.join('/'.join(','.join(v) for v in pair) for pair in vs)} |")
-    n_layers = 224 * len(kinds)
-    done = args.blocks * 7 * len(kinds)
-    print(f"\ntotal census wall {total_wall:.1f} s for {done} layers; at this rate the full model "
-          f"({n_layers} layers, scale 1/{args.scale}) takes ~{total_wall * n_layers / done:.0f} s on one process")
-    print(f"peak RSS {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e6:.2f} GB")
+                floor = gemm_floor(shape, int(products), repeat=2)
+                wall_l = float(np.mean(row["wall"]))
+                print(f"| {name} | {shape[0]}x{shape[1]} | {len(row['wall'])} | {wall_l:.2f} | {np.mean(row['cpu']):.2f} | "
+                      f"{products:.0f} | {floor:.3f} | {wall_l / floor:.1f} | {np.mean(row['full_wall']):.2f} | "
+                      f"{sum(row['agree'])}/{len(row['agree'])} |")
+    print(f"\ntotal census wall {total_wall:.1f} s for {args.blocks * 7 * len(kinds)} layers "
+          f"({len(kinds)} checkpoint(s) of {args.blocks} blocks, scale 1/{args.scale})")
     return 0
 
 

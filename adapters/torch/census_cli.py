@@ -50,6 +50,10 @@ def configure(parser: argparse.ArgumentParser) -> None:
                          "O(E) bracket on layers of more than 200000 edges), exact (always) or off")
     uc.add_argument("--no-universal-cover", "--no-cover", dest="universal_cover", action="store_const", const="off",
                     help="the same as --universal-cover off (faster on large layers)")
+    parser.add_argument("--accuracy", choices=("verdict", "full"), default="verdict",
+                        help="verdict (default): large dense-enough layers (an LLM's projections) are analysed as "
+                             "dense tensors with certified t1/t2 brackets, stopped once they decide every verdict; "
+                             "full: t1 and t2 to the 1e-8 contract on every layer (slower on large layers)")
     parser.add_argument("--targets", metavar="REGEX", help="census only the layers whose name matches (re.search; "
                                                             "a leading 're:' is dropped, as in llm-compressor recipes)")
     parser.add_argument("--ignore", metavar="REGEX", help="leave out the layers whose name matches")
@@ -160,7 +164,7 @@ def census_of_path(path: str | Path, rnd: int | None = None, groups: tuple[int, 
                    scope: str = "largest", universal_cover: bool | str = "auto", **options: Any) -> dict[str, Any]:
     """The census of a checkpoint (any ``PATH`` of the command) as a JSON-safe dict; ``options``
     are those of :func:`~bipartite_expanders.adapters.torch.checkpoint_census.census_checkpoint`
-    (``targets``, ``ignore``, ``nan_is_pruned``, ``executor``, ``workers``, ``address``, ``out``,
+    (``accuracy``, ``targets``, ``ignore``, ``nan_is_pruned``, ``executor``, ``workers``, ``address``, ``out``,
     ``progress``, ``timeout``)."""
     from .checkpoint_census import census_checkpoint
 
@@ -222,7 +226,7 @@ def run(args: argparse.Namespace) -> int:
     workers = args.workers if args.workers is not None or args.executor == "ray" else "auto"
     res = census_of_path(args.path, args.round, groups, scope=args.scope,
                          universal_cover={"auto": "auto", "exact": True, "off": False}[args.universal_cover],
-                         targets=args.targets, ignore=args.ignore, nan_is_pruned=args.nan_is_pruned,
+                         accuracy=args.accuracy, targets=args.targets, ignore=args.ignore, nan_is_pruned=args.nan_is_pruned,
                          executor=args.executor, workers=workers, address=args.address, out=args.out,
                          timeout=args.timeout, progress=not args.no_progress and sys.stderr.isatty())
     for w in res["warnings"]:

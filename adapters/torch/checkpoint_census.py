@@ -35,6 +35,7 @@ from torch import nn
 
 from bipartite_expanders import network_regime
 from bipartite_expanders.files import json_safe, write_json
+from bipartite_expanders.report import ACCURACIES
 
 from .census import census
 from .checkpoints import CheckpointLayers, LayerRef, checkpoint_layers, nm_pattern, read_layer
@@ -61,7 +62,7 @@ def _module_of(ref: LayerRef, w: torch.Tensor, mask: torch.Tensor) -> nn.Module:
 
 
 def census_layer(ref: LayerRef, *, scope: str = "largest", universal_cover: bool | str = "auto",
-                 nan_is_pruned: bool | None = None, solver: str = "auto") -> dict[str, Any]:
+                 nan_is_pruned: bool | None = None, solver: str = "auto", accuracy: str = "verdict") -> dict[str, Any]:
     """One layer's census record (JSON-safe): the fields of
     :meth:`~bipartite_expanders.adapters.torch.LayerCensus.to_record`, where the layer came from
     (``kind``, ``key``, ``file``, ``storage``, ``dtype``, ``stored_shape``, ``groups``, ``gate``,
@@ -79,7 +80,7 @@ def census_layer(ref: LayerRef, *, scope: str = "largest", universal_cover: bool
     w, mask, info = read_layer(ref, nan_is_pruned)
     root = nn.Module()
     root.add_module("layer", _module_of(ref, w, mask))
-    lc = census(root, scope=scope, solver=solver, universal_cover=universal_cover).layers[0]
+    lc = census(root, scope=scope, solver=solver, universal_cover=universal_cover, accuracy=accuracy).layers[0]
     rec = lc.to_record()
     rec.update(name=ref.name, role=_ROLE.get(ref.kind, "fc"), kind=ref.kind, key=ref.key, file=ref.file,
                storage=ref.storage, dtype=ref.dtype, stored_shape=list(ref.shape), groups=ref.groups,
@@ -226,7 +227,8 @@ def _load_done(out: Path, refs: list[LayerRef], options: Mapping[str, Any]) -> d
 
 def census_checkpoint(path: str | Path, *, rnd: int | None = None, targets: str | None = None,
                       ignore: str | None = None, groups: tuple[int, Mapping[str, int]] = (1, {}),
-                      scope: str = "largest", universal_cover: bool | str = "auto", nan_is_pruned: bool | None = None,
+                      scope: str = "largest", universal_cover: bool | str = "auto", accuracy: str = "verdict",
+                      nan_is_pruned: bool | None = None,
                       executor: str = "local", workers: int | str | None = None, address: str | None = None,
                       out: str | Path | None = None, progress: bool = False, timeout: float = 30.0,
                       structure: str = "auto") -> dict[str, Any]:
@@ -242,8 +244,11 @@ def census_checkpoint(path: str | Path, *, rnd: int | None = None, targets: str 
         ``lth`` run directory (``rnd``: its round, default the last).
     targets, ignore, groups, structure
         Passed to :func:`.checkpoints.checkpoint_layers`.
-    scope, universal_cover
-        Passed to :func:`bipartite_expanders.ramanujan_report`.
+    scope, universal_cover, accuracy
+        Passed to :func:`~bipartite_expanders.adapters.torch.census`: ``accuracy="verdict"``
+        (default) analyses a large dense-enough layer (an LLM's projections) as a dense tensor
+        with certified brackets stopped once they decide every verdict; ``"full"``: t1 and t2 to
+        the 1e-8 contract everywhere.
     nan_is_pruned
         None (default): NaN weights are pruned and counted; False: a NaN is an error.
     executor, workers, address, timeout
@@ -290,7 +295,9 @@ def census_checkpoint(path: str | Path, *, rnd: int | None = None, targets: str 
     refs = found.layers
     if not refs:
         raise ValueError(f"{p}: no layer to census" + (" (--targets/--ignore chose none)" if targets or ignore else ""))
-    options = {"scope": scope, "universal_cover": universal_cover, "nan_is_pruned": nan_is_pruned}
+    if accuracy not in ACCURACIES:
+        raise ValueError(f"--accuracy must be one of {ACCURACIES}, got {accuracy!r}")
+    options = {"scope": scope, "universal_cover": universal_cover, "nan_is_pruned": nan_is_pruned, "accuracy": accuracy}
     out_dir = Path(out) if out is not None else None
     results: dict[int, dict[str, Any]] = {}
     if out_dir is not None:
