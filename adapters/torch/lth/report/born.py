@@ -29,8 +29,8 @@ from bipartite_expanders.files import atomic_write
 
 from ..rundir import RunDirError
 from .load import RunData, load_runs
-from .markdown import md_table, pm
-from .stats import accuracy_at_density, mean_sd, num
+from .markdown import ci_cell, md_table, pm
+from .stats import accuracy_at_density, mean_sd, num, t_interval
 
 __all__ = ["FAMILY_ORDER", "born_rows", "born_markdown", "census_markdown", "main"]
 
@@ -65,7 +65,7 @@ def born_rows(runs: Sequence[RunData]) -> list[dict[str, Any]]:
     """One row per (target density, family), highest density first, families in
     :data:`FAMILY_ORDER`, then one IMP row per density: accuracies over seeds
     (:func:`~bipartite_expanders.adapters.torch.lth.report.stats.mean_sd`), the paired difference born - IMP per
-    seed, and per layer how many networks are Ramanujan by ``db`` and by ``rho(T)``."""
+    seed with its Student-t interval (:func:`~bipartite_expanders.adapters.torch.lth.report.stats.t_interval`), and per layer how many networks are Ramanujan by ``db`` and by ``rho(T)``."""
     born = [r for r in runs if _family(r) not in (None, "none")]
     imp = {r.seed: r for r in runs if _is_imp(r)}
     targets = sorted({float(r.hparams["pruning"]["init_density"]) for r in born}, reverse=True)
@@ -88,7 +88,7 @@ def born_rows(runs: Sequence[RunData]) -> list[dict[str, Any]]:
                     ref = accuracy_at_density(ticket.records, float(r["density"]["total"]), key) if ticket else None
                     if ref is not None:
                         diffs.append(_acc(r, key) - ref)
-                row[f"diff_{key}"] = mean_sd(diffs)
+                row[f"diff_{key}"] = t_interval(diffs)  # paired by seed: a 95 % Student-t interval, n stated
             row["db"] = _count(recs, "verdict_r")
             row["uc"] = _count(recs, "verdict_uc")
             rows.append(row)
@@ -126,8 +126,9 @@ _LABELS = {"ramanujan": "Ramanujan (certified)", "random-biregular": "random bir
 
 
 def born_markdown(rows: Sequence[Mapping[str, Any]]) -> str:
-    """The comparison table (accuracies in percent, mean ± sd over seeds; differences paired
-    by seed against IMP at the same total density; "left dense": layers that got no born mask,
+    """The comparison table (accuracies in percent, mean ± sd over seeds; differences born - IMP
+    paired by seed at the same total density, as the mean with its 95 % Student-t interval and
+    the per-seed values; "left dense": layers that got no born mask,
     see ``init_masks.skipped``; IMP's "actual density" and verdicts are of its nearest round)."""
     head = ["density", "network", "seeds", "actual density %", "clean", "sigma 0.1", "sigma 0.3", "clean - IMP",
             "0.1 - IMP", "0.3 - IMP", "Ramanujan by db (fc1 fc2 fc3)", "by rho(T) (fc1 fc2 fc3)", "left dense"]
@@ -135,7 +136,7 @@ def born_markdown(rows: Sequence[Mapping[str, Any]]) -> str:
     for r in rows:
         body.append([f"{100 * r['density']:g} %", _LABELS[r["family"]], len(r["seeds"]), pm(r["actual"], 3),
                      pm(r["clean"]), pm(r["0.1"]), pm(r["0.3"]),
-                     *("" if r[f"diff_{k}"] is None else pm(r[f"diff_{k}"]) for k in ACCURACIES),
+                     *("" if r[f"diff_{k}"] is None else ci_cell(r[f"diff_{k}"]) for k in ACCURACIES),
                      _counts(r["db"]), _counts(r["uc"]), " ".join(r["skipped"]) or "-"])
     return md_table(head, body)
 
