@@ -56,11 +56,13 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("directory", type=Path)
     args = ap.parse_args(argv)
+    if not (args.directory / "records").is_dir():
+        ap.error(f"{args.directory}: no records/ folder (benchmarks/llm_pruning.py --out DIR/records writes it)")
     runs, dense = load(args.directory)
     summary = {"dense": {"per_seed": dense, **dict(zip(("mean", "lo", "hi"), interval(list(dense.values()))))} if dense else {},
                "runs": []}
     lines = ["| pattern | method | variant | n | held-out bits/byte | vs dense (paired) | vs plain (paired) | per seed | "
-             "Ramanujan layers (rule), per seed | cover test certified, per seed | notes |",
+             "Ramanujan layers (rule), per seed | t2 <= rho(T): yes / no / undecided, per seed | notes |",
              "|---|---|---|---|---|---|---|---|---|---|---|"]
     keys = sorted(runs, key=lambda k: (PATTERN_ORDER.index(k[0]), METHOD_ORDER.index(k[1]), VARIANT_ORDER.index(k[2])))
     for key in keys:
@@ -74,7 +76,11 @@ def main(argv=None) -> int:
         vs_dense = [by_seed[s]["held_out_bpb"] - dense[s] for s in seeds if s in dense]
         dd = interval(vs_dense) if vs_dense else (math.nan, math.nan, math.nan)
         ram = [by_seed[s]["census"]["ramanujan"] for s in seeds]
-        ucc = [by_seed[s]["census"]["uc_certified"] for s in seeds]
+        cen = [by_seed[s]["census"] for s in seeds]
+        # the exact test where the records have it (free bracket, exact radius where it left t2 inside)
+        ucc = [c.get("uc_exact_certified", c["uc_certified"]) for c in cen]
+        ucr = [c.get("uc_exact_refuted", c["uc_refuted"]) for c in cen]
+        ucu = [c.get("uc_exact_undecided", c["uc_undecided"]) for c in cen]
         n_layers = by_seed[seeds[0]]["census"]["n_layers"]
         notes = []
         if key[2] == "bound_select":
@@ -91,12 +97,14 @@ def main(argv=None) -> int:
                  "bpb": dict(zip(("mean", "lo", "hi"), m)), "bpb_per_seed": bpb,
                  "delta_vs_dense": dict(zip(("mean", "lo", "hi"), dd)) if vs_dense else None,
                  "delta_vs_plain": dict(zip(("mean", "lo", "hi"), d)) if paired and key[2] != "plain" else None,
-                 "ramanujan_layers": ram, "uc_certified_layers": ucc, "n_layers": n_layers, "notes": notes}
+                 "ramanujan_layers": ram, "uc_certified_layers": ucc, "uc_refuted_layers": ucr,
+                 "uc_undecided_layers": ucu, "n_layers": n_layers, "notes": notes}
         summary["runs"].append(entry)
         lines.append(f"| {PATTERN_NAME[key[0]]} | {key[1]} | {key[2]} | {len(seeds)} | {fmt(*m)} | "
                      f"{fmt(*dd, sign=True) if vs_dense else ''} | "
                      f"{fmt(*d, sign=True) if paired and key[2] != 'plain' else ''} | {', '.join(f'{x:.3f}' for x in bpb)} | "
-                     f"{'/'.join(map(str, ram))} of {n_layers} | {'/'.join(map(str, ucc))} | {'; '.join(notes)} |")
+                     f"{'/'.join(map(str, ram))} of {n_layers} | "
+                     f"{', '.join(f'{c}/{r}/{u}' for c, r, u in zip(ucc, ucr, ucu))} | {'; '.join(notes)} |")
     if dense:
         dm = interval(list(dense.values()))
         lines.insert(0, f"Dense models: {fmt(*dm)} bits/byte (n = {len(dense)}; per seed "
