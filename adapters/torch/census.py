@@ -146,10 +146,12 @@ def _dense_layer_census(mod: nn.Module, name: str, role: str, scope: str, univer
     """The census of a large dense-enough layer from dense tensors (no CSR): the mask and |W|
     reports with ``accuracy="verdict"`` (each falls back to the full path where it must)."""
     weight_abs = layer_dense(mod, "weight")
+    n_weight = int(torch.count_nonzero(weight_abs))
     # with a prune mask, the mask graph is the mask (it may keep exact zeros); without one, the
-    # weight's non-zero pattern (the census's rule): the |W| tensor read as a pattern
-    mask = layer_dense(mod, "mask") if hasattr(mod, "weight_mask") else weight_abs
-    n_kept = int(torch.count_nonzero(mask))
+    # weight's non-zero pattern (the census's rule). |W * mask| is non-zero only inside the mask,
+    # so equal counts mean equal patterns: the |W| tensor read as a pattern, no second tensor
+    n_kept = int(torch.count_nonzero(layer_mask(mod))) if hasattr(mod, "weight_mask") else n_weight
+    mask = weight_abs if n_kept == n_weight else layer_dense(mod, "mask")
     r_mask = ramanujan_report(mask, scope=scope, weighted=False, universal_cover=universal_cover, accuracy="verdict")
     del mask
     r_weight = ramanujan_report(weight_abs, scope=scope, weighted=True, universal_cover=universal_cover,

@@ -39,6 +39,7 @@ Pruned weights are exact zeros, or NaN (Cerebras; ``nan_is_pruned``); compressed
 from __future__ import annotations
 
 import json
+import math
 import re
 import warnings
 from collections.abc import Mapping
@@ -600,19 +601,24 @@ def read_layer(ref: LayerRef, nan_is_pruned: bool | None = None) -> tuple[torch.
     if tuple(w.shape) != tuple(ref.shape):
         raise ValueError(f"{ref.file}: {ref.key} has shape {tuple(w.shape)}, expected {ref.shape}")
     w = w.to(torch.float64 if w.dtype == torch.float64 else torch.float32)
-    nan = torch.isnan(w)
-    n_nan = int(nan.sum())
-    if n_nan:
-        if nan_is_pruned is False:
-            raise ValueError(f"{ref.file}: layer {ref.name!r} has {n_nan} NaN weights (--no-nan-is-pruned); "
-                             "drop the flag to read NaN as pruned")
-        w = torch.where(nan, torch.zeros((), dtype=w.dtype), w)
-    if not bool(torch.isfinite(w).all()):
-        raise ValueError(f"{ref.file}: layer {ref.name!r} has infinite weights")
+    # one pass decides the common case: a finite sum means no NaN and no inf (NaN and inf
+    # propagate); a sum that overflows, or any non-finite entry, takes the element-wise tests
+    n_nan, nan = 0, None
+    if not math.isfinite(float(w.sum())):
+        nan = torch.isnan(w)
+        n_nan = int(nan.sum())
+        if n_nan:
+            if nan_is_pruned is False:
+                raise ValueError(f"{ref.file}: layer {ref.name!r} has {n_nan} NaN weights (--no-nan-is-pruned); "
+                                 "drop the flag to read NaN as pruned")
+            w = torch.where(nan, torch.zeros((), dtype=w.dtype), w)
+        if not bool(torch.isfinite(w).all()):
+            raise ValueError(f"{ref.file}: layer {ref.name!r} has infinite weights")
     if mask is None:
         mask = w != 0
     else:
-        mask = mask & ~nan
+        if n_nan:
+            mask = mask & ~nan
         w = w * mask
     if ref.kind == "gpt2-conv1d":
         w, mask = w.t().contiguous(), mask.t().contiguous()

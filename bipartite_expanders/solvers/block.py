@@ -167,9 +167,18 @@ def _chunks64(A: Any) -> Any:
         yield i, out
 
 
+def _host_array(A: Any) -> Any:
+    """A CPU torch tensor as the numpy array sharing its memory (float32/float64; no copy), so
+    that the float64 passes reuse one chunk buffer; anything else (a CUDA tensor) unchanged."""
+    if is_torch_tensor(A) and A.device.type == "cpu" and _dtype_name(A) in ("float32", "float64"):
+        return A.detach().numpy()
+    return A
+
+
 def _products64(A: Any, X: np.ndarray, transpose: bool) -> np.ndarray:
     """``A @ X`` (or ``A^T @ X``) in float64 for a host float64 block ``X``, the matrix upcast
     by row chunks (never a whole float64 copy of a float32 layer)."""
+    A = _host_array(A)
     m, n = A.shape
     if sp.issparse(A) or _dtype_name(A) == "float64":
         Xd = like_operand(X, A, None)
@@ -198,7 +207,7 @@ def _frobenius2(A: Any) -> float:
         d = np.asarray(A.data, dtype=np.float64)
         return float(d @ d)
     total = 0.0
-    for _, c in _chunks64(A):
+    for _, c in _chunks64(_host_array(A)):
         total += float((c * c).sum()) if is_torch_tensor(c) else float(np.einsum("ij,ij->", c, c))
     return total
 
