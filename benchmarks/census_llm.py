@@ -152,6 +152,23 @@ def cover_graphs(max_edges: int):
         yield f"{name} {size}", build(size)
     rng = np.random.default_rng(0)
     yield "head 16384x10 @90%", sp.csr_array((rng.random((16384, 10)) < 0.9).astype(float))
+    yield from vgg19_mask_graphs(max_edges)
+
+
+def vgg19_mask_graphs(max_edges: int):
+    """The mask graphs of a CIFAR-shaped VGG-19 (seeded init) after one layer-wise magnitude step
+    to 10 % and to 1 % density, the layers of at most ``max_edges`` edges (every third layer, to
+    keep the grid short; the benchmark census_vgg19.py times the whole census)."""
+    from bipartite_expanders.adapters.torch import layer_graph, prunable_layers, prune_step
+    from bipartite_expanders.adapters.torch.lth.models import build_model
+
+    for density in (0.1, 0.01):
+        model = build_model("vgg19", input_shape=(3, 32, 32), num_classes=10, seed=0)
+        prune_step(model, "magnitude", 1.0 - density)
+        for i, (name, mod) in enumerate(prunable_layers(model).items()):
+            g = layer_graph(mod, "mask")
+            if i % 3 == 0 and g.n_edges <= max_edges:
+                yield f"VGG-19 {name} @{density:.0%}", g.matrix
 
 
 def cover_grid(max_edges: int) -> int:
