@@ -636,6 +636,18 @@ def _check_dtype(ref: LayerRef, dtype: torch.dtype) -> None:
 
 
 # ------------------------------------------------------------------ N:M structure
+def _block_counts(m: np.ndarray, mm: int) -> np.ndarray:
+    """Kept entries per block of ``mm`` consecutive entries of a C-contiguous boolean ``m``
+    (``cols % mm == 0``). For 4 and 8 the block's bytes (each 0 or 1) are read as one unsigned
+    integer and summed by one multiplication (the top byte of ``v * 0x0101...`` is the byte sum,
+    at most 8: no carry reaches it): about 10x faster than a boolean sum over an axis."""
+    if mm in (4, 8):
+        word, ones, shift = (np.uint32, 0x01010101, 24) if mm == 4 else (np.uint64, 0x0101010101010101, 56)
+        v = m.view(np.uint8).reshape(m.shape[0], -1).view(word)
+        return (v * word(ones)) >> word(shift)  # wraps modulo 2^32 / 2^64 by design
+    return m.reshape(m.shape[0], -1, mm).sum(axis=2)
+
+
 def nm_pattern(mask: torch.Tensor | np.ndarray, groups: int = 1) -> dict[str, Any]:
     """The N:M pattern of a layer's mask along its input dimension, and the degrees it implies.
 
@@ -652,8 +664,9 @@ def nm_pattern(mask: torch.Tensor | np.ndarray, groups: int = 1) -> dict[str, An
     'none'
     """
     m = mask.numpy() if isinstance(mask, torch.Tensor) else np.asarray(mask)
-    m = m.reshape(m.shape[0], -1) != 0
-    deg = m.sum(axis=1)
+    m = m.reshape(m.shape[0], -1)
+    m = np.ascontiguousarray(m) if m.dtype == np.bool_ else m != 0
+    deg = np.count_nonzero(m, axis=1)
     out: dict[str, Any] = {"nm": "none", "nm_exact": False,
                            "out_degree": int(deg[0]) if deg.size and (deg == deg[0]).all() else None,
                            "out_degree_max": int(deg.max()) if deg.size else 0, "nm_out_degree_bound": None}
@@ -661,7 +674,7 @@ def nm_pattern(mask: torch.Tensor | np.ndarray, groups: int = 1) -> dict[str, An
     for n, mm in ((2, 4), (4, 8)):
         if cols == 0 or cols % mm:
             continue
-        per_block = m.reshape(m.shape[0], cols // mm, mm).sum(axis=2)
+        per_block = _block_counts(m, mm)
         if int(per_block.max(initial=0)) <= n:
             out.update(nm=f"{n}:{mm}", nm_exact=bool((per_block == n).all()), nm_out_degree_bound=cols * n // mm)
             break

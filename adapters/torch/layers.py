@@ -223,7 +223,10 @@ def layer_dense(module: nn.Module, kind: str = "mask") -> torch.Tensor:
     if groups != 1:
         raise ValueError(f"module: a grouped convolution (groups={groups}) has no dense layer graph; use layer_graph")
     if kind == "weight":
-        values = effective_weight(module).abs()
+        mask = getattr(module, "weight_mask", None)
+        w = _weight_tensor(module).detach()
+        # |W| * mask in one new tensor (effective_weight then abs would allocate two)
+        values = w.abs() if mask is None else w.abs().mul_(mask.detach())
     else:
         mask = layer_mask(module)
         dtype = _weight_tensor(module).dtype

@@ -384,7 +384,14 @@ def block_lanczos_bracket(
         est_lo = np.pad(est_lo, (0, k - est_lo.size))
         est_hi = np.pad(est_hi, (0, k - est_hi.size))
         thr = accuracy_threshold(est_lo, tol)
-        hopeful = (decide(est_lo, est_hi) if decide is not None else False) or bool(np.all(est_hi - est_lo <= thr))
+        # the float64 pass also proves that no singular value was missed (the Frobenius room of
+        # _certify); estimates that fail that test cannot pass it (the first blocks of a matrix
+        # with a dominant Perron value: s1 is still far off and its estimated bracket is no bound)
+        kk_est = min(k, theta.size)
+        room_est = float(theta[:kk_est] @ theta[:kk_est]) + max(min(m, n) - kk_est, 0) * float(theta[kk_est - 1]) ** 2
+        room_ok = frob2 <= room_est * (1 + 1e-9) + 1e-300
+        hopeful = room_ok and ((decide(est_lo, est_hi) if decide is not None else False)
+                               or bool(np.all(est_hi - est_lo <= thr)))
         last = full_space or room <= 0
         if (hopeful and (next_check is None or J >= next_check)) or last:
             U = host_float64(Q[:, :J] @ like_operand(Wr[:, :p], ref))
