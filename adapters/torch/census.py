@@ -145,8 +145,12 @@ def _dense_enough(mod: nn.Module) -> bool:
 
 def _count_nonzero(t: torch.Tensor) -> int:
     # numpy's count is ~9x torch's on a float32 CPU tensor (45M entries: 0.03 s against 0.23 s)
+    t = t.detach()
     if t.device.type == "cpu" and t.dtype in (torch.float32, torch.float64, torch.bool):
-        return int(np.count_nonzero(t.detach().numpy()))
+        return int(np.count_nonzero(t.numpy()))
+    if t.device.type == "cpu" and t.dtype in (torch.bfloat16, torch.float16):
+        # the bit patterns without the sign bit: +0 and -0 are the only zeros (0.02 s against 0.38 s)
+        return int(np.count_nonzero(t.view(torch.int16).numpy() << 1))
     return int(torch.count_nonzero(t))
 
 
