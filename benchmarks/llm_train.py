@@ -1,6 +1,6 @@
 """Train the byte-level Llama of the LLM-pruning experiment on the standard library's source.
 
-    OMP_NUM_THREADS=1 nice -n 19 python benchmarks/llm_train.py --seed 0 --out /work/wt-24-out
+    OMP_NUM_THREADS=1 nice -n 19 python benchmarks/llm_train.py --seed 0 1 2 --out OUT
 
 One thread. AdamW (lr 3e-3, betas 0.9/0.95, weight decay 0.1, 100 warm-up steps, then
 constant), batches of 16 random windows of 129 bytes from the training split. Every
@@ -48,8 +48,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--eval-every", type=int, default=50)
     ap.add_argument("--patience", type=int, default=3)
     ap.add_argument("--min-delta", type=float, default=0.01)
-    ap.add_argument("--max-steps", type=int, default=600)
-    ap.add_argument("--max-minutes", type=float, default=14.0)
+    ap.add_argument("--max-steps", type=int, default=20_000)
+    ap.add_argument("--max-minutes", type=float, default=240.0)
     ap.add_argument("--threads", type=int, default=1)
     args = ap.parse_args(argv)
     torch.set_num_threads(args.threads)
