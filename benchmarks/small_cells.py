@@ -15,7 +15,13 @@ how the ``"auto"`` rule for small cells was measured, ``--out`` writes the table
 * ratios: default over the fastest of the two ``svds`` (the target: at most 1), default over the
   fastest of all three scipy paths, the report over one ``svds`` (the fastest one);
 * products: mat-vecs of each ``svds`` call and of the default (counted by a wrapping operator in
-  a separate, untimed call), and the largest relative difference of ``t1, t2`` from LAPACK.
+  a separate, untimed call), and the largest relative difference of ``t1, t2`` from LAPACK;
+* checks: the share of a default call (cProfile, 20 calls) spent validating and copying the
+  input, testing whether ``t1`` is simple (Perron-Frobenius: non-negative and connected apart
+  from isolated vertices, else a deflation solve follows) and computing the residuals;
+* ``svds`` is timed as the issue states it, returning singular vectors (the library computes
+  them too: its check needs them); ``default/svds values only`` compares with the faster of the
+  two called with ``return_singular_vectors=False``.
 
 Each method's first call is made before the rounds (imports, caches). A method more than 20x
 slower than the fastest after the first round (dense LAPACK on the larger cells) is timed in
@@ -30,8 +36,10 @@ worker processes asked in turns (round by round, so load drifts reach both alike
 from __future__ import annotations
 
 import argparse
+import cProfile
 import json
 import os
+import pstats
 import statistics
 import subprocess
 import sys
@@ -109,6 +117,24 @@ def svds_products(f: Callable[[Any], Any], B: sp.csr_array) -> int | None:
     return op.count
 
 
+#: the pieces of a default call that check rather than solve: input validation and copy, the
+#: Perron-Frobenius test that decides whether a deflation solve is needed, the residuals
+CHECK_PIECES = ("_as_matrix", "_top_is_simple", "pair_residuals")
+
+
+def check_share(B: sp.csr_array, calls: int = 20) -> float:
+    """The fraction of a default call spent in :data:`CHECK_PIECES` (cProfile over ``calls``)."""
+    prof = cProfile.Profile()
+    prof.enable()
+    for _ in range(calls):
+        top_singular_values(B, 2)
+    prof.disable()
+    stats = pstats.Stats(prof).stats  # {(file, line, name): (cc, nc, tt, ct, callers)}
+    total = sum(v[3] for k, v in stats.items() if k[2] == "top_singular_values")
+    checks = sum(v[3] for k, v in stats.items() if k[2] in CHECK_PIECES)
+    return checks / total if total else float("nan")
+
+
 def run_cell(B: sp.csr_array, repeats: int, study: bool = False) -> dict[str, Any]:
     """Median milliseconds of every method on ``B``, in interleaved rounds, and the ratios."""
     methods: dict[str, Callable[[], Any]] = {
@@ -155,6 +181,7 @@ def run_cell(B: sp.csr_array, repeats: int, study: bool = False) -> dict[str, An
         "default_over_svds": ms["default"] / fastest_svds,
         "default_over_values": ms["default"] / min(ms.get("arpack-values", np.inf), ms.get("propack-values", np.inf)), "default_over_scipy": ms["default"] / fastest_scipy,
         "report_over_svds": ms["report"] / fastest_svds if "report" in ms else float("nan"),
+        "check_share": check_share(B),
     }
 
 
@@ -164,7 +191,7 @@ def _fmt(x: float | None) -> str:
 
 def table(rows: list[tuple[str, int, dict[str, Any]]], study: bool) -> list[str]:
     head = ["cell", "nnz", "svds-arpack", "svds-propack", "dense", "default", "solver", "default/svds",
-            "default/scipy", "default/svds values only", "report", "report/svds", "products arpack/propack/default", "max rel err"]
+            "default/scipy", "default/svds values only", "report", "report/svds", "checks", "products arpack/propack/default", "max rel err"]
     if study:
         head[6:6] = [f"lib-{s}" for s in STUDY_BACKENDS]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
@@ -175,7 +202,7 @@ def table(rows: list[tuple[str, int, dict[str, Any]]], study: bool) -> list[str]
                  _fmt(ms["default"]), c["solver"] + ("" if c["verified"] else " (unverified)"),
                  f"{c['default_over_svds']:.2f}", f"{c['default_over_scipy']:.2f}", f"{c['default_over_values']:.2f}",
                  _fmt(ms.get("report")),
-                 f"{c['report_over_svds']:.1f}",
+                 f"{c['report_over_svds']:.1f}", f"{100 * c['check_share']:.0f} %",
                  "/".join("-" if p[k] is None else str(p[k]) for k in ("svds-arpack", "svds-propack", "default")),
                  f"{c['err']:.1e}"]
         if study:

@@ -422,7 +422,7 @@ def top_singular_values(
         :func:`spectral_pair` (which splits components) for ``t1`` and ``t2``.
     solver
         ``"auto"`` or a name in :data:`SOLVERS`: ``"dense"``, ``"gram"``, ``"lanczos"``,
-        ``"arpack"``, ``"lobpcg"``, ``"primme"`` (optional package).
+        ``"arpack"``, ``"propack"``, ``"lobpcg"``, ``"primme"`` (optional package).
     tol
         Relative accuracy iterative backends aim at (residual ``<= tol * s_i``).
     v0

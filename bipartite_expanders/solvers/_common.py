@@ -233,6 +233,10 @@ class MatrixOperator:
             if y.ndim == 1:
                 return c.scatter(y) if self._tall else c.gather(y)
             return self.B.T @ y
+        if y.ndim == 2 and self._BT is None and not self.dense:
+            # a block before any vector product (the Gram method's Ritz pass and residuals): the
+            # CSC view, not a transposed copy (0.11 ms of a 1.6 ms solve on 300x100 at 5 %)
+            return self.B.T @ y
         return self.BT @ y
 
     def gram(self, x: np.ndarray, left: bool) -> np.ndarray:
