@@ -69,7 +69,7 @@ _LANCZOS_FROM_VERTICES = 10_000
 #: a sparse matrix with at most this many stored entries (and fewer than 10,000 vertices, a smaller
 #: side above 200) is a small cell: PROPACK through ``scipy.sparse.linalg.svds`` solved every such
 #: cell of the measured grid (300x100 to 3072x768, 1-10 %) fastest or within the noise of the
-#: fastest backend, and faster than ``svds`` itself (docs/benchmarks/small_cells.md)
+#: fastest backend (docs/benchmarks/small_cells.md)
 SMALL_CELL_MAX_NNZ = 60_000
 # Below 0.5 % the two tied within the noise (0.74-1.36x on 784x300 to 4608x512 at 0.1-0.4 %): the
 # earlier rule is kept there.
