@@ -6,13 +6,14 @@ caller can check the answer instead of trusting the iteration's own stopping tes
 
 from __future__ import annotations
 
+import inspect
 import warnings
 from dataclasses import replace
 
 import numpy as np
 import scipy.linalg as sla
-from numpy.linalg import LinAlgError
 import scipy.sparse.linalg as spla
+from numpy.linalg import LinAlgError
 
 from ._common import MatrixOperator, SpectrumResult, error_bounds, finish, register_solver, ritz
 from .kernels import compiled_module
@@ -22,6 +23,8 @@ __all__ = ["lanczos_svd", "LANCZOS_MEMORY_BYTES", "PROPACK_MEMORY_BYTES"]
 #: the Lanczos bases (m + n doubles per step) may take this much memory before it gives up
 LANCZOS_MEMORY_BYTES = 1_500_000_000
 _SQRT2 = np.sqrt(2.0)
+# scipy >= 1.15 seeds svds through ``rng``, earlier versions through ``random_state``
+_SVDS_RNG = "rng" if "rng" in inspect.signature(spla.svds).parameters else "random_state"
 #: PROPACK's Lanczos bases (``m + n`` doubles per step, no restarts) may take this much memory
 PROPACK_MEMORY_BYTES = 200_000_000
 
@@ -305,10 +308,13 @@ def solve_propack(op: MatrixOperator, k: int, tol: float, start: np.ndarray | No
     v0 = None if start is None else (start if tall else op.mv(start)).sum(axis=1)
     if v0 is None or not np.linalg.norm(v0) > 0:
         v0 = np.random.default_rng(0).standard_normal(size)  # the floats a function of B alone
+    # PROPACK draws random vectors when it restarts: seeded, so the floats are a function of B alone
+    seeded = {_SVDS_RNG: np.random.default_rng(0)}
     try:
         X, s, Yt = spla.svds(_CountedMatrix(op, transpose=tall), k=kk, tol=float(np.sqrt(tol)), v0=v0,
-                             maxiter=kmax, solver="propack")
-    except LinAlgError:  # an invariant subspace, or no convergence within kmax steps
+                             maxiter=kmax, solver="propack", **seeded)
+    except (LinAlgError, ValueError):  # an invariant subspace, no convergence within kmax steps, or
+        # a scipy built without PROPACK (scipy < 1.12 needs SCIPY_USE_PROPACK=1)
         res = solve_lanczos(op, k, tol, start)
         return replace(res, fallback_from="propack", n_matvec=op.count)
     U, V = (Yt.T, X) if tall else (X, Yt.T)
