@@ -179,7 +179,8 @@ def run_cell(B: sp.csr_array, repeats: int, study: bool = False) -> dict[str, An
         "products": {"svds-arpack": svds_products(svds_arpack, B), "svds-propack": svds_products(svds_propack, B),
                      "default": int(res.n_matvec)},
         "default_over_svds": ms["default"] / fastest_svds,
-        "default_over_values": ms["default"] / min(ms.get("arpack-values", np.inf), ms.get("propack-values", np.inf)), "default_over_scipy": ms["default"] / fastest_scipy,
+        "default_over_values": ms["default"] / min(ms.get("arpack-values", np.inf), ms.get("propack-values", np.inf)),
+        "default_over_scipy": ms["default"] / fastest_scipy,
         "report_over_svds": ms["report"] / fastest_svds if "report" in ms else float("nan"),
         "check_share": check_share(B),
     }
@@ -191,7 +192,8 @@ def _fmt(x: float | None) -> str:
 
 def table(rows: list[tuple[str, int, dict[str, Any]]], study: bool) -> list[str]:
     head = ["cell", "nnz", "svds-arpack", "svds-propack", "dense", "default", "solver", "default/svds",
-            "default/scipy", "default/svds values only", "report", "report/svds", "checks", "products arpack/propack/default", "max rel err"]
+            "default/scipy", "default/svds values only", "report", "report/svds", "checks",
+            "products arpack/propack/default", "max rel err"]
     if study:
         head[6:6] = [f"lib-{s}" for s in STUDY_BACKENDS]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
@@ -212,10 +214,9 @@ def table(rows: list[tuple[str, int, dict[str, Any]]], study: bool) -> list[str]
 
 
 #: eigensolver-grid cells (benchmarks/eigensolver_grid.py) the small-cell changes can reach
-BEFORE_AFTER_CELLS = [(m, n, d, w) for (m, n, d) in [(300, 100, 0.1), (300, 100, 0.01), (784, 300, 0.1), (784, 300, 0.01),
-                                                     (784, 300, 0.001), (4608, 512, 0.01), (4608, 512, 0.001),
-                                                     (4096, 11008, 0.001), (25088, 4096, 0.001)]
-                      for w in ("mask", "absw")]
+_BEFORE_AFTER_SHAPES = [(300, 100, 0.1), (300, 100, 0.01), (784, 300, 0.1), (784, 300, 0.01), (784, 300, 0.001),
+                        (4608, 512, 0.01), (4608, 512, 0.001), (4096, 11008, 0.001), (25088, 4096, 0.001)]
+BEFORE_AFTER_CELLS = [(m, n, d, w) for (m, n, d) in _BEFORE_AFTER_SHAPES for w in ("mask", "absw")]
 
 _WORKER = r"""
 import json, sys, time

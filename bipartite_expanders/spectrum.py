@@ -484,7 +484,8 @@ def top_singular_values(
     res = _constant_complete(B, int(k)) if solver == "auto" and nnz >= m * n else None
     if res is None:
         if solver == "auto" and name in ("arpack", "propack") and start is not None:
-            name = "lanczos"  # restarts (ARPACK) or one seeded start (PROPACK) throw a warm start away; Lanczos keeps it
+            # ARPACK's restarts and PROPACK's single start throw a warm start away; Lanczos keeps it
+            name = "lanczos"
         op = MatrixOperator(_densified(B), kernel=kernel, threads=kernel_threads)
         with solve_threads(op.threads, blas_threads, parallel=op.parts > 1):
             res = SOLVERS[name](op, int(k), float(tol), start)
