@@ -48,6 +48,7 @@ __all__ = [
     "ZERO_RTOL",
     "DISTINCT_RTOL",
     "DEFAULT_TOL",
+    "SMALL_CELL_MAX_NNZ",
 ]
 
 #: a singular value below ``ZERO_RTOL * t1`` is a numerical zero (docs/spectrum.md)
@@ -65,6 +66,14 @@ _DENSE_MAX_ENTRIES = 2_500
 # per-step Python cost is O(1) calls while ARPACK's restarts redo O(m + n) work (measured on
 # a quiet machine: 4096x11008 at 0.1%: 43 ms against 60; 25088x4096 at 0.1%: 33 ms against 75).
 _LANCZOS_FROM_VERTICES = 10_000
+#: a sparse matrix with at most this many stored entries (and fewer than 10,000 vertices, a smaller
+#: side above 200) is a small cell: PROPACK through ``scipy.sparse.linalg.svds`` solved every such
+#: cell of the measured grid (300x100 to 3072x768, 1-10 %) fastest or within the noise of the
+#: fastest backend (docs/benchmarks/small_cells.md)
+SMALL_CELL_MAX_NNZ = 60_000
+# Below 0.5 % the two tied within the noise (0.74-1.36x on 784x300 to 4608x512 at 0.1-0.4 %): the
+# earlier rule is kept there.
+_SMALL_CELL_MIN_DENSITY = 0.005
 # A CSR matrix at least this dense is multiplied as a dense array: a dense BLAS gemv moves
 # 8 bytes per entry at full bandwidth, CSR 12 bytes per stored entry with indirection
 # (measured ~0.75 ns per dense entry against ~2.7 ns per CSR entry, one thread).
@@ -203,6 +212,10 @@ def choose_solver(shape: tuple[int, int], nnz: int, k: int = 2) -> str:
       resolve ``t2`` at the edge of a random layer's dense bulk;
     * Golub-Kahan-Lanczos when products are expensive (``nnz / (m + n) >= 16``) or the
       graph has 10,000 vertices or more: it needs about half the products of ARPACK;
+    * PROPACK (through :func:`scipy.sparse.linalg.svds`) on small cells: at most
+      :data:`SMALL_CELL_MAX_NNZ` stored entries, fewer than 10,000 vertices, a smaller side
+      above 200 and density from 0.005 to 0.25 (measured on 300x100 to 3072x768 at 1-10 %,
+      ``benchmarks/small_cells.py``);
     * ARPACK otherwise: with cheap products its compiled loop beat Lanczos' Python one
       (measured with scipy's kernels; with the compiled kernels both loops are compiled and
       the rule was kept, see docs/spectrum.md).
@@ -214,7 +227,11 @@ def choose_solver(shape: tuple[int, int], nnz: int, k: int = 2) -> str:
     if m * n <= _DENSE_MAX_ENTRIES or small <= k + 2:
         return "dense" if m * n <= DENSE_HARD_MAX_ENTRIES else "gram"
     density = nnz / (m * n)
-    if small <= 200 or (small <= 2048 and density >= 0.25) or (small <= 350 and density >= 0.05):
+    if small <= 200 or (small <= 2048 and density >= 0.25):
+        return "gram"
+    if nnz <= SMALL_CELL_MAX_NNZ and m + n < _LANCZOS_FROM_VERTICES and density >= _SMALL_CELL_MIN_DENSITY:
+        return "propack"
+    if small <= 350 and density >= 0.05:
         return "gram"
     return "lanczos" if nnz >= 16 * (m + n) or m + n >= _LANCZOS_FROM_VERTICES else "arpack"
 
@@ -269,7 +286,7 @@ def _refine(op: MatrixOperator, k: int, tol: float, first: SpectrumResult, start
 
 #: solvers that grow one Krylov vector at a time: they meet a repeated value once per start
 #: vector, so their answers get the deflation check of :func:`_multiplicity_checked`
-SINGLE_VECTOR_SOLVERS = ("lanczos", "arpack", "primme")
+SINGLE_VECTOR_SOLVERS = ("lanczos", "arpack", "propack", "primme")
 
 
 class _Deflated:
@@ -293,15 +310,27 @@ class _Deflated:
 
 
 def _top_is_simple(B: sp.csr_array | np.ndarray) -> bool:
-    """Whether ``t1`` of ``B`` is simple for certain: ``B`` non-negative and its graph connected
-    (Perron-Frobenius). One O(E) pass; decides whether ``k = 2`` needs the deflation check."""
+    """Whether ``t1`` of ``B`` is simple for certain: ``B`` non-negative and the graph of its
+    non-isolated vertices connected (Perron-Frobenius; an isolated vertex adds only a zero
+    singular value). One O(E) pass on the edges ``row -> m + col`` read as undirected (no
+    block matrix: 0.2-0.7 ms on 300x100 to 3072x768 layers against 0.5-1.5 ms with one);
+    decides whether ``k = 2`` needs the deflation check."""
     data = B if isinstance(B, np.ndarray) else B.data
     if data.size and float(data.min()) < 0:
         return False
     A = sp.csr_array(B) if isinstance(B, np.ndarray) else B
-    adjacency = sp.block_array([[None, A], [A.T, None]], format="csr")
-    count, _ = graph_components(adjacency, directed=False)
-    return count == 1
+    if not np.all(A.data):  # a stored zero is no edge
+        A = sp.csr_array(A, copy=True)
+        A.eliminate_zeros()
+    m, n = A.shape
+    nnz = int(A.indptr[-1])
+    indptr = np.concatenate([A.indptr, np.full(n, nnz, dtype=A.indptr.dtype)])
+    cols = A.indices[:nnz]
+    # float64 weights: csgraph converts anything else to them first (half the time on 3072 x 768)
+    edges = sp.csr_array((np.ones(nnz), cols + m, indptr), shape=(m + n, m + n))
+    count = graph_components(edges, directed=False, return_labels=False)
+    isolated = int(np.count_nonzero(np.diff(A.indptr) == 0)) + n - int(np.count_nonzero(np.bincount(cols, minlength=n)))
+    return count - isolated == 1
 
 
 def _multiplicity_checked(op: MatrixOperator, k: int, tol: float, res: SpectrumResult) -> SpectrumResult:
@@ -394,7 +423,7 @@ def top_singular_values(
         :func:`spectral_pair` (which splits components) for ``t1`` and ``t2``.
     solver
         ``"auto"`` or a name in :data:`SOLVERS`: ``"dense"``, ``"gram"``, ``"lanczos"``,
-        ``"arpack"``, ``"lobpcg"``, ``"primme"`` (optional package).
+        ``"arpack"``, ``"propack"``, ``"lobpcg"``, ``"primme"`` (optional package).
     tol
         Relative accuracy iterative backends aim at (residual ``<= tol * s_i``).
     v0
@@ -454,8 +483,9 @@ def top_singular_values(
     start = _warm_block(v0, B, vertex_ids)
     res = _constant_complete(B, int(k)) if solver == "auto" and nnz >= m * n else None
     if res is None:
-        if solver == "auto" and name == "arpack" and start is not None:
-            name = "lanczos"  # ARPACK's restarts throw a warm start's advantage away; Lanczos keeps it
+        if solver == "auto" and name in ("arpack", "propack") and start is not None:
+            # ARPACK's restarts and PROPACK's single start throw a warm start away; Lanczos keeps it
+            name = "lanczos"
         op = MatrixOperator(_densified(B), kernel=kernel, threads=kernel_threads)
         with solve_threads(op.threads, blas_threads, parallel=op.parts > 1):
             res = SOLVERS[name](op, int(k), float(tol), start)

@@ -203,7 +203,7 @@ def test_error_bounds():
 # ------------------------------------------------------------------ names
 def test_unknown_solver_lists_the_valid_ones():
     with pytest.raises(ValueError, match="lanczos") as e:
-        top_singular_values(np.eye(3), solver="propack")
+        top_singular_values(np.eye(3), solver="slepc")
     assert "arpack" in str(e.value) and "'auto'" in str(e.value)
     with pytest.raises(TypeError, match="solver"):
         top_singular_values(np.eye(3), solver=None)
@@ -317,7 +317,9 @@ def test_auto_rule_and_closed_form():
     assert choose_solver((784, 150), 5000) == "gram"               # one side <= 200
     assert choose_solver((4608, 512), 4608 * 512) == "gram"         # dense, side <= 2048
     assert choose_solver((4096, 11008), 450_888) == "lanczos"       # expensive products
-    assert choose_solver((4608, 512), 23_593) == "arpack"           # cheap products
+    assert choose_solver((4608, 512), 23_593) == "propack"          # a small cell (<= 6e4 entries, 0.5-25 %)
+    assert choose_solver((4608, 512), 2_359) == "arpack"            # cheap products, below 0.5 %
+    assert choose_solver((25088, 4096), 102_760) == "lanczos"       # 10,000 vertices or more
     # a constant layer without zeros (an unpruned mask, t2 = 0) is answered in closed form
     res = top_singular_values(np.full((800, 300), 0.5), 2, full_output=True)
     assert res.solver == "exact" and res.n_matvec == 0

@@ -12,6 +12,7 @@ dense      LAPACK ``gesdd`` on the dense matrix (the reference)
 gram       dense ``eigh`` of the smaller Gram matrix (one BLAS ``syrk``), Rayleigh-Ritz on B
 lanczos    Golub-Kahan-Lanczos on B, full reorthogonalisation, no restarts
 arpack     ARPACK on the smaller Gram operator, Rayleigh-Ritz on B
+propack    PROPACK through scipy's ``svds`` on B (Golub-Kahan-Lanczos, partial reorthogonalisation)
 lobpcg     scipy LOBPCG on the smaller Gram operator, Rayleigh-Ritz on B
 primme     PRIMME ``svds`` (optional package ``primme``)
 =========  ==========================================================================

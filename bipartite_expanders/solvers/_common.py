@@ -233,6 +233,10 @@ class MatrixOperator:
             if y.ndim == 1:
                 return c.scatter(y) if self._tall else c.gather(y)
             return self.B.T @ y
+        if y.ndim == 2 and self._BT is None and not self.dense:
+            # a block before any vector product (the Gram method's Ritz pass and residuals): the
+            # CSC view, not a transposed copy (0.11 ms of a 1.6 ms solve on 300x100 at 5 %)
+            return self.B.T @ y
         return self.BT @ y
 
     def gram(self, x: np.ndarray, left: bool) -> np.ndarray:
@@ -338,18 +342,22 @@ def error_bounds(s: np.ndarray, residuals: np.ndarray) -> np.ndarray:
 
 
 def finish(op: MatrixOperator, name: str, k: int, tol: float, s: np.ndarray, U: np.ndarray, V: np.ndarray,
-           residuals: np.ndarray | None = None) -> SpectrumResult:
+           residuals: np.ndarray | None = None, next_known: bool = True) -> SpectrumResult:
     """Build a result from Ritz triplets (``k`` or more; extra ones sharpen the gaps), computing
     the residuals when not given, and check it.
 
     ``verified`` holds when the :func:`error_bounds` of the first ``k`` values are within
     :func:`accuracy_threshold` and :func:`frobenius_ok` holds. ``residuals`` on the result
-    are those error bounds.
+    are those error bounds. ``next_known=False`` says the triplets stop at the ``k``-th value
+    (no Ritz value below it was computed): its gap to the rest of the spectrum is then unknown,
+    so its bound is the residual itself (Weyl), never ``r^2 / gap``.
     """
     s = np.asarray(s, dtype=float)
     if residuals is None:
         residuals = pair_residuals(op, s, U, V)
     bounds = error_bounds(s, residuals)
+    if not next_known and s.size:
+        bounds[s.size - 1] = residuals[s.size - 1]
     kk = min(k, s.size)
     thr = accuracy_threshold(s[:kk], tol)
     ok = bool(np.all(bounds[:kk] <= thr)) and frobenius_ok(op, s[:kk])
