@@ -220,7 +220,8 @@ def test_born_table_pairs_each_seed_with_imp_interpolated_on_log_density(tmp_pat
     # IMP's census is of its round nearest 0.1 in log density (0.2 and 0.05 are a factor 2 off; in floats 0.2 is nearer)
     assert rows[1]["db"] == {"fc1": (0, 1)} and rows[1]["uc"] == {"fc1": (1, 1)}
     md = born_markdown(rows)
-    assert "Ramanujan (certified)" in md and "| 1.00 |" in md
+    # the paired difference: its mean, no interval at n = 1, and the per-seed value
+    assert "Ramanujan (certified)" in md and "| +1.00 (n=1: +1.00) |" in md
     assert "IMP round nearest 10 %" in census_markdown([imp, born], [0.1])
 
 
