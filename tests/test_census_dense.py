@@ -91,3 +91,26 @@ def test_layer_dense_is_the_layer_graph_densified():
         layer_dense(nn.Conv2d(4, 4, 3, groups=2), "mask")
     with pytest.raises(ValueError, match="accuracy"):
         census(nn.Sequential(conv), accuracy="fast")
+
+
+def test_census_command_shows_the_verdict_brackets(tmp_path, capsys):
+    from safetensors.torch import save_file
+
+    from bipartite_expanders.cli import main
+
+    lin = _pruned_linear(seed=3)
+    path = tmp_path / "m.safetensors"
+    save_file({"fc.weight": lin.weight.detach().to(torch.bfloat16).contiguous()}, str(path))
+    assert main(["census", str(path), "--no-progress"]) == 0
+    out = capsys.readouterr().out
+    row = next(line for line in out.splitlines() if line.startswith("| fc |"))
+    t1_cell, t2_cell = [c.strip() for c in row.strip("|").split("|")][5:7]
+    lo, hi = (float(x) for x in t2_cell.split(".."))
+    assert lo <= hi and ".." in t1_cell
+    assert "certified brackets of --accuracy verdict" in out
+    assert main(["census", str(path), "--no-progress", "--accuracy", "full"]) == 0
+    full = capsys.readouterr().out
+    t2_full = float([c.strip() for c in next(line for line in full.splitlines()
+                                             if line.startswith("| fc |")).strip("|").split("|")][6])
+    assert lo * (1 - 1e-3) <= t2_full <= hi * (1 + 1e-3)  # cells print 4 significant digits
+    assert "certified brackets" not in full

@@ -171,6 +171,14 @@ def census_of_path(path: str | Path, rnd: int | None = None, groups: tuple[int, 
     return census_checkpoint(path, rnd=rnd, groups=groups, scope=scope, universal_cover=universal_cover, **options)
 
 
+def _value(report: Mapping[str, Any], key: str) -> str:
+    """``t1`` / ``t2`` of a stored report: the value, or ``lower..upper`` where only the verdict's
+    bracket was computed (``accuracy="verdict"``)."""
+    if report.get("accuracy") == "verdict" and report.get(f"{key}_lower") is not None:
+        return f"{_f(report[f'{key}_lower'])}..{_f(report[f'{key}_upper'])}"
+    return _f(report[key])
+
+
 def census_csv(res: dict[str, Any]) -> str:
     """The census's layers as CSV: one row per layer, every field (reports as ``mask.t1`` ...)."""
     import csv
@@ -253,13 +261,17 @@ def run(args: argparse.Namespace) -> int:
         rule_weight = study_rule(w.get("delta_s"))
         rows.append([lay["name"], m.get("verdict", "-"), "x".join(map(str, lay["shape"])),
                      "x".join(map(str, lay["graph_shape"])),
-                     f"{100 * lay['density']:.2f}", _f(m["t1"]), _f(m["t2"]), _f(m["eb"]), _f(m["db"]),
+                     f"{100 * lay['density']:.2f}", _value(m, "t1"), _value(m, "t2"), _f(m["eb"]), _f(m["db"]),
                      _f(m["delta_s"]), _f(m["delta_r"]), _f(w.get("delta_s")), f"{rule_mask} / {rule_weight}",
                      lay["nm"], "yes" if lay["assumed"] else ""])
     print(md_table(head, rows))
     print("\nverdict: the mask graph's one verdict (exact test t2 <= rho(T) when decided, else db where Hoory's "
           "theorem holds, else undecided; docs/bounds.md). study rule: yes when a margin is >= 0 (mask: Delta_S or "
           "Delta_R; weight: Delta_S of |W|), no when the defined ones are < 0, undefined when none is defined (NaN).")
+    if any(lay["mask"].get("accuracy") == "verdict" for lay in res["layers"]):
+        print("\nt1, t2 shown as lower..upper: the certified brackets of --accuracy verdict (large dense layers), "
+              "stopped once they decide every verdict; eb and the margins use the lower ends (Ritz values). "
+              "--accuracy full gives t1 and t2 to 1e-8.")
     if res["assumed"]:
         print(f"\n{res['assumed']} layers' kind and orientation are assumed from names and shapes (see the warnings)")
     if res["skipped"]:
