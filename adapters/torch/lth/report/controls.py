@@ -36,6 +36,7 @@ from typing import Any
 import numpy as np
 
 from bipartite_expanders import progress
+from bipartite_expanders.solvers.threads import solve_threads
 from bipartite_expanders.sparsify import SPECTRAL_RULES, removal_count
 
 from ..hparams import MODEL_DEFAULTS, PRUNERS
@@ -362,7 +363,9 @@ def spearman_table(runs: Sequence[RunData], kind: str = "mask", accuracy: str = 
         e["binned"], e["binned_bins"] = b["rho"], b["bins"]
         e["binned_unique"] = binned_partial_spearman(x[unique], y[unique], z[unique], cfg_a[unique], bins=bins)["rho"]
         boot = []
-        with progress.task(f"run-level bootstrap of the binned Spearman ({accuracy} accuracy)"):
+        # thousands of tiny least-squares solves: one BLAS thread (two threads spin against any
+        # other busy process on a 2-core machine, 10x slower or worse)
+        with solve_threads(1, 1), progress.task(f"run-level bootstrap of the binned Spearman ({accuracy} accuracy)"):
             for k, i in enumerate(draws):  # minutes on a large grid: a status line on a terminal
                 progress.update(f"{key}: resample {k + 1} of {len(draws)}")
                 boot.append(binned_partial_spearman(x[i], y[i], z[i], cfg_a[i], bins=bins)["rho"])

@@ -15,6 +15,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from bipartite_expanders.solvers.threads import solve_threads
 from bipartite_expanders.files import atomic_write, write_json
 
 from .controls import (BOOTSTRAP_MIN_N, DEFAULT_BINS, INTERVAL_METHODS, bind_rates, density_points, matched_comparisons, rejection_counts, spearman_table,
@@ -184,6 +185,14 @@ def render_statistics(run_dirs: Sequence[str | os.PathLike], out: str | os.PathL
     runs = load_runs(run_dirs)
     if not runs:
         raise FileNotFoundError(f"no run directories under {[str(p) for p in run_dirs]}")
+    # small dense algebra throughout (bootstraps, least squares on a few hundred rows): one BLAS
+    # thread; more spin against any other busy process (a run that took 10 min beside one)
+    with solve_threads(1, 1):
+        return _write_statistics(runs, out, title, seed, n_resamples, bins, densities, interval)
+
+
+def _write_statistics(runs: list, out: str | os.PathLike, title: str, seed: int, n_resamples: int, bins: int,
+                      densities: Sequence[float], interval: str) -> Path:
     sigmas = runs[0].sigmas
     spearman = [spearman_table(runs, bins=bins, seed=seed)]
     if sigmas:
