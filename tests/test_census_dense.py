@@ -80,6 +80,9 @@ def test_small_sparse_and_grouped_layers_keep_the_full_path():
     for mod in (small, sparse, grouped):
         lc = census(nn.Sequential(mod)).layers[0]
         assert lc.mask.accuracy == "full" and lc.weight.accuracy == "full"
+    # an explicitly named solver other than the block solver is honoured on a large dense layer
+    lc = census(nn.Sequential(_pruned_linear(seed=4)), solver="lanczos").layers[0]
+    assert lc.mask.accuracy == "full" and lc.mask.solver == "lanczos"
 
 
 def test_layer_dense_is_the_layer_graph_densified():

@@ -140,7 +140,7 @@ def _dense_enough(mod: nn.Module) -> bool:
     if m * n < DENSE_PATH_FROM_ENTRIES:
         return False
     kept = layer_mask(mod) if hasattr(mod, "weight_mask") else effective_weight(mod)  # the census's mask rule
-    return int(torch.count_nonzero(kept)) >= DENSE_PATH_FROM_DENSITY * m * n
+    return _count_nonzero(kept) >= DENSE_PATH_FROM_DENSITY * m * n
 
 
 def _count_nonzero(t: torch.Tensor) -> int:
@@ -217,8 +217,9 @@ def census(
         with certified brackets that stop once they decide every verdict
         (:func:`bipartite_expanders.ramanujan_report`, ``accuracy="verdict"``: no CSR, a few
         block products); every other layer, and one whose brackets do not decide, gets the full
-        1e-8 contract. ``"full"``: the full contract everywhere. Each report's ``accuracy``
-        says which was computed.
+        1e-8 contract; a ``solver`` other than ``"auto"`` / ``"block"`` keeps the full path.
+        ``"full"``: the full contract everywhere. Each report's ``accuracy`` says which was
+        computed.
     progress
         Show a tqdm bar.
 
@@ -248,7 +249,8 @@ def census(
         if scores is not None and name not in scores:
             raise ValueError(f"scores has no entry for layer {name!r}")
         p = prev.get(name)
-        if accuracy == "verdict" and scores is None and _dense_enough(mod):
+        # the verdict path is the block solver's: an explicit other solver keeps the full path
+        if accuracy == "verdict" and scores is None and solver in ("auto", "block") and _dense_enough(mod):
             out.append(_dense_layer_census(mod, name, roles[name], scope, universal_cover))
             continue
         g_weight = layer_graph(mod, "weight")
