@@ -18,6 +18,7 @@ device) are both accepted; nothing here imports torch unless a tensor is passed.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import dataclass
 from typing import Any
@@ -25,10 +26,10 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 
-from .solvers.block import host_float64, is_torch_tensor, like_operand, torch_module
+from .solvers.block import host_float64, is_column_major, is_torch_tensor, like_operand, torch_module
 
-__all__ = ["DenseLayerFacts", "dense_operand", "pattern_of", "dense_layer_facts", "is_dense_layer", "DENSE_PATH_FROM_ENTRIES",
-           "DENSE_PATH_FROM_DENSITY"]
+__all__ = ["DenseLayer", "DenseLayerFacts", "dense_operand", "pattern_of", "dense_layer_facts", "is_dense_layer",
+           "DENSE_PATH_FROM_ENTRIES", "DENSE_PATH_FROM_DENSITY"]
 
 #: the dense path takes layers with at least this many entries (smaller ones solve in
 #: milliseconds on the sparse path, whose answers are exact to 1e-8)...
@@ -39,7 +40,10 @@ _EPS = float(np.finfo(float).eps)
 
 
 def is_dense_layer(x: Any) -> bool:
-    """Whether ``x`` is a dense 2-D numpy array or torch tensor (not a graph, not sparse)."""
+    """Whether ``x`` is a :class:`DenseLayer` or a dense 2-D numpy array or torch tensor (not a
+    graph, not sparse)."""
+    if isinstance(x, DenseLayer):
+        return True
     if sp.issparse(x):
         return False
     if is_torch_tensor(x):
@@ -138,25 +142,73 @@ def _scan(A: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, float
     return cl, cr, wl, wr, frob2, peak, binary
 
 
-def _reach(A: Any, live_l: np.ndarray, live_r: np.ndarray) -> bool:
-    """Whether the non-isolated vertices form one component: breadth-first search from the
-    first live left vertex by products with the non-negative ``A`` (a positive entry of
-    ``A^T x`` for an indicator ``x`` is an edge to a reached vertex)."""
+def _reach(A: Any, counts_left: np.ndarray) -> bool:
+    """Whether the non-isolated vertices form one component: breadth-first search by products
+    with the non-negative ``A`` (a positive entry of ``A x`` for an indicator ``x`` of reached
+    right vertices marks the left vertices adjacent to them), from the neighbours of the live
+    left vertex of largest degree. Once every live left vertex is reached, so is every live
+    right vertex (each has an edge to a live left vertex): a dense layer, whose diameter is 2
+    or 3, takes one product instead of a product per side and step."""
     m, n = A.shape
+    start = int(np.argmax(counts_left))
+    reached_r = host_float64(A[start:start + 1]).ravel() > 0
     reached_l = np.zeros(m, dtype=bool)
-    reached_r = np.zeros(n, dtype=bool)
-    reached_l[int(np.flatnonzero(live_l)[0])] = True
+    reached_l[start] = True
     ref = A
+    total_l = int(np.count_nonzero(counts_left))
     while True:
-        x = reached_l.astype(np.float64)
-        r = host_float64(A.T @ like_operand(x, ref)) > 0
-        y = (r | reached_r).astype(np.float64)
-        left = host_float64(A @ like_operand(y, ref)) > 0
-        left |= reached_l
-        r |= reached_r
-        if left.sum() == reached_l.sum() and r.sum() == reached_r.sum():
-            return bool(left.sum() == live_l.sum() and r.sum() == live_r.sum())
-        reached_l, reached_r = left, r
+        left = (host_float64(A @ like_operand(reached_r.astype(np.float64), ref)).ravel() > 0) | reached_l
+        if int(left.sum()) == total_l:
+            return True
+        if int(left.sum()) == int(reached_l.sum()):
+            return False
+        reached_l = left
+        right = (host_float64(A.T @ like_operand(reached_l.astype(np.float64), ref)).ravel() > 0) | reached_r
+        if int(right.sum()) == int(reached_r.sum()):
+            return False
+        reached_r = right
+
+
+def _take(A: Any, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
+    """``A[rows][:, cols]`` as a float64 host array (numpy or torch ``A``)."""
+    if is_torch_tensor(A):
+        torch = torch_module()
+        r = torch.as_tensor(rows, device=A.device)
+        c = torch.as_tensor(cols, device=A.device)
+        return host_float64(A.index_select(0, r).index_select(1, c))
+    return np.asarray(A[np.ix_(rows, cols)], dtype=np.float64)
+
+
+def _row_max_over_edges(A: Any, values: np.ndarray, rows_wanted: np.ndarray) -> np.ndarray:
+    """``max_{v: A[u, v] != 0} values[v]`` for every wanted row ``u`` (``-inf`` elsewhere).
+    Columns are visited in decreasing ``values``, a growing batch at a time, and a row is done
+    at its first edge: on a dense layer the first batch settles nearly every row, so this reads
+    a sliver of the matrix instead of building an m x n array."""
+    m, n = A.shape
+    order = np.argsort(-values, kind="stable")
+    best = np.full(m, -np.inf)
+    todo = np.flatnonzero(rows_wanted)
+    start, batch = 0, 32
+    while todo.size and start < n:
+        cols = order[start:start + batch]
+        hit = _take(A, todo, cols) != 0
+        found = hit.any(axis=1)
+        best[todo[found]] = values[cols[hit[found].argmax(axis=1)]]
+        todo = todo[~found]
+        start += batch
+        batch *= 4
+    return best
+
+
+def _scan_layer(A: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, float, float, bool, bool]:
+    """:func:`_scan` and the connectivity of the non-isolated part; a column-major ``A`` (a
+    weight's ``W.T``) is read through its row-major transpose, the sides swapped back."""
+    if is_column_major(A):
+        cr, cl, wr, wl, frob2, peak, binary, connected = _scan_layer(A.T)
+        return cl, cr, wl, wr, frob2, peak, binary, connected
+    cl, cr, wl, wr, frob2, peak, binary = _scan(A)
+    connected = bool(cl.any()) and _reach(A, cl)
+    return cl, cr, wl, wr, frob2, peak, binary, connected
 
 
 def dense_layer_facts(A: Any, weighted: bool | None) -> DenseLayerFacts:
@@ -169,14 +221,17 @@ def dense_layer_facts(A: Any, weighted: bool | None) -> DenseLayerFacts:
     connected layer of minimum degree >= 2, and for an unweighted layer with a cycle the
     upper bound ``max_{uv} sqrt(d_u - 1) + sqrt(d_v - 1)``.
     """
-    cl, cr, wl, wr, frob2, peak, binary = _scan(A)
+    return _facts(A, _scan_layer(A), weighted)
+
+
+def _facts(A: Any, scanned: tuple[Any, ...], weighted: bool | None) -> DenseLayerFacts:
+    cl, cr, wl, wr, frob2, peak, binary, connected = scanned
     if weighted is None:
         weighted = not binary
     E = int(cl.sum())
     if not weighted:
         wl, wr, frob2, peak = cl.astype(float), cr.astype(float), float(E), 1.0 if E else 0.0
     live_l, live_r = cl > 0, cr > 0
-    connected = E > 0 and _reach(A, live_l, live_r)
     lower, upper = 0.0, 0.0
     if E:
         dl, dr = cl.astype(float), cr.astype(float)
@@ -194,9 +249,45 @@ def dense_layer_facts(A: Any, weighted: bool | None) -> DenseLayerFacts:
                 if float(host_float64(A[u:u + 1, v:v + 1])[0, 0]) != 0:
                     best = su[u] + sv[v]
                 else:  # the largest terms do not meet on an edge: max over each row's edges
-                    ref_sv = like_operand(sv, A)
-                    row_best = host_float64(((A != 0) * ref_sv[None, :]).max(1)[0] if is_torch_tensor(A)
-                                            else ((A != 0) * ref_sv[None, :]).max(axis=1)).ravel()
+                    row_best = _row_max_over_edges(A, sv, live_l)
                     best = float((su[live_l] + row_best[live_l]).max())
                 upper = best * (1 + slack)
     return DenseLayerFacts(cl, cr, wl, wr, E, bool(connected), (float(lower), float(upper)), peak, frob2, binary)
+
+
+class DenseLayer:
+    """A dense layer (array or tensor) as one value for several reports: its operand
+    (:func:`dense_operand`) and the validating pass over it (degrees, weight sums, connectivity),
+    done once and shared. The census reports a layer's mask and ``|W|`` from one such value
+    when they have the same non-zero pattern, so the layer is read once for both.
+    The values must not change while the value is in use.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from bipartite_expanders.dense_layers import DenseLayer
+    >>> layer = DenseLayer(np.array([[1.0, 0.5], [0.0, 2.0]]))
+    >>> layer.shape, layer.facts(False).counts_left.tolist(), layer.facts(True).weight_left.tolist()
+    ((2, 2), [2, 1], [1.5, 2.0])
+    """
+
+    def __init__(self, x: Any) -> None:
+        self.operand = x.operand if isinstance(x, DenseLayer) else dense_operand(x)
+        self._scanned: tuple[Any, ...] | None = None
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        return (int(self.operand.shape[0]), int(self.operand.shape[1]))
+
+    @property
+    def ndim(self) -> int:
+        return 2
+
+    def facts(self, weighted: bool | None) -> DenseLayerFacts:
+        """:func:`dense_layer_facts` of the operand; the pass over it runs on the first call."""
+        if self._scanned is None:
+            self._scanned = _scan_layer(self.operand)
+        return _facts(self.operand, self._scanned, weighted)
+
+    def __repr__(self) -> str:
+        return f"DenseLayer(shape={self.shape}, dtype={str(self.operand.dtype).replace('torch.', '')})"

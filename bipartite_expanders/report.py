@@ -23,7 +23,7 @@ from ._checks import check_scope
 from .bounds import HooryBounds, Verdict, exact_verdict, headline_verdict, hoory_bounds, margin, verdict
 from .components import Components, connected_components, degree_counts, side_degrees
 from .cover import CoverToleranceWarning, cover_bracket_free, two_core_sides, universal_cover_radius
-from .dense_layers import DENSE_PATH_FROM_DENSITY, DENSE_PATH_FROM_ENTRIES, dense_layer_facts, dense_operand, is_dense_layer, pattern_of
+from .dense_layers import DENSE_PATH_FROM_DENSITY, DENSE_PATH_FROM_ENTRIES, DenseLayer, dense_operand, is_dense_layer, pattern_of
 from .files import json_float
 from .graph import BipartiteGraph, as_graph
 from .scaling import needs_scaling, scale_exponent
@@ -216,7 +216,9 @@ def ramanujan_report(
     Parameters
     ----------
     graph
-        A :class:`BipartiteGraph` (or anything :class:`BipartiteGraph` accepts).
+        A :class:`BipartiteGraph` (or anything :class:`BipartiteGraph` accepts), or a
+        :class:`~bipartite_expanders.dense_layers.DenseLayer` (a dense layer whose validating
+        pass is shared by several reports).
     scope
         ``"largest"`` (component with most edges), ``"nonisolated"`` or ``"all"``.
     weighted
@@ -260,6 +262,8 @@ def ramanujan_report(
         dense = _dense_verdict_report(graph, scope, weighted, universal_cover)
         if dense is not None:
             return dense
+    if isinstance(graph, DenseLayer):
+        graph = graph.operand
     if is_dense_layer(graph) and not isinstance(graph, np.ndarray):
         graph = host_float64(dense_operand(graph))  # a tensor (bfloat16 included) as float64 values
     g = as_graph(graph)
@@ -332,8 +336,9 @@ def _dense_verdict_report(x: Any, scope: str, weighted: bool | None, universal_c
     m, n = x.shape
     if m * n < DENSE_PATH_FROM_ENTRIES or min(m, n) < 16:
         return None
-    A = dense_operand(x)
-    facts = dense_layer_facts(A, weighted)
+    layer = x if isinstance(x, DenseLayer) else DenseLayer(x)
+    A = layer.operand
+    facts = layer.facts(weighted)
     use_w = (not facts.binary) if weighted is None else bool(weighted)
     if not use_w and not facts.binary:
         A = pattern_of(A)

@@ -19,7 +19,7 @@ import torch
 from torch import nn
 
 from bipartite_expanders import RamanujanReport, Verdict, network_regime, ramanujan_report
-from bipartite_expanders.dense_layers import DENSE_PATH_FROM_DENSITY, DENSE_PATH_FROM_ENTRIES
+from bipartite_expanders.dense_layers import DENSE_PATH_FROM_DENSITY, DENSE_PATH_FROM_ENTRIES, DenseLayer
 from bipartite_expanders.report import ACCURACIES
 
 from .layers import effective_weight, layer_dense, layer_graph, layer_mask, layer_roles, prunable_layers, unfolded_shape
@@ -163,10 +163,13 @@ def _dense_layer_census(mod: nn.Module, name: str, role: str, scope: str, univer
     # weight's non-zero pattern (the census's rule). |W * mask| is non-zero only inside the mask,
     # so equal counts mean equal patterns: the |W| tensor read as a pattern, no second tensor
     n_kept = _count_nonzero(layer_mask(mod)) if hasattr(mod, "weight_mask") else n_weight
-    mask = weight_abs if n_kept == n_weight else layer_dense(mod, "mask")
+    # one DenseLayer: the validating pass over the layer (degrees, sums, connectivity) is shared
+    # by both reports when the mask is |W|'s pattern
+    weight_layer = DenseLayer(weight_abs)
+    mask = weight_layer if n_kept == n_weight else layer_dense(mod, "mask")
     r_mask = ramanujan_report(mask, scope=scope, weighted=False, universal_cover=universal_cover, accuracy="verdict")
     del mask
-    r_weight = ramanujan_report(weight_abs, scope=scope, weighted=True, universal_cover=universal_cover,
+    r_weight = ramanujan_report(weight_layer, scope=scope, weighted=True, universal_cover=universal_cover,
                                 accuracy="verdict")
     weight = getattr(mod, "weight_orig", mod.weight)
     n_w = int(weight.numel())
