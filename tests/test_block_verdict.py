@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 from bipartite_expanders import ramanujan_report, top_singular_values
 from bipartite_expanders.bounds import Verdict, exact_verdict, margin, verdict
-from bipartite_expanders.dense_layers import dense_layer_facts, dense_operand
+from bipartite_expanders.dense_layers import DenseLayer, dense_layer_facts, dense_operand
 from bipartite_expanders.solvers.block import block_lanczos_bracket
 
 report_module = importlib.import_module("bipartite_expanders.report")
@@ -120,6 +120,13 @@ def test_bad_inputs():
         dense_layer_facts(dense_operand(np.full((3, 3), np.nan)), True)
     with pytest.raises(ValueError, match="accuracy"):
         ramanujan_report(np.ones((3, 3)), accuracy="fast")
+    # one bad entry among many, in a row-major array and in a transposed view (chunked passes)
+    for bad, match in ((np.nan, "non-finite"), (np.inf, "non-finite"), (-1e-30, "negative")):
+        big = np.ones((300, 70), dtype=np.float32)
+        big[217, 33] = bad
+        for x in (big, np.asfortranarray(big), big.T):
+            with pytest.raises(ValueError, match=match):
+                DenseLayer(x).facts(True)
 
 
 # ------------------------------------------------------------------ the dense facts

@@ -541,3 +541,24 @@ def test_a_sparse_tensor_in_a_state_dict_is_named(tmp_path):
     assert out.returncode == 1
     lines = out.stderr.strip().splitlines()
     assert len(lines) == 1 and "'fc.weight'" in lines[0] and "sparse_coo" in lines[0] and str(path) in lines[0]
+
+
+def test_bfloat16_weights_read_exactly(tmp_path):
+    # every finite bfloat16 bit pattern, +-inf and NaN read as torch converts them (the reader
+    # shifts the bits on the CPU); NaN is pruned by default, inf is an error naming the layer
+    bits = torch.arange(-32768, 32768, dtype=torch.int32).to(torch.int16)
+    allv = bits.view(torch.bfloat16)
+    finite = allv[torch.isfinite(allv)]
+    path = tmp_path / "bf.safetensors"
+    save_file({"fc.weight": finite[: 256 * 255].reshape(256, 255).contiguous()}, str(path))
+    w, mask, info = read_layer(checkpoint_layers(str(path)).layers[0])
+    ref = finite[: 256 * 255].reshape(256, 255).to(torch.float32)
+    assert w.dtype == torch.float32 and torch.equal(w, ref) and info["nan_pruned"] == 0
+    assert torch.equal(mask, ref != 0)
+    special = torch.tensor([[1.0, float("nan")], [0.5, 2.0]]).to(torch.bfloat16)
+    save_file({"fc.weight": special}, str(path))
+    w, mask, info = read_layer(checkpoint_layers(str(path)).layers[0])
+    assert info["nan_pruned"] == 1 and w.tolist() == [[1.0, 0.0], [0.5, 2.0]] and not bool(mask[0, 1])
+    save_file({"fc.weight": torch.tensor([[1.0, float("-inf")]]).to(torch.bfloat16)}, str(path))
+    with pytest.raises(ValueError, match="infinite"):
+        read_layer(checkpoint_layers(str(path)).layers[0])
