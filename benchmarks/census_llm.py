@@ -27,22 +27,25 @@ The full model is 13.5 GB per sparsity; ``--blocks`` and ``--scale`` run a subse
 from __future__ import annotations
 
 import argparse
+import contextlib
 import gc
 import json
 import math
 import os
-import resource
 import sys
 import tempfile
+import threading
 import time
 from collections import Counter, defaultdict
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
 
 import numpy as np  # noqa: E402
+import psutil  # noqa: E402
 import scipy.sparse as sp  # noqa: E402
 import torch  # noqa: E402
 from safetensors import safe_open  # noqa: E402
+from threadpoolctl import threadpool_limits  # noqa: E402
 from safetensors.torch import save_file  # noqa: E402
 
 from bipartite_expanders import ramanujan_report  # noqa: E402
@@ -106,6 +109,18 @@ def layer_census(weight: torch.Tensor, accuracy: str = "verdict"):
     lin = nn.Linear(weight.shape[1], weight.shape[0], bias=False, device="meta")
     lin.weight = nn.Parameter(weight, requires_grad=False)
     return census(nn.Sequential(lin), accuracy=accuracy).layers[0]
+
+
+@contextlib.contextmanager
+def one_thread():
+    """BLAS (threadpoolctl) and torch on one thread inside the block, as in a census worker."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        with threadpool_limits(1):
+            yield
+    finally:
+        torch.set_num_threads(before)
 
 
 def gemm_floor(shape: tuple[int, int], n_products: int, block: int = 8, repeat: int = 1) -> float:
@@ -214,16 +229,50 @@ def verdicts(r) -> tuple[str, str, str]:
 
 
 def checkpoint_census(folder: str) -> tuple[dict, float, float, float]:
-    """The user's census of the model directory: (result, wall s, CPU s of all processes, peak RSS GB)."""
+    """The user's census of the model directory: (result, wall s, CPU s of all processes, peak RSS GB of
+    the largest worker and of this process)."""
     from bipartite_expanders.adapters.torch.checkpoint_census import census_checkpoint
 
     t, c0 = time.perf_counter(), os.times()
-    res = census_checkpoint(folder, workers="auto")
+    with RssSampler() as rss:
+        res = census_checkpoint(folder, workers="auto")
     wall, c1 = time.perf_counter() - t, os.times()
     cpu = (c1.user + c1.system + c1.children_user + c1.children_system) - (
         c0.user + c0.system + c0.children_user + c0.children_system)
-    peak = max(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)
-    return res, wall, cpu, peak / 1e6
+    return res, wall, cpu, (rss.largest / 1e9, rss.total / 1e9)
+
+
+class RssSampler:
+    """Resident memory of this process and its children, sampled every 50 ms while the block
+    runs: the largest single process and the largest sum over all of them (ru_maxrss cannot
+    tell: a spawned worker's counts the parent's pages at fork time, and the main process's
+    is a high-water mark of the whole benchmark)."""
+
+    def __init__(self, interval: float = 0.05) -> None:
+        self.interval, self.largest, self.total = interval, 0, 0
+        self._stop = threading.Event()
+
+    def _run(self) -> None:
+        me = psutil.Process()
+        while not self._stop.is_set():
+            sizes = []
+            for p in [me, *me.children(recursive=True)]:
+                try:
+                    sizes.append(p.memory_info().rss)
+                except psutil.Error:  # a worker that just ended
+                    pass
+            self.largest = max(self.largest, max(sizes, default=0))
+            self.total = max(self.total, sum(sizes))
+            self._stop.wait(self.interval)
+
+    def __enter__(self) -> "RssSampler":
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
 
 
 def record_verdicts(rec: dict) -> tuple:
@@ -265,7 +314,8 @@ def main() -> int:
             acc = Counter(f"{r['mask']['accuracy']}/{r['weight']['accuracy']}" for r in layers)
             verd = Counter(f"{r['mask']['verdict']}/{r['weight']['verdict']}" for r in layers)
             print(f"census_checkpoint(workers='auto'): {len(layers)} layers in {wall:.1f} s wall, {cpu:.1f} CPU-s "
-                  f"(all processes), peak RSS {peak:.2f} GB (largest process); load {load0:.1f} -> "
+                  f"(all processes), peak RSS {peak[0]:.2f} GB (largest process), {peak[1]:.2f} GB (all processes "
+                  f"together, the benchmark's own main process included); load {load0:.1f} -> "
                   f"{os.getloadavg()[0]:.1f}")
             print(f"accuracy (mask/|W|): {dict(acc)}; verdicts (mask/|W|): {dict(verd)}")
             by_name = {r["name"]: r for r in layers}
@@ -277,10 +327,11 @@ def main() -> int:
                         if len(rows[kind]["wall"]) >= args.sample:
                             continue
                         w = f.get_tensor(key)
-                        t0, c0 = time.perf_counter(), time.process_time()
-                        lc = layer_census(w)
-                        rows[kind]["wall"].append(time.perf_counter() - t0)
-                        rows[kind]["cpu"].append(time.process_time() - c0)
+                        with one_thread():  # as each census worker runs
+                            t0, c0 = time.perf_counter(), time.process_time()
+                            lc = layer_census(w)
+                            rows[kind]["wall"].append(time.perf_counter() - t0)
+                            rows[kind]["cpu"].append(time.process_time() - c0)
                         rows[kind]["products"].append(sum(r.state.n_matvec if r.state is not None else 0
                                                           for r in (lc.mask, lc.weight)))
                         t1 = time.perf_counter()
@@ -300,7 +351,8 @@ def main() -> int:
             print("|---|---|---|---|---|---|---|---|---|---|")
             for (name, shape), row in sorted(rows.items()):
                 products = float(np.mean(row["products"]))
-                floor = gemm_floor(shape, int(products), repeat=2)
+                with one_thread():
+                    floor = gemm_floor(shape, int(products), repeat=2)
                 wall_l = float(np.mean(row["wall"]))
                 print(f"| {name} | {shape[0]}x{shape[1]} | {len(row['wall'])} | {wall_l:.2f} | {np.mean(row['cpu']):.2f} | "
                       f"{products:.0f} | {floor:.3f} | {wall_l / floor:.1f} | {np.mean(row['full_wall']):.2f} | "
