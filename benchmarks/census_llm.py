@@ -243,26 +243,29 @@ def checkpoint_census(folder: str) -> tuple[dict, float, float, float]:
 
 
 class RssSampler:
-    """Resident memory of this process and its children, sampled every 50 ms while the block
-    runs: the largest single process and the largest sum over all of them (ru_maxrss cannot
-    tell: a spawned worker's counts the parent's pages at fork time, and the main process's
-    is a high-water mark of the whole benchmark)."""
+    """Resident memory of the census, sampled every 50 ms while the block runs: the largest
+    worker process and the largest sum of the workers and of what this process added since the
+    block began (ru_maxrss cannot tell: a spawned worker's counts the parent's pages at fork
+    time, and this process's is a high-water mark of the whole benchmark, the checkpoint
+    writer's tensors included)."""
 
     def __init__(self, interval: float = 0.05) -> None:
         self.interval, self.largest, self.total = interval, 0, 0
         self._stop = threading.Event()
+        self._me = psutil.Process()
+        self._base = self._me.memory_info().rss
 
     def _run(self) -> None:
-        me = psutil.Process()
         while not self._stop.is_set():
             sizes = []
-            for p in [me, *me.children(recursive=True)]:
+            for p in self._me.children(recursive=True):
                 try:
                     sizes.append(p.memory_info().rss)
                 except psutil.Error:  # a worker that just ended
                     pass
-            self.largest = max(self.largest, max(sizes, default=0))
-            self.total = max(self.total, sum(sizes))
+            own = max(0, self._me.memory_info().rss - self._base)
+            self.largest = max(self.largest, max(sizes, default=0), own)
+            self.total = max(self.total, sum(sizes) + own)
             self._stop.wait(self.interval)
 
     def __enter__(self) -> "RssSampler":
@@ -314,8 +317,8 @@ def main() -> int:
             acc = Counter(f"{r['mask']['accuracy']}/{r['weight']['accuracy']}" for r in layers)
             verd = Counter(f"{r['mask']['verdict']}/{r['weight']['verdict']}" for r in layers)
             print(f"census_checkpoint(workers='auto'): {len(layers)} layers in {wall:.1f} s wall, {cpu:.1f} CPU-s "
-                  f"(all processes), peak RSS {peak[0]:.2f} GB (largest process), {peak[1]:.2f} GB (all processes "
-                  f"together, the benchmark's own main process included); load {load0:.1f} -> "
+                  f"(all processes), peak RSS {peak[0]:.2f} GB (largest process), {peak[1]:.2f} GB (all census processes "
+                  f"together); load {load0:.1f} -> "
                   f"{os.getloadavg()[0]:.1f}")
             print(f"accuracy (mask/|W|): {dict(acc)}; verdicts (mask/|W|): {dict(verd)}")
             by_name = {r["name"]: r for r in layers}

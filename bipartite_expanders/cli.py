@@ -118,8 +118,10 @@ def _fmt(v: Any) -> str:
 
 def _cover_row(report: Any) -> str:
     lo, hi = report.rho_uc_lower, report.rho_uc_upper
-    if report.rho_uc_method == "free":
-        return (f"free bracket [{lo:.12g}, {hi:.12g}] (large dense graph: the exact radius is opt-in, "
+    if math.isnan(report.rho_uc) and report.rho_uc_method in ("free", "bisect"):
+        # the default's budgeted certificate: a bracket that decides the verdict (or says it cannot)
+        how = "the free O(E) bracket" if report.rho_uc_method == "free" else "sweeps at t2 within the budget"
+        return (f"certified bracket [{lo:.12g}, {hi:.12g}] ({how}; the exact radius: "
                 "--universal-cover exact)")
     if math.isnan(report.rho_uc):
         return f"not computed; free bracket [{_fmt(report.uc_free_lower)}, {_fmt(report.uc_free_upper)}]"

@@ -74,7 +74,7 @@ __all__ = [
     "two_core_sides",
 ]
 
-COVER_METHODS = ("auto", "fold", "bisect")
+COVER_METHODS = ("auto", "fold", "bisect", "bracket")
 
 
 class CoverToleranceWarning(RuntimeWarning):
@@ -834,7 +834,7 @@ def _component_radius(G: _Edges, tol: float, method: str, maxiter: int, near: fl
         return 0.0, 0.0, 0.0, "empty", 0
     rank = G.E - G.n + 1
     closed = _closed_form(G)
-    if closed is not None and method == "auto":
+    if closed is not None and method in ("auto", "bracket"):
         return closed, closed * (1 - 4 * _EPS), closed * (1 + 4 * _EPS), "closed_form", 0
     if rank <= 1:
         t1, lo, hi = _perron(G, tol)
@@ -850,6 +850,10 @@ def _component_radius(G: _Edges, tol: float, method: str, maxiter: int, near: fl
             if math.isnan(lo) or math.isnan(hi):  # not certified: the free bracket, reported wide
                 lo, hi = G.lower(np.ones(2 * G.E)), float(G.weighted_degree().max())
             return min(max(t1, lo), hi), lo, hi, "perron", 0
+    if method == "bracket":
+        # no factorisation: the bisection aimed at `near`, within its sweep budget (O(E) each)
+        value, lo, hi, sweeps = _bisect(G, tol, 200, upper=_start_upper(G), budget=sweep_budget, near=near)
+        return value, lo, hi, "bisect", sweeps
     if method == "auto" and not G.schur_fits and 8.0 * (G.core_small_side + 1) ** 2 > _SCHUR_DENSE_BYTES:
         # a 2-core too large for a dense or a sparse factorisation in linear memory: the bounded
         # bisection (O(E) memory; its bracket is certified, converged or not)
@@ -947,8 +951,11 @@ def universal_cover_radius(
     weighted
         None uses the graph as it is, False its 0/1 pattern, True its weights.
     method
-        ``"auto"`` (closed forms, then ``"fold"`` with ``"bisect"`` as a fallback), ``"fold"``
-        or ``"bisect"`` (the slow reference).
+        ``"auto"`` (closed forms, then ``"fold"`` with ``"bisect"`` as a fallback), ``"fold"``,
+        ``"bisect"`` (the slow reference), or ``"bracket"``: the closed forms and amenable covers
+        exactly, otherwise only the bisection aimed at ``near`` within ``sweep_budget`` (no
+        factorisation; a certified bracket that need not meet ``tol``: what a report needs to
+        decide ``t2 <= rho(T)`` at a bounded cost).
     maxiter
         Outer iterations of the fold search.
     near

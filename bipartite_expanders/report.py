@@ -42,8 +42,8 @@ ACCURACIES = ("full", "verdict")
 #: a layer whose t2 sits this close to a bound is cheaper to solve exactly
 VERDICT_MAX_COLUMNS = 256
 
-#: under ``universal_cover="auto"``, the bounded bisection (a 2-core too large to factorise
-#: cheaply) may spend this many times the spectral pair's products (one sweep ~ 4 products)
+#: under ``universal_cover="auto"``, the cover step may spend this many times the spectral pair's
+#: products (one sweep ~ 4 products; the default of ``ramanujan_report``'s ``cover_budget``)
 COVER_BUDGET_FACTOR = 3.0
 #: under ``universal_cover="auto"``, a smaller side above this many vertices (most of them not
 #: pendant) takes the budgeted bisection instead of the fold (a dense factorisation of that side
@@ -210,6 +210,7 @@ def ramanujan_report(
     v0: Any = None,
     universal_cover: bool | str = "auto",
     accuracy: str = "full",
+    cover_budget: float = COVER_BUDGET_FACTOR,
 ) -> RamanujanReport:
     """Analyse one bipartite graph: spectrum, degrees, Hoory bounds and verdicts on a scope.
 
@@ -226,12 +227,20 @@ def ramanujan_report(
     solver, tol, v0
         Passed to :func:`~bipartite_expanders.spectrum.spectral_pair`.
     universal_cover
-        ``"auto"`` (default): the exact universal-cover radius ``rho_uc`` (``tol``-certified) and
-        ``verdict_uc``, except on the class that stays slow, large graphs (more than
-        ``COVER_AUTO_EDGES`` edges), which get the free
-        O(E) bracket instead (``rho_uc_method == "free"``, ``rho_uc`` NaN, the verdict decided by
-        that bracket); see docs/universal-cover.md. True always computes the exact radius; False
-        leaves the fields NaN / ``undefined`` (the free bracket ``uc_free_*`` is always filled).
+        ``"auto"`` (default): ``verdict_uc`` (is ``t2 <= rho(T)``?) from the cheapest certificate
+        that decides it within ``cover_budget``: the free O(E) bracket (``rho_uc_method ==
+        "free"``), else the closed forms and amenable covers (exact), else monotone sweeps aimed
+        at ``t2`` (``"bisect"``); a bracket that does not decide leaves ``verdict_uc``
+        ``undecided``, with the bracket. ``rho_uc`` is the value where it was computed to ``tol``,
+        else NaN (the bracket is ``rho_uc_lower``, ``rho_uc_upper``). Graphs of more than
+        ``COVER_AUTO_EDGES`` edges always get the free bracket. See docs/universal-cover.md. True
+        always computes the exact radius; False leaves the fields NaN / ``undefined`` (the free
+        bracket ``uc_free_*`` is always filled).
+    cover_budget
+        What ``universal_cover="auto"`` may spend on the cover step, as a multiple of the spectral
+        pair's products (default ``COVER_BUDGET_FACTOR``; a report stays within about 10x its
+        pair). ``math.inf``: no budget, the exact radius on every graph up to ``COVER_AUTO_EDGES``
+        edges (the policy before budgets, which the lottery-ticket pipeline keeps for its records).
     accuracy
         ``"full"`` (default): t1 and t2 to the 1e-8 contract of
         :func:`~bipartite_expanders.spectral_pair`. ``"verdict"``: for a large dense layer (a
@@ -256,6 +265,8 @@ def ramanujan_report(
         raise TypeError(f"weighted must be None, True or False; got {weighted!r}")
     if accuracy not in ACCURACIES:
         raise ValueError(f"accuracy must be one of {ACCURACIES}; got {accuracy!r}")
+    if isinstance(cover_budget, bool) or not isinstance(cover_budget, (int, float)) or not cover_budget > 0:
+        raise ValueError(f"cover_budget must be a positive number (math.inf: no budget); got {cover_budget!r}")
     if not (isinstance(universal_cover, (bool, np.bool_)) or universal_cover == "auto"):
         raise TypeError(f"universal_cover must be 'auto', True or False; got {universal_cover!r}")
     if accuracy == "verdict" and solver in ("auto", "block") and is_dense_layer(graph):
@@ -296,7 +307,7 @@ def ramanujan_report(
         b = hoory_bounds(t1, t2, d_l, d_r)
     whole_l, whole_r = side_degrees(g.matrix, use_weights, degree_counts(g))
     n_l, n_r = sub.shape
-    uc = _universal_cover_fields(scope_graph, use_weights, t1, t2, universal_cover, tol, pair_products)
+    uc = _universal_cover_fields(scope_graph, use_weights, t1, t2, universal_cover, tol, pair_products, cover_budget)
     slack1 = CONTRACT_RTOL * t1 + CONTRACT_ATOL * t1  # the contract every returned value meets
     slack2 = CONTRACT_RTOL * t2 + CONTRACT_ATOL * t1
     return RamanujanReport(
@@ -433,9 +444,11 @@ def cover_is_exact_by_default(n_edges: int) -> bool:
 
 
 def _universal_cover_fields(scope_graph: BipartiteGraph, weighted: bool, t1: float, t2: float, mode: bool | str,
-                            tol: float, pair_products: int = 0) -> dict[str, Any]:
-    """rho(T) fields of a report: the free bracket always, the certified value when asked for
-    (``mode`` True, or "auto" outside the slow class), else the free bracket's verdict."""
+                            tol: float, pair_products: int = 0, cover_budget: float = COVER_BUDGET_FACTOR) -> dict[str, Any]:
+    """rho(T) fields of a report: the free bracket always; the certified value when asked for
+    (``mode`` True, or "auto" with no budget outside the slow class); under "auto" with a budget,
+    the cheapest certificate that decides the verdict: the free bracket, else the bisection aimed
+    at ``t2`` within the budget (closed forms and amenable covers stay exact)."""
     out: dict[str, Any] = {}
     if not (scope_graph.n_left and scope_graph.n_right) or scope_graph.n_edges == 0:
         return out
@@ -448,21 +461,39 @@ def _universal_cover_fields(scope_graph: BipartiteGraph, weighted: bool, t1: flo
     out["uc_free_lower"], out["uc_free_upper"] = lo, hi
     if mode is False:
         return out
-    density = scope_graph.n_edges / (scope_graph.n_left * scope_graph.n_right)
     connected = connected_components(scope_graph).n_components == 1
+
+    def free_fields() -> dict[str, Any]:
+        converged = bool(hi - lo <= max(tol, 1e-12) * hi)
+        fields = dict(rho_uc_lower=lo, rho_uc_upper=hi, rho_uc_converged=converged,
+                      rho_uc_method="free", verdict_uc=exact_verdict(t2, lo, hi, connected))
+        if converged:  # a bracket as narrow as tol (a biregular graph's: Hoory's bound is rho(T))
+            value = min(max(0.5 * (lo + hi), lo), hi)
+            fields.update(rho_uc=value, delta_uc=margin(value, t2))
+        return fields
+
     if mode == "auto" and not cover_is_exact_by_default(scope_graph.n_edges):
-        out.update(rho_uc_lower=lo, rho_uc_upper=hi, rho_uc_converged=bool(hi - lo <= max(tol, 1e-12) * hi),
-                   rho_uc_method="free", verdict_uc=exact_verdict(t2, lo, hi, connected))
+        out.update(free_fields())
         return out
-    # where the report takes the bounded bisection, its sweeps are budgeted against the spectral
-    # pair's own cost (COVER_BUDGET_FACTOR of it; counted in products, not seconds, so that a
-    # graph gets the same bracket in every run) and aimed at t2 first (issue 23)
+    budgeted = mode == "auto" and math.isfinite(cover_budget)
+    if budgeted and exact_verdict(t2, lo, hi, connected) is not Verdict.UNDECIDED:
+        # the free O(E) bracket already decides: nothing more to pay for
+        out.update(free_fields())
+        return out
+    # the budget is counted in products, not seconds, so that a graph gets the same bracket in
+    # every run; the bisection is aimed at t2 first (issue 23)
     budget = None
     method = "auto"
-    if mode == "auto":
-        # the fold factorises the smaller side of the 2-core (a sparse LU eliminates pendant chains and
-        # hanging trees for free), ~nk^3 per Newton step: past COVER_AUTO_DENSE_SIDE vertices the
-        # budgeted bisection aimed at t2 decides instead
+    if budgeted:
+        # the cheapest certificate that can decide: closed forms and amenable covers exactly,
+        # else sweeps at t2 (a sweep that breaks down proves t2 <= rho(T); one that settles gives
+        # an upper bound) within cover_budget times the pair's products
+        method = "bracket"
+        budget = max(64, int(cover_budget * pair_products / _SWEEP_PRODUCTS))
+    elif mode == "auto":
+        # no budget (cover_budget=inf, the policy before budgets): the fold factorises the smaller
+        # side of the 2-core (a sparse LU eliminates pendant chains and hanging trees for free),
+        # ~nk^3 per Newton step: past COVER_AUTO_DENSE_SIDE vertices the bisection decides instead
         if min(scope_graph.shape) > COVER_AUTO_DENSE_SIDE and min(two_core_sides(scope_graph)) > COVER_AUTO_DENSE_SIDE:
             method = "bisect"
             budget = max(64, int(COVER_BUDGET_FACTOR * pair_products / _SWEEP_PRODUCTS))
@@ -471,6 +502,8 @@ def _universal_cover_fields(scope_graph: BipartiteGraph, weighted: bool, t1: flo
         r = universal_cover_radius(unit, tol=max(tol, 1e-12), scope="all", near=math.ldexp(t2, -e) if t2 > 0 else None,
                                    sweep_budget=budget, method=method)
     value, lower, upper = (math.ldexp(v, e) for v in (r.value, r.lower, r.upper))
+    if budgeted and not r.converged:
+        value = math.nan  # a bracket, not a value: rho_uc and delta_uc stay NaN, as for the free one
     out.update(rho_uc=value, rho_uc_lower=lower, rho_uc_upper=upper, delta_uc=margin(value, t2),
                rho_uc_converged=r.converged, rho_uc_method=r.method)
     out["verdict_uc"] = exact_verdict(t2, lower, upper, connected)

@@ -127,9 +127,12 @@ def test_band_graph_of_the_issue():
     rng = np.random.default_rng(0)
     values = [radius(shuffled(B, rng) if k else B).value for k in range(4)]
     assert max(values) - min(values) <= 2 * TOL * max(values)
-    rep = ramanujan_report(B)
+    rep = ramanujan_report(B, universal_cover=True)
     assert rep.rho_uc_converged and rep.rho_uc_method == "fold"
     assert rep.verdict_uc == exact_verdict(rep.t2, rep.rho_uc_lower, rep.rho_uc_upper)
+    default = ramanujan_report(B)  # the budgeted bracket: the same verdict, a bracket around rho
+    assert default.verdict_uc == rep.verdict_uc
+    assert default.rho_uc_lower <= rep.rho_uc <= default.rho_uc_upper
 
 
 @pytest.mark.parametrize("s", [1e-3, 1e-6, 1e-8, 1e-10, 1e-300, 1e300])
@@ -184,7 +187,7 @@ def test_exact_verdict_is_decided_by_the_bracket_only():
 
 
 def test_report_fields_round_trip():
-    rep = ramanujan_report(fam.heavy_tailed(40, 30, np.random.default_rng(2)))
+    rep = ramanujan_report(fam.heavy_tailed(40, 30, np.random.default_rng(2)), universal_cover=True)
     assert rep.rho_uc_converged and rep.rho_uc_method == "fold"
     back = type(rep).from_dict(rep.to_dict())
     assert back.rho_uc_converged is True and back.rho_uc_method == "fold"
@@ -208,7 +211,8 @@ def test_auto_default_gives_the_free_bracket_on_large_graphs(monkeypatch):
     small = fam.random_sparse(60, 40, 0.1, np.random.default_rng(6))
     assert ramanujan_report(small).rho_uc_method == "free"  # the class is an edge count, any density
     monkeypatch.setattr(report_module, "COVER_AUTO_EDGES", 10**6)
-    assert ramanujan_report(small).rho_uc_method == "fold"
+    assert ramanujan_report(small, cover_budget=math.inf).rho_uc_method == "fold"  # no budget: exact
+    assert ramanujan_report(small).rho_uc_method in ("free", "bisect")  # the budgeted default
 
 
 def test_census_records_carry_convergence_and_method():
@@ -217,10 +221,16 @@ def test_census_records_carry_convergence_and_method():
 
     torch.manual_seed(0)
     model = torch.nn.Sequential(torch.nn.Linear(30, 12), torch.nn.ReLU(), torch.nn.Linear(12, 4))
-    rec = census(model).to_records(flat=True)[0]
+    rec = census(model, cover_budget=math.inf).to_records(flat=True)[0]  # the lottery-ticket records' policy
     assert rec["mask.rho_uc_converged"] is True and rec["weight.rho_uc_converged"] is True
     assert rec["mask.rho_uc_method"] == "closed_form" and rec["weight.rho_uc_method"] == "fold"
     assert rec["weight.verdict_uc"] in ("ramanujan", "not_ramanujan", "undecided")
+    default = census(model).to_records(flat=True)[0]
+    # the complete mask graph: its free bracket is Hoory's value, exact; the weights: a bracket
+    assert default["mask.rho_uc_method"] == "free" and default["mask.rho_uc_converged"] is True
+    assert default["mask.rho_uc"] == pytest.approx(rec["mask.rho_uc"], rel=1e-12)
+    assert default["weight.verdict_uc"] == rec["weight.verdict_uc"]
+    assert default["weight.rho_uc_lower"] <= rec["weight.rho_uc"] <= default["weight.rho_uc_upper"]
 
 
 def test_analyze_prints_the_radius_of_the_issue_band_graph(tmp_path, capsys):
@@ -228,10 +238,13 @@ def test_analyze_prints_the_radius_of_the_issue_band_graph(tmp_path, capsys):
 
     path = tmp_path / "band.npy"
     np.save(path, fam.band(14, 5))
-    assert main(["analyze", str(path)]) == 0
+    assert main(["analyze", str(path), "--universal-cover", "exact"]) == 0
     out = capsys.readouterr().out
     line = next(ln for ln in out.splitlines() if "rho_uc (universal cover rho(T))" in ln)
     assert "certified [" in line and "fold" in line and "NOT converged" not in line
+    assert main(["analyze", str(path)]) == 0  # the default: a certified bracket that decides
+    line = next(ln for ln in capsys.readouterr().out.splitlines() if "rho_uc (universal cover rho(T))" in ln)
+    assert "certified bracket [" in line and "--universal-cover exact" in line
     verdict = next(ln for ln in out.splitlines() if "exact test t2 <= rho(T)" in ln)
     assert verdict.split()[-1] in ("ramanujan", "not_ramanujan")
     assert main(["analyze", str(path), "--universal-cover", "off"]) == 0

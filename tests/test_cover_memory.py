@@ -92,9 +92,9 @@ def test_large_two_core_gets_a_bracket_aimed_at_t2():
 
 
 def test_report_auto_takes_the_budgeted_bracket_past_the_dense_side(monkeypatch):
-    """Under universal_cover="auto", a smaller side past COVER_AUTO_DENSE_SIDE (not pendant)
-    gets the bisection aimed at t2, budgeted by the pair's time; its verdict never contradicts
-    the exact one."""
+    """Without a budget (cover_budget=inf, the policy before budgets), a smaller side past
+    COVER_AUTO_DENSE_SIDE (not pendant) gets the bisection aimed at t2, budgeted by the pair's
+    products; its verdict never contradicts the exact one."""
     report_module = importlib.import_module("bipartite_expanders.report")
     G = nx.bipartite.gnmk_random_graph(600, 300, 3000, seed=1)
     top = [v for v, d in G.nodes(data=True) if d["bipartite"] == 0]
@@ -104,10 +104,27 @@ def test_report_auto_takes_the_budgeted_bracket_past_the_dense_side(monkeypatch)
     monkeypatch.setattr(report_module, "COVER_AUTO_DENSE_SIDE", 100)  # the 2-core has ~300 x 600
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", cover_module.CoverToleranceWarning)
-        auto = ramanujan_report(B)
+        auto = ramanujan_report(B, cover_budget=math.inf)
     assert auto.rho_uc_method == "bisect"
     assert auto.rho_uc_lower <= exact.rho_uc_upper and exact.rho_uc_lower <= auto.rho_uc_upper
     assert auto.verdict_uc in (exact.verdict_uc, Verdict.UNDECIDED)
     # pendant-heavy graphs keep the exact solver (a sparse LU eliminates the pendant vertices)
     chains = pendant_chains(3000, seed=4)
-    assert ramanujan_report(chains).rho_uc_method == "fold"
+    assert ramanujan_report(chains, cover_budget=math.inf).rho_uc_method == "fold"
+
+
+@pytest.mark.parametrize("build", [pendant_chains, hubs, unicyclic, tree])
+def test_default_report_decides_like_the_exact_radius(build):
+    """The budgeted default (free bracket, then sweeps at t2) on the shapes whose exact fold
+    costs 30-80x the pair: its bracket contains the exact radius and its verdict is the exact
+    one or, honestly, undecided."""
+    B = build(3000)
+    exact = ramanujan_report(B, universal_cover=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", cover_module.CoverToleranceWarning)
+        auto = ramanujan_report(B)
+    assert auto.rho_uc_lower <= exact.rho_uc * (1 + 1e-12) and exact.rho_uc <= auto.rho_uc_upper * (1 + 1e-12)
+    assert auto.verdict_uc in (exact.verdict_uc, Verdict.UNDECIDED)
+    assert auto.verdict_uc is not Verdict.UNDECIDED  # these shapes are decided within the budget
+    if not auto.rho_uc_converged:
+        assert math.isnan(auto.rho_uc) and math.isnan(auto.delta_uc)

@@ -21,13 +21,19 @@ def hub_lift() -> BipartiteGraph:
 def test_db_says_no_exact_says_yes():
     # the docs' example (docs/universal-cover.md): Hoory's theorem applies (min degree 2) and
     # db < t2 <= rho(T)
-    r = ramanujan_report(hub_lift())
+    r = ramanujan_report(hub_lift(), universal_cover=True)
     assert r.db_valid and r.n_components == 1
     assert r.verdict_r is Verdict.NOT_RAMANUJAN and r.verdict_s is Verdict.NOT_RAMANUJAN
     assert r.verdict_uc is Verdict.RAMANUJAN
     assert r.db < r.t2 <= r.rho_uc_lower <= r.rho_uc <= r.rho_uc_upper
     assert r.uc_free_lower <= r.rho_uc_lower and r.rho_uc_upper <= r.uc_free_upper
     assert r.delta_uc == pytest.approx((r.rho_uc - r.t2) / r.t2)
+    # the default decides the same verdict from a certified bracket within its budget (the free
+    # bracket contains t2 here, so sweeps at t2 decide it), without the value
+    d = ramanujan_report(hub_lift())
+    assert d.verdict_uc is Verdict.RAMANUJAN and d.rho_uc_method == "bisect"
+    assert d.t2 <= d.rho_uc_lower <= r.rho_uc <= d.rho_uc_upper and math.isnan(d.rho_uc)
+    assert math.isnan(d.delta_uc) and not d.rho_uc_converged
 
 
 def test_biregular_fields_are_exact():
@@ -42,16 +48,19 @@ def test_not_ramanujan_when_t2_exceeds_rho():
     B = sp.block_diag([generators.pg2_incidence(3).matrix] * 2).tolil()
     B[0, 13] = 1
     r = ramanujan_report(BipartiteGraph(sp.csr_array(B)))
-    assert r.n_components == 1 and r.t2 > r.rho_uc
+    assert r.n_components == 1 and r.t2 > r.rho_uc_upper
     assert r.verdict_uc is Verdict.NOT_RAMANUJAN
+    exact = ramanujan_report(BipartiteGraph(sp.csr_array(B)), universal_cover=True)
+    assert r.rho_uc_lower <= exact.rho_uc <= r.rho_uc_upper < r.t2
 
 
 def test_disconnected_scope_is_not_ramanujan():
     g = generators.disjoint_union(generators.pg2_incidence(3), generators.pg2_incidence(2))
     assert ramanujan_report(g).verdict_uc is Verdict.RAMANUJAN  # largest component
-    r = ramanujan_report(g, scope="nonisolated")
+    r = ramanujan_report(g, scope="nonisolated", universal_cover=True)
     assert r.verdict_uc is Verdict.NOT_RAMANUJAN  # the definition asks for a connected graph
     assert r.rho_uc == pytest.approx(2 * math.sqrt(3))
+    assert ramanujan_report(g, scope="nonisolated").verdict_uc is Verdict.NOT_RAMANUJAN
 
 
 def test_weighted_report_uses_weights():

@@ -20,7 +20,7 @@ from torch import nn
 
 from bipartite_expanders import RamanujanReport, Verdict, network_regime, ramanujan_report
 from bipartite_expanders.dense_layers import DENSE_PATH_FROM_DENSITY, DENSE_PATH_FROM_ENTRIES, DenseLayer
-from bipartite_expanders.report import ACCURACIES
+from bipartite_expanders.report import ACCURACIES, COVER_BUDGET_FACTOR
 
 from .layers import effective_weight, layer_dense, layer_graph, layer_mask, layer_roles, prunable_layers, unfolded_shape
 
@@ -189,6 +189,7 @@ def census(
     universal_cover: bool | str = "auto",
     accuracy: str = "verdict",
     progress: bool = False,
+    cover_budget: float = COVER_BUDGET_FACTOR,
 ) -> Census:
     """Spectral census of a model's prunable layers.
 
@@ -208,11 +209,13 @@ def census(
         and last), or a predicate on the name.
     previous
         A former census of the same model: its solver states warm-start this one.
-    universal_cover
-        Passed to :func:`bipartite_expanders.ramanujan_report`: ``"auto"`` (default) computes each
-        report's exact universal-cover radius ``rho_uc`` and ``verdict_uc`` except on large dense
-        layers, which get the certified free bracket (``rho_uc_method == "free"``); True computes
-        it everywhere, False nowhere (docs/universal-cover.md, "Default").
+    universal_cover, cover_budget
+        Passed to :func:`bipartite_expanders.ramanujan_report`: ``"auto"`` (default) decides each
+        report's ``verdict_uc`` by the cheapest certified bracket within ``cover_budget`` times
+        the spectral pair's cost (large dense layers: the free bracket); True computes the exact
+        radius ``rho_uc`` everywhere, False nowhere; ``cover_budget=math.inf`` computes it
+        wherever the graph has at most ``COVER_AUTO_EDGES`` edges (docs/universal-cover.md,
+        "Default").
     accuracy
         ``"verdict"`` (default): a large dense-enough layer (at least ``DENSE_PATH_FROM_ENTRIES``
         graph entries, a fraction ``DENSE_PATH_FROM_DENSITY`` of them kept, not a grouped
@@ -272,7 +275,7 @@ def census(
             if layer_scores is not None and isinstance(layer_scores, torch.Tensor) \
                     and tuple(layer_scores.shape) == tuple(mod.weight.shape):
                 layer_scores = layer_scores * (mod.weight.detach() != 0).to(layer_scores.device)
-        uc = {"universal_cover": universal_cover}
+        uc = {"universal_cover": universal_cover, "cover_budget": cover_budget}
         r_mask = ramanujan_report(g_mask, scope=scope, weighted=False, solver=solver, v0=p.mask.state if p else None, **uc)
         r_weight = ramanujan_report(g_weight, scope=scope, weighted=True, solver=solver,
                                     v0=(p.weight.state if p else None) or r_mask.state, **uc)

@@ -18,7 +18,7 @@ H = BipartiteGraph.from_dense(base)
 G = generators.random_lift(H, 20, seed=2)  # 100 x 160, same universal cover as H
 
 for name, g in (("base H", H), ("20-lift G", G)):
-    r = ramanujan_report(g)
+    r = ramanujan_report(g, universal_cover=True)  # the exact radius (the default decides from a bracket)
     nb = nonbacktracking_test(g)
     print(f"{name}: shape {g.shape}, {g.n_edges} edges, connected: {r.n_components == 1}, min degree {min(r.min_degree_left, r.min_degree_right)}")
     print(f"  d_left = {r.d_left:.4f}, d_right = {r.d_right:.4f}, t1 = {r.t1:.6f}, t2 = {r.t2:.6f}")

@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import math
 import os
 import time
 import warnings
@@ -245,7 +246,9 @@ def census_round(trained: nn.Module, ctx: RunContext, pr: PruneResult) -> Census
     """The census of the network this round trained (no warm start: a resumed run must
     reproduce the same floats)."""
     # the study's records keep the 1e-8 contract on every layer (Algorithm 1 compares margins)
-    return census(trained, scores=pr.scores, scope=ctx.hp.analysis.scope, accuracy="full")
+    # the records keep full precision and the exact cover radius (no budget: the policy the
+    # committed records were made with, so the drift test and resumed runs compare like with like)
+    return census(trained, scores=pr.scores, scope=ctx.hp.analysis.scope, accuracy="full", cover_budget=math.inf)
 
 
 def stop_reason(hp: Hparams, rnd: int, density: float, changed: bool) -> str | None:
