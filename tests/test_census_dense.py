@@ -50,7 +50,21 @@ def test_verdict_path_matches_full_precision_and_a_dense_svd():
         (full.graph_shape, full.n_kept, full.density, full.mask_source)
 
 
-def test_bfloat16_layer_is_analysed_in_its_own_precision():
+def test_half_precision_layers_become_exact_float32_dense_graphs():
+    # layer_dense reads bf16 / f16 weights once into float32 (bf16 by a bit shift), |W| * mask
+    # exactly, with a torch.nn.utils.prune mask in the weight's own dtype too
+    for dtype in (torch.bfloat16, torch.float16):
+        lin = nn.Linear(70, 40).to(dtype)
+        prune.l1_unstructured(lin, "weight", amount=0.4)
+        assert lin.weight_mask.dtype == dtype
+        w = layer_dense(lin, "weight")
+        ref = (lin.weight_orig.detach().float().abs() * lin.weight_mask.float()).T
+        assert w.dtype == torch.float32 and w.shape == (70, 40) and torch.equal(w, ref)
+        m = layer_dense(lin, "mask")
+        assert m.dtype == torch.float32 and torch.equal(m, (lin.weight_mask != 0).float().T)
+
+
+def test_bfloat16_layer_verdicts_match_full_precision():
     lin = _pruned_linear(dtype=torch.bfloat16, seed=1)
     fast = census(nn.Sequential(lin)).layers[0]
     full = census(nn.Sequential(lin), accuracy="full").layers[0]

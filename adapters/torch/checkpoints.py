@@ -50,6 +50,8 @@ from typing import Any
 import numpy as np
 import torch
 
+from .layers import bfloat16_to_float32
+
 __all__ = ["LayerRef", "CheckpointLayers", "checkpoint_layers", "read_layer", "nm_pattern", "SPARSE_FORMATS",
            "GATES"]
 
@@ -600,7 +602,7 @@ def read_layer(ref: LayerRef, nan_is_pruned: bool | None = None) -> tuple[torch.
             mask = _read_raw(ref.file, ref.mask_key, ref.loader) != 0
     if tuple(w.shape) != tuple(ref.shape):
         raise ValueError(f"{ref.file}: {ref.key} has shape {tuple(w.shape)}, expected {ref.shape}")
-    w = _bfloat16_to_float32(w) if w.dtype == torch.bfloat16 else w.to(torch.float64 if w.dtype == torch.float64 else torch.float32)
+    w = bfloat16_to_float32(w) if w.dtype == torch.bfloat16 else w.to(torch.float64 if w.dtype == torch.float64 else torch.float32)
     # one pass decides the common case: a finite sum means no NaN and no inf (NaN and inf
     # propagate); a sum that overflows, or any non-finite entry, takes the element-wise tests
     n_nan, nan = 0, None
@@ -627,18 +629,6 @@ def read_layer(ref: LayerRef, nan_is_pruned: bool | None = None) -> tuple[torch.
         h = ref.shape[0] // n
         w, mask = w[i * h:(i + 1) * h].contiguous(), mask[i * h:(i + 1) * h].contiguous()
     return w, mask, {"nan_pruned": n_nan}
-
-
-def _bfloat16_to_float32(w: torch.Tensor) -> torch.Tensor:
-    """A bfloat16 tensor as float32, exactly: bfloat16 is the top half of a float32, so on the
-    CPU the bits shifted left by 16 are the value (numpy: 3x torch's conversion, 45M entries in
-    0.036 s against 0.112 s); on another device, torch's own conversion."""
-    if w.device.type != "cpu":
-        return w.to(torch.float32)
-    bits = w.contiguous().view(torch.int16).numpy().view(np.uint16)
-    out = np.empty(bits.shape, dtype=np.uint32)
-    np.left_shift(bits, 16, out=out, dtype=np.uint32)
-    return torch.from_numpy(out.view(np.float32))
 
 
 def _check_dtype(ref: LayerRef, dtype: torch.dtype) -> None:

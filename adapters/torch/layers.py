@@ -29,6 +29,7 @@ __all__ = [
     "layer_roles",
     "layer_graph",
     "layer_dense",
+    "bfloat16_to_float32",
     "effective_weight",
     "layer_mask",
     "unfold",
@@ -203,10 +204,31 @@ def fold(module: nn.Module, matrix: Any) -> torch.Tensor:
     return torch.from_numpy(W2).reshape(w.shape).to(w.dtype)
 
 
+def bfloat16_to_float32(w: torch.Tensor) -> torch.Tensor:
+    """A bfloat16 tensor as a new float32 tensor, exactly: bfloat16 is the top half of a float32,
+    so on the CPU the bits shifted left by 16 are the value (numpy: 3x torch's conversion, 45M
+    entries in 0.036 s against 0.112 s); on another device, torch's own conversion.
+
+    >>> import torch
+    >>> bfloat16_to_float32(torch.tensor([1.5, -0.0, float("inf")], dtype=torch.bfloat16)).tolist()
+    [1.5, -0.0, inf]
+    """
+    if w.dtype != torch.bfloat16:
+        raise TypeError(f"w must be a bfloat16 tensor; got {w.dtype}")
+    if w.device.type != "cpu":
+        return w.to(torch.float32)
+    bits = w.detach().contiguous().view(torch.int16).numpy().view(np.uint16)
+    out = np.empty(bits.shape, dtype=np.uint32)
+    np.left_shift(bits, 16, out=out, dtype=np.uint32)
+    return torch.from_numpy(out.view(np.float32))
+
+
 def layer_dense(module: nn.Module, kind: str = "mask") -> torch.Tensor:
     """The layer graph as a dense tensor, rows the inputs (times kernel taps), columns the outputs:
-    a transposed view of a weight-shaped tensor in the weight's own precision (bf16 stays bf16),
-    for :func:`bipartite_expanders.ramanujan_report`'s dense ``accuracy="verdict"`` path (no CSR).
+    a transposed view of a weight-shaped tensor, float32 for a half-precision weight (the dense
+    path's products are float32; one conversion per layer, never per model) and the weight's
+    own precision otherwise, for :func:`bipartite_expanders.ramanujan_report`'s dense
+    ``accuracy="verdict"`` path (no CSR).
 
     ``kind="mask"``: the 0/1 mask; ``"weight"``: ``|W * mask|``. A grouped convolution, whose
     graph is block-diagonal (mostly structural zeros), raises ``ValueError``: use
@@ -226,12 +248,18 @@ def layer_dense(module: nn.Module, kind: str = "mask") -> torch.Tensor:
         mask = getattr(module, "weight_mask", None)
         w = _weight_tensor(module).detach()
         mask = None if mask is None else mask.detach()
-        if w.device.type == "cpu" and w.dtype in (torch.float32, torch.float64) and (mask is None or mask.device.type == "cpu"):
+        on_cpu = w.device.type == "cpu" and (mask is None or mask.device.type == "cpu")
+        if on_cpu and w.dtype in (torch.float32, torch.float64, torch.bfloat16, torch.float16):
             # numpy's abs and in-place multiply: ~10x torch's on a CPU thread (45M entries,
-            # a bool mask: 0.045 s against 0.43 s); one new array, shared with the tensor
-            a = np.abs(w.numpy())
+            # a bool mask: 0.045 s against 0.43 s; torch's bfloat16 arithmetic is slower still);
+            # one new array, shared with the tensor
+            if w.dtype in (torch.float32, torch.float64):
+                a = np.abs(w.numpy())
+            else:
+                a = (bfloat16_to_float32(w) if w.dtype == torch.bfloat16 else w.to(torch.float32)).numpy()
+                np.abs(a, out=a)
             if mask is not None:
-                m = mask if mask.dtype in (torch.bool, w.dtype) else mask.to(w.dtype)
+                m = mask if mask.dtype == torch.bool else mask.to(torch.float64 if a.dtype == np.float64 else torch.float32)
                 np.multiply(a, m.numpy(), out=a)
             values = torch.from_numpy(a)
         else:  # |W| * mask in one new tensor (effective_weight then abs would allocate two)
@@ -239,7 +267,7 @@ def layer_dense(module: nn.Module, kind: str = "mask") -> torch.Tensor:
     else:
         mask = layer_mask(module)
         dtype = _weight_tensor(module).dtype
-        values = (mask != 0).to(dtype if dtype.is_floating_point else torch.float32)  # 0/1 exact in any float
+        values = (mask != 0).to(dtype if dtype in (torch.float32, torch.float64) else torch.float32)  # 0/1, exact
     return values.reshape(out, rest).T
 
 
