@@ -232,8 +232,8 @@ def ramanujan_report(
         "free"``), else the closed forms and amenable covers (exact), else monotone sweeps aimed
         at ``t2`` (``"bisect"``); a bracket that does not decide leaves ``verdict_uc``
         ``undecided``, with the bracket. ``rho_uc`` is the value where it was computed to ``tol``,
-        else NaN (the bracket is ``rho_uc_lower``, ``rho_uc_upper``). Graphs of more than
-        ``COVER_AUTO_EDGES`` edges always get the free bracket. See docs/universal-cover.md. True
+        else NaN (the bracket is ``rho_uc_lower``, ``rho_uc_upper``); memory and time are O(E)
+        per sweep on every graph. See docs/universal-cover.md. True
         always computes the exact radius; False leaves the fields NaN / ``undefined`` (the free
         bracket ``uc_free_*`` is always filled).
     cover_budget
@@ -446,9 +446,10 @@ def cover_is_exact_by_default(n_edges: int) -> bool:
 def _universal_cover_fields(scope_graph: BipartiteGraph, weighted: bool, t1: float, t2: float, mode: bool | str,
                             tol: float, pair_products: int = 0, cover_budget: float = COVER_BUDGET_FACTOR) -> dict[str, Any]:
     """rho(T) fields of a report: the free bracket always; the certified value when asked for
-    (``mode`` True, or "auto" with no budget outside the slow class); under "auto" with a budget,
-    the cheapest certificate that decides the verdict: the free bracket, else the bisection aimed
-    at ``t2`` within the budget (closed forms and amenable covers stay exact)."""
+    (``mode`` True, or "auto" with no budget outside the slow class of more than
+    ``COVER_AUTO_EDGES`` edges); under "auto" with a budget, on any graph, the cheapest
+    certificate that decides the verdict: the free bracket, else the bisection aimed at ``t2``
+    within the budget (closed forms and amenable covers stay exact)."""
     out: dict[str, Any] = {}
     if not (scope_graph.n_left and scope_graph.n_right) or scope_graph.n_edges == 0:
         return out
@@ -472,10 +473,11 @@ def _universal_cover_fields(scope_graph: BipartiteGraph, weighted: bool, t1: flo
             fields.update(rho_uc=value, delta_uc=margin(value, t2))
         return fields
 
-    if mode == "auto" and not cover_is_exact_by_default(scope_graph.n_edges):
+    budgeted = mode == "auto" and math.isfinite(cover_budget)
+    if mode == "auto" and not budgeted and not cover_is_exact_by_default(scope_graph.n_edges):
+        # no budget (the policy before budgets): large graphs get the free bracket
         out.update(free_fields())
         return out
-    budgeted = mode == "auto" and math.isfinite(cover_budget)
     if budgeted and exact_verdict(t2, lo, hi, connected) is not Verdict.UNDECIDED:
         # the free O(E) bracket already decides: nothing more to pay for
         out.update(free_fields())

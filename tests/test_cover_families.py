@@ -201,7 +201,7 @@ def test_auto_default_gives_the_free_bracket_on_large_graphs(monkeypatch):
     B = fam.near_complete(60, 40, 0.9, np.random.default_rng(4))
     W = B * np.random.default_rng(5).uniform(0.5, 2.0, size=B.shape)
     monkeypatch.setattr(report_module, "COVER_AUTO_EDGES", 100)  # make this graph "large"
-    auto = ramanujan_report(W)
+    auto = ramanujan_report(W, cover_budget=math.inf)  # the edge cut belongs to the unbudgeted policy
     assert auto.rho_uc_method == "free" and math.isnan(auto.rho_uc)
     assert (auto.rho_uc_lower, auto.rho_uc_upper) == (auto.uc_free_lower, auto.uc_free_upper)
     assert auto.verdict_uc == exact_verdict(auto.t2, auto.uc_free_lower, auto.uc_free_upper)
@@ -209,7 +209,10 @@ def test_auto_default_gives_the_free_bracket_on_large_graphs(monkeypatch):
     assert exact.rho_uc_method == "fold" and exact.rho_uc_converged
     assert auto.rho_uc_lower <= exact.rho_uc_lower <= exact.rho_uc_upper <= auto.rho_uc_upper * (1 + 1e-12)
     small = fam.random_sparse(60, 40, 0.1, np.random.default_rng(6))
-    assert ramanujan_report(small).rho_uc_method == "free"  # the class is an edge count, any density
+    assert ramanujan_report(small, cover_budget=math.inf).rho_uc_method == "free"  # an edge count, any density
+    budgeted = ramanujan_report(W)  # the budgeted default has no edge cut: it decides or says undecided
+    assert budgeted.rho_uc_lower <= exact.rho_uc <= budgeted.rho_uc_upper * (1 + 1e-12)
+    assert budgeted.verdict_uc in (exact.verdict_uc, Verdict.UNDECIDED)
     monkeypatch.setattr(report_module, "COVER_AUTO_EDGES", 10**6)
     assert ramanujan_report(small, cover_budget=math.inf).rho_uc_method == "fold"  # no budget: exact
     assert ramanujan_report(small).rho_uc_method in ("free", "bisect")  # the budgeted default
