@@ -56,8 +56,17 @@ def test_permuting_rows_and_columns_changes_nothing(data, scope):
     g, rng = data
     p = g.subgraph(rng.permutation(g.n_left), rng.permutation(g.n_right))
     a, b = ramanujan_report(g, scope=scope).to_dict(), ramanujan_report(p, scope=scope).to_dict()
+    bracket_keys = ()
+    if a["rho_uc_method"] == "bisect" and not (a["rho_uc_converged"] and b["rho_uc_converged"]):
+        # the budgeted default's bisection bracket (not converged to tol) is certified in every
+        # vertex order but its ends are not order-invariant (a sweep near rho settles or not by
+        # rounding): both brackets must contain rho, so they meet, and their verdicts cannot
+        # contradict (one may be undecided)
+        bracket_keys = ("rho_uc_lower", "rho_uc_upper", "verdict_uc", "verdict", "verdict_basis")
+        assert max(a["rho_uc_lower"], b["rho_uc_lower"]) <= min(a["rho_uc_upper"], b["rho_uc_upper"]) * (1 + 1e-12)
+        assert "undecided" in (a["verdict_uc"], b["verdict_uc"]) or a["verdict_uc"] == b["verdict_uc"]
     for key in a:
-        if key == "solver":
+        if key == "solver" or key in bracket_keys:
             continue
         assert same(a[key], b[key]) or (isinstance(a[key], str) and a[key] == b[key]), key
 
