@@ -152,7 +152,7 @@ def _reach(A: Any, counts_left: np.ndarray) -> bool:
     left vertex of largest degree. Once every live left vertex is reached, so is every live
     right vertex (each has an edge to a live left vertex): a dense layer, whose diameter is 2
     or 3, takes one product instead of a product per side and step."""
-    m, n = A.shape
+    m = A.shape[0]
     start = int(np.argmax(counts_left))
     reached_r = host_float64(A[start:start + 1]).ravel() > 0
     reached_l = np.zeros(m, dtype=bool)
@@ -275,8 +275,9 @@ class DenseLayer:
     """
 
     def __init__(self, x: Any) -> None:
-        self.operand = x.operand if isinstance(x, DenseLayer) else dense_operand(x)
-        self._scanned: tuple[Any, ...] | None = None
+        shared = isinstance(x, DenseLayer)
+        self.operand = x.operand if shared else dense_operand(x)
+        self._scanned: tuple[Any, ...] | None = x._scanned if shared else None
 
     @property
     def shape(self) -> tuple[int, int]:

@@ -10,6 +10,7 @@ spectrum, Hoory's bounds and the universal-cover radius (docs/bounds.md).
 from __future__ import annotations
 
 import math
+import numbers
 import warnings
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, fields
@@ -265,7 +266,7 @@ def ramanujan_report(
         raise TypeError(f"weighted must be None, True or False; got {weighted!r}")
     if accuracy not in ACCURACIES:
         raise ValueError(f"accuracy must be one of {ACCURACIES}; got {accuracy!r}")
-    if isinstance(cover_budget, bool) or not isinstance(cover_budget, (int, float)) or not cover_budget > 0:
+    if isinstance(cover_budget, (bool, np.bool_)) or not isinstance(cover_budget, numbers.Real) or not cover_budget > 0:
         raise ValueError(f"cover_budget must be a positive number (math.inf: no budget); got {cover_budget!r}")
     if not (isinstance(universal_cover, (bool, np.bool_)) or universal_cover == "auto"):
         raise TypeError(f"universal_cover must be 'auto', True or False; got {universal_cover!r}")

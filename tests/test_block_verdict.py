@@ -173,6 +173,23 @@ def test_transposed_views_read_by_rows_give_the_same_answer():
     assert dense_layer_facts(tv, None).counts_left.tolist() == fc.counts_left.tolist()
 
 
+def test_dense_layer_value_gives_the_reports_and_facts_of_its_array(small_dense_path):
+    A = _layer(150, 110, 0.5, seed=21)
+    layer = DenseLayer(A)
+    for weighted in (None, False, True):
+        f, ref = layer.facts(weighted), dense_layer_facts(dense_operand(A), weighted)
+        np.testing.assert_array_equal(f.counts_left, ref.counts_left)
+        np.testing.assert_allclose(f.weight_right, ref.weight_right, rtol=1e-13)
+        assert (f.connected, f.binary, f.cover_free) == (ref.connected, ref.binary, ref.cover_free)
+    again = DenseLayer(layer)
+    assert again.operand is layer.operand and again.shape == (150, 110) and "150, 110" in repr(again)
+    for accuracy in ("verdict", "full"):
+        for weighted in (False, True):
+            a = ramanujan_report(layer, weighted=weighted, accuracy=accuracy)
+            b = ramanujan_report(A, weighted=weighted, accuracy=accuracy)
+            assert (a.t1, a.t2, a.verdict_s, a.verdict_r, a.accuracy) == (b.t1, b.t2, b.verdict_s, b.verdict_r, b.accuracy)
+
+
 # ------------------------------------------------------------------ verdict mode vs full precision
 def _reference_verdicts(A: np.ndarray, weighted: bool) -> tuple[Verdict, Verdict]:
     """Verdicts from dense SVD and degrees computed here, independently of the library."""

@@ -131,3 +131,13 @@ def test_census_command_shows_the_verdict_brackets(tmp_path, capsys):
                                              if line.startswith("| fc |")).strip("|").split("|")][6])
     assert lo * (1 - 1e-3) <= t2_full <= hi * (1 + 1e-3)  # cells print 4 significant digits
     assert "certified brackets" not in full
+
+
+def test_census_options_reach_the_dense_path():
+    # the dense verdict path's reports get the census' cover options too (they take the full
+    # path where the brackets do not decide): a bad budget is refused there as everywhere
+    model = nn.Sequential(_pruned_linear())
+    with pytest.raises(ValueError, match="cover_budget"):
+        census(model, cover_budget=0)
+    rec = census(model, cover_budget=math.inf).layers[0]
+    assert rec.mask.accuracy == "verdict" and rec.weight.accuracy == "verdict"

@@ -128,3 +128,22 @@ def test_default_report_decides_like_the_exact_radius(build):
     assert auto.verdict_uc is not Verdict.UNDECIDED  # these shapes are decided within the budget
     if not auto.rho_uc_converged:
         assert math.isnan(auto.rho_uc) and math.isnan(auto.delta_uc)
+
+
+def test_bracket_method_is_exact_where_cheap_and_a_certified_bisection_elsewhere():
+    from bipartite_expanders import generators
+
+    closed = universal_cover_radius(generators.pg2_incidence(3), method="bracket")
+    assert closed.method == "closed_form" and closed.value == pytest.approx(2 * math.sqrt(3), rel=1e-12)
+    t = tree(2000)
+    amenable = universal_cover_radius(t, method="bracket")
+    assert amenable.method == "perron" and amenable.converged
+    chains = pendant_chains(3000, seed=2)
+    exact = universal_cover_radius(chains)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", cover_module.CoverToleranceWarning)
+        for near in (0.9 * exact.value, 1.1 * exact.value):
+            r = universal_cover_radius(chains, method="bracket", near=near, sweep_budget=64)
+            assert r.method == "bisect" and r.lower <= exact.value <= r.upper * (1 + 1e-12)
+            # the sweeps aimed at `near` settle which side of it rho lies on
+            assert (r.lower >= near) if near < exact.value else (r.upper < near)

@@ -97,3 +97,14 @@ def test_old_dicts_still_load():
 def test_edgeless_scope():
     r = ramanujan_report(BipartiteGraph(sp.csr_array((3, 3))))
     assert math.isnan(r.rho_uc) and r.verdict_uc is Verdict.UNDEFINED
+
+
+def test_cover_budget_is_validated_and_scales_the_default():
+    g = hub_lift()
+    for bad in (0, -1.0, float("nan"), "3", True, None):
+        with pytest.raises(ValueError, match="cover_budget"):
+            ramanujan_report(g, cover_budget=bad)
+    assert ramanujan_report(g, cover_budget=np.int64(3)).verdict_uc is Verdict.RAMANUJAN  # any real number
+    exact = ramanujan_report(g, cover_budget=math.inf)  # no budget: the exact fold below 200,000 edges
+    assert exact.rho_uc_method == "fold" and exact.rho_uc_converged
+    assert ramanujan_report(g, universal_cover=True).rho_uc == exact.rho_uc

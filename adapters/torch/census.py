@@ -154,7 +154,8 @@ def _count_nonzero(t: torch.Tensor) -> int:
     return int(torch.count_nonzero(t))
 
 
-def _dense_layer_census(mod: nn.Module, name: str, role: str, scope: str, universal_cover: bool | str) -> LayerCensus:
+def _dense_layer_census(mod: nn.Module, name: str, role: str, scope: str, universal_cover: bool | str,
+                        cover_budget: float) -> LayerCensus:
     """The census of a large dense-enough layer from dense tensors (no CSR): the mask and |W|
     reports with ``accuracy="verdict"`` (each falls back to the full path where it must)."""
     weight_abs = layer_dense(mod, "weight")
@@ -167,10 +168,10 @@ def _dense_layer_census(mod: nn.Module, name: str, role: str, scope: str, univer
     # by both reports when the mask is |W|'s pattern
     weight_layer = DenseLayer(weight_abs)
     mask = weight_layer if n_kept == n_weight else layer_dense(mod, "mask")
-    r_mask = ramanujan_report(mask, scope=scope, weighted=False, universal_cover=universal_cover, accuracy="verdict")
+    uc = {"universal_cover": universal_cover, "cover_budget": cover_budget}  # also where the full path takes over
+    r_mask = ramanujan_report(mask, scope=scope, weighted=False, accuracy="verdict", **uc)
     del mask
-    r_weight = ramanujan_report(weight_layer, scope=scope, weighted=True, universal_cover=universal_cover,
-                                accuracy="verdict")
+    r_weight = ramanujan_report(weight_layer, scope=scope, weighted=True, accuracy="verdict", **uc)
     weight = getattr(mod, "weight_orig", mod.weight)
     n_w = int(weight.numel())
     return LayerCensus(name=name, role=role, shape=tuple(weight.shape), graph_shape=unfolded_shape(mod),
@@ -257,7 +258,7 @@ def census(
         p = prev.get(name)
         # the verdict path is the block solver's: an explicit other solver keeps the full path
         if accuracy == "verdict" and scores is None and solver in ("auto", "block") and _dense_enough(mod):
-            out.append(_dense_layer_census(mod, name, roles[name], scope, universal_cover))
+            out.append(_dense_layer_census(mod, name, roles[name], scope, universal_cover, cover_budget))
             continue
         g_weight = layer_graph(mod, "weight")
         layer_scores = None if scores is None else scores[name]
