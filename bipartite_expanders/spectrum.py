@@ -33,7 +33,7 @@ from .solvers import (SOLVERS, MatrixOperator, SpectrumResult, accuracy_threshol
                       ritz)
 from .solvers.direct import DENSE_HARD_MAX_ENTRIES
 from .solvers.external import primme_available
-from .solvers.kernels import KERNELS
+from .solvers.kernels import KERNELS, numba_available
 from .solvers.threads import resolve_threads, solve_threads
 
 __all__ = [
@@ -49,6 +49,7 @@ __all__ = [
     "DISTINCT_RTOL",
     "DEFAULT_TOL",
     "SMALL_CELL_MAX_NNZ",
+    "is_small_cell",
 ]
 
 #: a singular value below ``ZERO_RTOL * t1`` is a numerical zero (docs/spectrum.md)
@@ -67,9 +68,10 @@ _DENSE_MAX_ENTRIES = 2_500
 # a quiet machine: 4096x11008 at 0.1%: 43 ms against 60; 25088x4096 at 0.1%: 33 ms against 75).
 _LANCZOS_FROM_VERTICES = 10_000
 #: a sparse matrix with at most this many stored entries (and fewer than 10,000 vertices, a smaller
-#: side above 200) is a small cell: PROPACK through ``scipy.sparse.linalg.svds`` solved every such
-#: cell of the measured grid (300x100 to 3072x768, 1-10 %) fastest or within the noise of the
-#: fastest backend (docs/benchmarks/small_cells.md)
+#: side above 200) is a small cell: compiled Golub-Kahan-Lanczos (numba kernels, compiled
+#: convergence checks) solved every such cell of the measured grid (300x100 to 3072x768, 1-10 %)
+#: faster than scipy's ``svds`` with fewer products; PROPACK through ``svds`` where numba is missing
+#: (docs/benchmarks/small_cells.md)
 SMALL_CELL_MAX_NNZ = 60_000
 # Below 0.5 % the two tied within the noise (0.74-1.36x on 784x300 to 4608x512 at 0.1-0.4 %): the
 # earlier rule is kept there.
@@ -199,6 +201,17 @@ def _map_by_ids(V: np.ndarray, old_ids: np.ndarray, new_ids: np.ndarray) -> np.n
     return out
 
 
+def is_small_cell(shape: tuple[int, int], nnz: int) -> bool:
+    """Whether ``"auto"`` treats a sparse matrix of this shape and number of stored entries as a
+    small cell: at most :data:`SMALL_CELL_MAX_NNZ` entries, fewer than 10,000 vertices, a smaller
+    side above 200 and density from 0.005 to 0.25 (see :func:`choose_solver`)."""
+    m, n = shape
+    if min(m, n) <= 200 or nnz > SMALL_CELL_MAX_NNZ or m + n >= _LANCZOS_FROM_VERTICES:
+        return False
+    density = nnz / (m * n)
+    return _SMALL_CELL_MIN_DENSITY <= density < 0.25
+
+
 def choose_solver(shape: tuple[int, int], nnz: int, k: int = 2) -> str:
     """The backend ``"auto"`` runs for a matrix of this shape and number of stored entries.
 
@@ -212,10 +225,12 @@ def choose_solver(shape: tuple[int, int], nnz: int, k: int = 2) -> str:
       resolve ``t2`` at the edge of a random layer's dense bulk;
     * Golub-Kahan-Lanczos when products are expensive (``nnz / (m + n) >= 16``) or the
       graph has 10,000 vertices or more: it needs about half the products of ARPACK;
-    * PROPACK (through :func:`scipy.sparse.linalg.svds`) on small cells: at most
-      :data:`SMALL_CELL_MAX_NNZ` stored entries, fewer than 10,000 vertices, a smaller side
-      above 200 and density from 0.005 to 0.25 (measured on 300x100 to 3072x768 at 1-10 %,
-      ``benchmarks/small_cells.py``);
+    * on small cells (:func:`is_small_cell`: at most :data:`SMALL_CELL_MAX_NNZ` stored
+      entries, fewer than 10,000 vertices, a smaller side above 200 and density from 0.005 to
+      0.25), Golub-Kahan-Lanczos on the compiled kernels, which ``"auto"`` selects there
+      (numba's one-off import and cache load, ~0.5 s, is paid by the first such call of a
+      process); PROPACK through :func:`scipy.sparse.linalg.svds` where numba is not installed
+      (measured on 300x100 to 3072x768 at 1-10 %, ``benchmarks/small_cells.py``);
     * ARPACK otherwise: with cheap products its compiled loop beat Lanczos' Python one
       (measured with scipy's kernels; with the compiled kernels both loops are compiled and
       the rule was kept, see docs/spectrum.md).
@@ -229,8 +244,8 @@ def choose_solver(shape: tuple[int, int], nnz: int, k: int = 2) -> str:
     density = nnz / (m * n)
     if small <= 200 or (small <= 2048 and density >= 0.25):
         return "gram"
-    if nnz <= SMALL_CELL_MAX_NNZ and m + n < _LANCZOS_FROM_VERTICES and density >= _SMALL_CELL_MIN_DENSITY:
-        return "propack"
+    if is_small_cell(shape, nnz):
+        return "lanczos" if numba_available() else "propack"
     if small <= 350 and density >= 0.05:
         return "gram"
     return "lanczos" if nnz >= 16 * (m + n) or m + n >= _LANCZOS_FROM_VERTICES else "arpack"
@@ -440,8 +455,8 @@ def top_singular_values(
         size; :mod:`bipartite_expanders.solvers.threads`).
     kernel
         Who multiplies a sparse matrix: ``"auto"`` (compiled numba kernels for large matrices
-        or once loaded), ``"numba"``, or ``"scipy"`` (the reference); see
-        :class:`~bipartite_expanders.solvers.MatrixOperator`.
+        and for the compiled Lanczos of small cells, see :func:`choose_solver`), ``"numba"``,
+        or ``"scipy"`` (the reference); see :class:`~bipartite_expanders.solvers.MatrixOperator`.
 
     Examples
     --------
@@ -486,6 +501,11 @@ def top_singular_values(
         if solver == "auto" and name in ("arpack", "propack") and start is not None:
             # ARPACK's restarts and PROPACK's single start throw a warm start away; Lanczos keeps it
             name = "lanczos"
+        if kernel == "auto" and name == "lanczos" and not isinstance(B, np.ndarray) and is_small_cell((m, n), nnz) \
+                and numba_available():
+            # the small-cell rule's Lanczos is the compiled one: its Python steps cost 30-60 us
+            # each (scipy's product overhead), the whole solve on the compiled kernels
+            kernel = "numba"
         op = MatrixOperator(_densified(B), kernel=kernel, threads=kernel_threads)
         with solve_threads(op.threads, blas_threads, parallel=op.parts > 1):
             res = SOLVERS[name](op, int(k), float(tol), start)

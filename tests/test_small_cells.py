@@ -1,5 +1,5 @@
-"""Small layers (issue 23, item 6): what ``solver="auto"`` picks on small sparse cells (PROPACK
-through scipy, the Gram method, dense LAPACK) returns t1, t2 equal to numpy's dense SVD within
+"""Small layers (issue 23, item 6): what ``solver="auto"`` picks on small sparse cells (compiled
+Lanczos, or PROPACK through scipy without numba; the Gram method, dense LAPACK) returns t1, t2 equal to numpy's dense SVD within
 the accuracy contract, on random cells and on the edge cases: t2 = 0, repeated singular values,
 one column, disconnected graphs, isolated vertices, stored zeros. No test here asserts on time
 (the timings are benchmarks/small_cells.py's business)."""
@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 
 from bipartite_expanders import choose_solver, spectral_pair, top_singular_values
 from bipartite_expanders.solvers import CONTRACT_ATOL, CONTRACT_RTOL
+from bipartite_expanders.solvers.kernels import numba_available
 
 from conftest import random_sparse
 
@@ -30,12 +31,16 @@ def assert_contract(got, ref):
 
 
 # ------------------------------------------------------------------ the rule
+#: what a small cell gets: compiled Lanczos, or PROPACK where numba is not installed
+SMALL = "lanczos" if numba_available() else "propack"
+
+
 @pytest.mark.parametrize("shape, density, expected", [
     ((300, 100), 0.05, "gram"),          # a side <= 200: one syrk and a small eigh
-    ((500, 500), 0.01, "propack"),
-    ((784, 300), 0.1, "propack"),        # was the Gram method (side <= 350, >= 5 %)
-    ((2000, 1000), 0.03, "propack"),     # 60,000 entries: the last small cell
-    ((3072, 768), 0.02, "propack"),
+    ((500, 500), 0.01, SMALL),
+    ((784, 300), 0.1, SMALL),            # was the Gram method (side <= 350, >= 5 %)
+    ((2000, 1000), 0.03, SMALL),         # 60,000 entries: the last small cell
+    ((3072, 768), 0.02, SMALL),
     ((2000, 1000), 0.031, "lanczos"),    # past 6e4 entries: products dominate, the earlier rule
     ((4608, 512), 0.001, "arpack"),      # below 0.5 %: the earlier rule (a tie there)
     ((784, 300), 0.3, "gram"),           # dense-ish: the Gram method
@@ -53,7 +58,7 @@ def test_small_cell_rule(shape, density, expected):
 def test_auto_on_small_cells_matches_dense_svd(shape, density, weighted, rng):
     M = random_sparse(rng, *shape, density, weighted)
     res = top_singular_values(M, 2, full_output=True)
-    assert res.solver == "propack" or res.fallback_from == "propack"
+    assert res.solver == SMALL or res.fallback_from == SMALL
     assert res.verified
     ref = dense_top(M)
     assert_contract(res.values, ref)
@@ -83,12 +88,13 @@ def test_propack_backend_with_more_values(rng):
 
 # ------------------------------------------------------------------ edge cases
 def test_t2_zero_rank_one_block():
-    """A rank-one block inside a sparse cell: t2 = 0 (PROPACK meets an invariant subspace
-    after one step; Lanczos answers, and the result says so)."""
+    """A rank-one block inside a sparse cell: t2 = 0 (Lanczos meets an invariant subspace after
+    one step and restarts; without numba PROPACK gives up there, Lanczos answers, and the
+    result says so)."""
     M = sp.lil_array((400, 300))
     M[:60, :50] = 1.0
     M = sp.csr_array(M)
-    assert choose_solver(M.shape, M.nnz) == "propack"
+    assert choose_solver(M.shape, M.nnz) == SMALL
     res = top_singular_values(M, 2, full_output=True)
     assert res.verified
     assert_contract(res.values, dense_top(M))
@@ -102,7 +108,7 @@ def test_repeated_top_value_two_equal_components(rng):
     deflation check must find the missed copy."""
     R = random_sparse(rng, 250, 160, 0.05, True)
     M = sp.csr_array(sp.block_diag([R, R]))
-    assert choose_solver(M.shape, M.nnz) == "propack"
+    assert choose_solver(M.shape, M.nnz) == SMALL
     ref = dense_top(M, 3)
     assert ref[0] == pytest.approx(ref[1], rel=1e-12)
     for k in (2, 3):
@@ -136,7 +142,7 @@ def test_isolated_vertices_keep_a_simple_top_value(rng):
     M = sp.csr_array(sp.block_diag([R, sp.csr_array((50, 40))]))
     res = top_singular_values(M, 2, full_output=True)
     plain = top_singular_values(R, 2, full_output=True)
-    assert res.verified and res.solver == "propack"
+    assert res.verified and res.solver == SMALL
     assert_contract(res.values, dense_top(M))
     # no deflation solve: the same products as the cell without its isolated vertices, up to
     # the start vector's different length
@@ -175,3 +181,99 @@ def test_signed_weights_and_warm_start(rng):
     warm = top_singular_values(M, 2, v0=res, full_output=True)
     assert warm.solver == "lanczos" and warm.verified
     assert_contract(warm.values, dense_top(M))
+
+
+# ------------------------------------------------------------------ the compiled convergence check
+def _lapack_top(alpha, beta, count):
+    """The reference for the check: numpy's SVD of the dense bidiagonal."""
+    X, s, Yt = np.linalg.svd(np.diag(alpha) + np.diag(beta, 1))
+    return s[:count], np.abs(X[-1, :count]) / np.sqrt(2), X[:, :count], Yt[:count].T
+
+
+def _lanczos_bidiagonals(M, steps):
+    """The bidiagonals a Golub-Kahan-Lanczos run on M (numpy, full reorthogonalisation, written
+    here as the reference) has after 3, 4, ..., steps steps."""
+    M = sp.csr_array(M)
+    m, n = M.shape
+    P, Q = np.zeros((steps, m)), np.zeros((steps + 1, n))
+    alpha, beta = np.zeros(steps), np.zeros(steps)
+    Q[0] = np.ones(n) / np.sqrt(n)
+    for j in range(steps):
+        p = M @ Q[j] - (beta[j - 1] * P[j - 1] if j else 0)
+        p -= P[:j].T @ (P[:j] @ p)
+        alpha[j] = np.linalg.norm(p)
+        P[j] = p / alpha[j]
+        r = M.T @ P[j] - alpha[j] * Q[j]
+        r -= Q[: j + 1].T @ (Q[: j + 1] @ r)
+        beta[j] = np.linalg.norm(r)
+        Q[j + 1] = r / beta[j]
+    return [(alpha[:j].copy(), beta[: j - 1].copy()) for j in range(3, steps + 1)]
+
+
+@pytest.mark.skipif(not numba_available(), reason="the compiled check needs numba")
+@settings(max_examples=15, deadline=None)
+@given(m=st.integers(30, 300), n=st.integers(30, 300), density=st.floats(0.02, 0.3), seed=st.integers(0, 2**32 - 1))
+def test_compiled_check_matches_the_dense_svd_of_the_bidiagonal(m, n, density, seed):
+    """Where the compiled check answers (bisection values, recurrence vectors), it agrees with
+    LAPACK's SVD of the bidiagonal: values to 1e-13 of the largest, last entries and vectors to
+    1e-6 of the vectors' scale where the last entry is not rounding noise."""
+    from bipartite_expanders.solvers.kernels import compiled_module
+
+    M = random_sparse(np.random.default_rng(seed), m, n, density, True)
+    answered = 0
+    for alpha, beta in _lanczos_bidiagonals(M, min(m, n, 40)):
+        count = min(alpha.size, 4)
+        values, last, vectors = np.empty(count), np.empty(count), np.empty((count, 2 * alpha.size))
+        if not compiled_module().bidiagonal_top(alpha, beta, count, values, last, vectors):
+            continue
+        answered += 1
+        s, z, X, Y = _lapack_top(alpha, beta, count)
+        np.testing.assert_allclose(values, s, rtol=0, atol=1e-13 * s[0])
+        np.testing.assert_allclose(last, z, rtol=1e-6, atol=1e-13)
+        # the rows are unit Golub-Kahan vectors (v_1, u_1, v_2, ...) / sqrt 2 of distinct values
+        np.testing.assert_allclose(np.linalg.norm(vectors, axis=1), 1.0, rtol=1e-12)
+        distinct = np.r_[True, np.diff(-s) > 1e-6 * s[0]] & np.r_[np.diff(-s) > 1e-6 * s[0], True]
+        for c in np.flatnonzero(distinct):
+            u, v = vectors[c, 1::2] * np.sqrt(2), vectors[c, 0::2] * np.sqrt(2)
+            assert abs(abs(u @ X[:, c]) - 1) < 1e-6 and abs(abs(v @ Y[:, c]) - 1) < 1e-6
+    assert answered > 0  # a converging run's bidiagonals are what the method is for
+
+
+@pytest.mark.skipif(not numba_available(), reason="the compiled check needs numba")
+def test_compiled_check_declines_what_it_cannot_do():
+    """An off-diagonal entry at zero (a restarted run), an all-zero bidiagonal, and vectors whose
+    recurrence does not close (a random bidiagonal's top vectors spread over every index) are
+    left to the dense SVD."""
+    from bipartite_expanders.solvers.kernels import compiled_module
+
+    cm = compiled_module()
+    out = np.empty(3), np.empty(3), np.empty((3, 12))
+    assert not cm.bidiagonal_top(np.array([3.0, 0.0, 1.0, 2.0, 1.0, 1.0]), np.ones(5), 3, *out)
+    assert not cm.bidiagonal_top(np.zeros(6), np.zeros(5), 3, *out)
+    declined = 0
+    rng = np.random.default_rng(0)
+    out = np.empty(3), np.empty(3), np.empty((3, 120))
+    for _ in range(20):
+        alpha, beta = 1 + rng.random(60), rng.random(59)
+        if cm.bidiagonal_top(alpha, beta, 3, *out):  # where it answers, it is right
+            s, z, _, _ = _lapack_top(alpha, beta, 3)
+            np.testing.assert_allclose(out[0], s, rtol=1e-13)
+            np.testing.assert_allclose(out[1], z, rtol=1e-6, atol=1e-13)
+        else:
+            declined += 1
+    assert declined > 0
+
+
+@pytest.mark.parametrize("M", [
+    sp.block_diag([sp.random_array((260, 240), density=0.05, rng=1)] * 2, format="csr"),   # repeated values
+    sp.csr_array(np.outer(np.arange(1, 401), np.ones(300)) * (np.random.default_rng(2).random((400, 300)) < 0.1)),
+    sp.csr_array(sp.random_array((500, 400), density=0.02, rng=3) @ sp.diags_array(np.r_[np.ones(399), 0.0])),
+])
+def test_small_cell_lanczos_on_restarts_and_repeats(M):
+    """Cells whose Lanczos run meets an invariant subspace (two equal blocks; a column of zeros)
+    restart with a fresh direction: the compiled check declines those bidiagonals and the dense
+    SVD decides; the answer still matches LAPACK and is verified."""
+    M = sp.csr_array(M)
+    res = top_singular_values(M, 2, full_output=True)
+    assert res.verified
+    assert_contract(res.values, dense_top(M))

@@ -335,9 +335,10 @@ def error_bounds(s: np.ndarray, residuals: np.ndarray) -> np.ndarray:
     s = np.asarray(s, dtype=float)
     r = np.asarray(residuals, dtype=float)
     dist = np.abs(s[:, None] - s[None, :]) - r[None, :]
-    dist[np.diag_indices_from(dist)] = np.inf
+    np.fill_diagonal(dist, np.inf)
     delta = np.minimum(2 * s, dist.min(axis=1, initial=np.inf)) - r  # 2 s_i: the mirror eigenvalue -s_i
-    quad = np.divide(r * r, delta, out=np.full_like(r, np.inf), where=delta > 0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        quad = np.where(delta > 0, r * r / delta, np.inf)
     return np.minimum(r, quad)
 
 
