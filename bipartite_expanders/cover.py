@@ -712,13 +712,15 @@ def _fold(G: _Edges, tol: float, maxiter: int, pin: int | None = None, max_repin
 
 
 def _bisect(G: _Edges, tol: float, maxiter: int, lower: float = 0.0, upper: float = math.inf, max_sweeps: int = 20_000,
-            budget: int | None = None, near: float | None = None) -> tuple[float, float, float, int]:
+            budget: int | None = None, near: float | None = None,
+            until_decided: bool = False) -> tuple[float, float, float, int]:
     """Reference method: bisection on z with the monotone sweep (slow near the fold).
 
     Stops refining when a sweep does not settle within ``max_sweeps`` or after ``budget``
     sweeps in all (default: about ``5e7`` directed-edge updates); the bracket stays certified.
     ``near`` (a value the caller compares rho with, e.g. t2) is tried first, then just below it,
-    so that a budget spent there decides on which side of it rho lies.
+    so that a budget spent there decides on which side of it rho lies; ``until_decided`` stops
+    as soon as the bracket does (``lower >= near`` or ``upper < near``).
     """
     if budget is None:
         budget = max(20_000, int(5e7 / max(G.E, 1)))
@@ -727,9 +729,12 @@ def _bisect(G: _Edges, tol: float, maxiter: int, lower: float = 0.0, upper: floa
     if not math.isfinite(upper):
         upper = float(wdeg.max()) * (1.0 + 1e-12) + 1e-300
     sweeps = 0
-    first = [] if near is None or not math.isfinite(near) else [near, near * (1 - 1e-7)]
+    aim = near is not None and math.isfinite(near)
+    first = [near, near * (1 - 1e-7)] if aim else []
     for _ in range(maxiter):
         if upper - lower <= tol * upper:
+            break
+        if until_decided and aim and (lower >= near or upper < near):
             break
         if sweeps >= budget:
             break
@@ -852,7 +857,8 @@ def _component_radius(G: _Edges, tol: float, method: str, maxiter: int, near: fl
             return min(max(t1, lo), hi), lo, hi, "perron", 0
     if method == "bracket":
         # no factorisation: the bisection aimed at `near`, within its sweep budget (O(E) each)
-        value, lo, hi, sweeps = _bisect(G, tol, 200, upper=_start_upper(G), budget=sweep_budget, near=near)
+        value, lo, hi, sweeps = _bisect(G, tol, 200, upper=_start_upper(G), budget=sweep_budget, near=near,
+                                        until_decided=True)
         return value, lo, hi, "bisect", sweeps
     if method == "auto" and not G.schur_fits and 8.0 * (G.core_small_side + 1) ** 2 > _SCHUR_DENSE_BYTES:
         # a 2-core too large for a dense or a sparse factorisation in linear memory: the bounded
@@ -953,9 +959,10 @@ def universal_cover_radius(
     method
         ``"auto"`` (closed forms, then ``"fold"`` with ``"bisect"`` as a fallback), ``"fold"``,
         ``"bisect"`` (the slow reference), or ``"bracket"``: the closed forms and amenable covers
-        exactly, otherwise only the bisection aimed at ``near`` within ``sweep_budget`` (no
-        factorisation; a certified bracket that need not meet ``tol``: what a report needs to
-        decide ``t2 <= rho(T)`` at a bounded cost).
+        exactly, otherwise only the bisection aimed at ``near`` within ``sweep_budget``, stopped
+        as soon as its bracket decides on which side of ``near`` rho lies (no factorisation; a
+        certified bracket that need not meet ``tol``: what a report needs to decide
+        ``t2 <= rho(T)`` at a bounded cost).
     maxiter
         Outer iterations of the fold search.
     near

@@ -147,3 +147,21 @@ def test_bracket_method_is_exact_where_cheap_and_a_certified_bisection_elsewhere
             assert r.method == "bisect" and r.lower <= exact.value <= r.upper * (1 + 1e-12)
             # the sweeps aimed at `near` settle which side of it rho lies on
             assert (r.lower >= near) if near < exact.value else (r.upper < near)
+
+
+def test_bracket_method_stops_once_it_decides():
+    """The bracket method answers "which side of ``near`` is rho on?" and stops there (the
+    report's budget buys a verdict, not a radius): aimed far from rho it decides in a fraction
+    of the sweeps a budget-long bisection spends, and its bracket still holds the exact radius.
+    Without ``near`` nothing is decided early: the bisection tightens the bracket until the budget."""
+    chains = pendant_chains(3000, seed=2)
+    exact = universal_cover_radius(chains)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", cover_module.CoverToleranceWarning)
+        long = universal_cover_radius(chains, method="bracket", sweep_budget=400)
+        for near in (0.5 * exact.value, 2.0 * exact.value):
+            r = universal_cover_radius(chains, method="bracket", near=near, sweep_budget=400)
+            assert r.lower <= exact.value <= r.upper * (1 + 1e-12)
+            assert (r.lower >= near) if near < exact.value else (r.upper < near)
+            assert not r.converged and r.iterations < long.iterations / 2
+    assert long.upper - long.lower < r.upper - r.lower  # the long run tightened further
