@@ -27,7 +27,7 @@ Each method's first call is made before the rounds (imports, caches). A method m
 slower than the fastest after the first round (dense LAPACK on the larger cells) is timed in
 only 3 rounds.
 
-``--before DIR`` instead compares ``top_singular_values(B, 2)`` of the package in ``DIR`` (e.g. a
+``--before DIR`` (with ``--large``, also the grid's Lanczos cells of 4e5-1e6 entries) instead compares ``top_singular_values(B, 2)`` of the package in ``DIR`` (e.g. a
 ``git archive`` of the previous commit) with this checkout's on the eigensolver grid's cells that
 the small-cell rule can reach (``benchmarks/eigensolver_grid.py``'s layers, nnz <= 1.1e5), in two
 worker processes asked in turns (round by round, so load drifts reach both alike).
@@ -217,6 +217,9 @@ def table(rows: list[tuple[str, int, dict[str, Any]]], study: bool) -> list[str]
 _BEFORE_AFTER_SHAPES = [(300, 100, 0.1), (300, 100, 0.01), (784, 300, 0.1), (784, 300, 0.01), (784, 300, 0.001),
                         (4608, 512, 0.01), (4608, 512, 0.001), (4096, 11008, 0.001), (25088, 4096, 0.001)]
 BEFORE_AFTER_CELLS = [(m, n, d, w) for (m, n, d) in _BEFORE_AFTER_SHAPES for w in ("mask", "absw")]
+#: ``--large``: the eigensolver grid's Lanczos cells past the small-cell reach (the convergence
+#: check's schedule and compiled form change every Lanczos solve)
+LARGE_CELLS = [(m, n, d, w) for (m, n, d) in [(4096, 11008, 0.01), (25088, 4096, 0.01)] for w in ("mask", "absw")]
 
 _WORKER = r"""
 import json, sys, time
@@ -242,7 +245,7 @@ for line in sys.stdin:
 """
 
 
-def before_after(before_dir: str, rounds: int, reps: int = 3) -> list[str]:
+def before_after(before_dir: str, rounds: int, reps: int = 3, large: bool = False) -> list[str]:
     """Median ms of ``top_singular_values(B, 2)``: the package in ``before_dir`` against this checkout."""
     here = os.path.dirname(os.path.abspath(__file__))
     root = os.path.dirname(here)
@@ -256,7 +259,7 @@ def before_after(before_dir: str, rounds: int, reps: int = 3) -> list[str]:
              "| cell | nnz | before ms | solver | after ms | solver | after/before | values equal to 1e-9 |",
              "|---|---|---|---|---|---|---|---|"]
     try:
-        for m, n, d, w in BEFORE_AFTER_CELLS:
+        for m, n, d, w in BEFORE_AFTER_CELLS + (LARGE_CELLS if large else []):
             times: dict[str, list[float]] = {"before": [], "after": []}
             info: dict[str, Any] = {}
             for _ in range(rounds):
@@ -296,6 +299,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--out", default=None, help="also write the table to this file")
     ap.add_argument("--before", default=None, metavar="DIR",
                     help="compare the package in DIR with this checkout on eigensolver-grid cells instead")
+    ap.add_argument("--large", action="store_true",
+                    help="with --before: also the grid's Lanczos cells of 4e5-1e6 entries (a few minutes more)")
     args = ap.parse_args(argv)
     if args.repeats < 1:
         ap.error("--repeats must be at least 1")
@@ -304,7 +309,7 @@ def main(argv: list[str] | None = None) -> int:
         if not os.path.isdir(os.path.join(args.before, "bipartite_expanders")):
             ap.error(f"--before: {args.before} has no bipartite_expanders package")
         lines = [f"# Eigensolver-grid cells, before and after ({args.repeats} rounds of 3 calls per side)", "",
-                 f"load before: `{load}`", ""] + before_after(args.before, args.repeats)
+                 f"load before: `{load}`", ""] + before_after(args.before, args.repeats, large=args.large)
         load = subprocess.run(["uptime"], capture_output=True, text=True).stdout.strip()
         lines += ["", f"load after: `{load}`"]
         print("\n".join(lines), flush=True)
