@@ -277,3 +277,24 @@ def test_small_cell_lanczos_on_restarts_and_repeats(M):
     res = top_singular_values(M, 2, full_output=True)
     assert res.verified
     assert_contract(res.values, dense_top(M))
+
+
+@pytest.mark.skipif(not numba_available(), reason="the compiled pass needs numba")
+@settings(max_examples=30, deadline=None)
+@given(m=st.integers(1, 40), n=st.integers(1, 40), density=st.floats(0.0, 0.3), zeros=st.floats(0.0, 0.5),
+       seed=st.integers(0, 2**32 - 1))
+def test_edge_components_counts_what_networkx_counts(m, n, density, zeros, seed):
+    """The compiled union-find behind the test that t1 is simple counts the components of the
+    non-isolated vertices, a stored zero being no edge, as networkx does on the same edges."""
+    import networkx as nx
+
+    from bipartite_expanders.solvers.kernels import compiled_module
+
+    rng = np.random.default_rng(seed)
+    M = sp.random_array((m, n), density=density, rng=rng, format="csr")
+    M.data[rng.random(M.nnz) < zeros] = 0.0  # stored zeros
+    G = nx.Graph()
+    rows, cols = M.nonzero()
+    G.add_edges_from((("r", int(i)), ("c", int(j))) for i, j in zip(rows, cols))
+    got = compiled_module().edge_components(M.indptr, M.indices, M.data, m, n)
+    assert got == nx.number_connected_components(G)

@@ -15,6 +15,8 @@ file when writable, else in numba's user-wide cache directory, see docs/spectrum
   scatter of the same row while it is in cache;
 * ``gkl_steps``: Golub-Kahan-Lanczos steps with one-sided reorthogonalisation, so that a
   Lanczos run returns to Python only at its convergence checks;
+* ``edge_components``: connected components of a bipartite graph's non-isolated vertices
+  (union-find over the stored non-zero entries, for the test that ``t1`` is simple);
 * ``bidiagonal_top``: those checks' numbers (the top singular values of the Lanczos bidiagonal
   and the last entries of their vectors) in ``O(j)`` per value, where a dense SVD costs
   ``O(j^3)`` (60-450 us at 30-60 steps against a few us).
@@ -36,7 +38,7 @@ if "NUMBA_THREADING_LAYER" not in os.environ:
 
 __all__ = [
     "gather", "gather_parallel", "gather_block", "scatter", "scatter_parallel", "scatter_block",
-    "gram", "gram_parallel", "gkl_steps", "gkl_steps_parallel", "bidiagonal_top", "set_threads", "get_threads",
+    "gram", "gram_parallel", "gkl_steps", "gkl_steps_parallel", "bidiagonal_top", "edge_components", "set_threads", "get_threads",
     "max_threads",
 ]
 
@@ -484,3 +486,35 @@ def bidiagonal_top(alpha, beta, count, values, last, vectors):
         for t in range(size):
             vectors[c, t] = x[t] / norm
     return True
+
+
+@njit(**_FLAGS)
+def _root(parent, v):
+    while parent[v] != v:
+        parent[v] = parent[parent[v]]  # path halving
+        v = parent[v]
+    return v
+
+
+@njit(**_FLAGS)
+def edge_components(indptr, indices, data, m, n):
+    """The number of connected components of the bipartite graph whose edges are the stored
+    non-zero entries of the CSR matrix ``(indptr, indices, data)`` (``m`` rows, ``n`` columns),
+    counting only vertices with an edge (union-find, one pass over the entries)."""
+    parent = np.arange(m + n)
+    touched = np.zeros(m + n, dtype=np.bool_)
+    components = 0
+    for i in range(m):
+        for k in range(indptr[i], indptr[i + 1]):
+            if data[k] == 0:
+                continue
+            u, v = i, m + indices[k]
+            for w in (u, v):
+                if not touched[w]:
+                    touched[w] = True
+                    components += 1
+            ru, rv = _root(parent, u), _root(parent, v)
+            if ru != rv:
+                parent[ru] = rv
+                components -= 1
+    return components
