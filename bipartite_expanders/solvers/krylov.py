@@ -227,10 +227,16 @@ def lanczos_svd(op: MatrixOperator, k: int, tol: float, start: np.ndarray | None
             last = (j, gap)
             next_check = j + step
     kk = min(k + 1, j)  # one extra pair: its gap sharpens the error bound of the k-th
+    X = Yt = None
     if top is not None and top[2].shape == (min(j, k + 2), 2 * j):
-        # the Golub-Kahan vectors (v_1, u_1, v_2, ...) / sqrt 2 of the last check
-        X, Yt = top[2][:kk, 1::2].T, top[2][:kk, 0::2]
-    else:
+        # the Golub-Kahan vectors (v_1, u_1, v_2, ...) / sqrt 2 of the last check, used where
+        # they are orthonormal (the recurrence's vectors of two values closer than its accuracy
+        # are not: LAPACK's then)
+        X, Yt = _SQRT2 * top[2][:kk, 1::2].T, _SQRT2 * top[2][:kk, 0::2]
+        side = X if reorth_left else Yt.T
+        if not np.max(np.abs(side.T @ side - np.eye(kk))) <= 1e-8:
+            X = Yt = None
+    if X is None:
         if factors is None or factors[1].size != j:
             factors = np.linalg.svd(np.diag(alpha[:j]) + np.diag(beta[: j - 1], 1))
         X, _, Yt = factors
