@@ -204,7 +204,11 @@ def _map_by_ids(V: np.ndarray, old_ids: np.ndarray, new_ids: np.ndarray) -> np.n
 def is_small_cell(shape: tuple[int, int], nnz: int) -> bool:
     """Whether ``"auto"`` treats a sparse matrix of this shape and number of stored entries as a
     small cell: at most :data:`SMALL_CELL_MAX_NNZ` entries, fewer than 10,000 vertices, a smaller
-    side above 200 and density from 0.005 to 0.25 (see :func:`choose_solver`)."""
+    side above 200 and density from 0.005 to 0.25 (see :func:`choose_solver`).
+
+    >>> is_small_cell((784, 300), 23_520), is_small_cell((784, 150), 5_000)
+    (True, False)
+    """
     m, n = shape
     if min(m, n) <= 200 or nnz > SMALL_CELL_MAX_NNZ or m + n >= _LANCZOS_FROM_VERTICES:
         return False
@@ -228,7 +232,7 @@ def choose_solver(shape: tuple[int, int], nnz: int, k: int = 2) -> str:
     * on small cells (:func:`is_small_cell`: at most :data:`SMALL_CELL_MAX_NNZ` stored
       entries, fewer than 10,000 vertices, a smaller side above 200 and density from 0.005 to
       0.25), Golub-Kahan-Lanczos on the compiled kernels, which ``"auto"`` selects there
-      (numba's one-off import and cache load, ~0.5 s, is paid by the first such call of a
+      (numba's one-off import and cache load, ~0.4 s, is paid by the first such call of a
       process); PROPACK through :func:`scipy.sparse.linalg.svds` where numba is not installed
       (measured on 300x100 to 3072x768 at 1-10 %, ``benchmarks/small_cells.py``);
     * ARPACK otherwise: with cheap products its compiled loop beat Lanczos' Python one
@@ -506,10 +510,10 @@ def top_singular_values(
         if solver == "auto" and name in ("arpack", "propack") and start is not None:
             # ARPACK's restarts and PROPACK's single start throw a warm start away; Lanczos keeps it
             name = "lanczos"
-        if kernel == "auto" and name == "lanczos" and not isinstance(B, np.ndarray) and is_small_cell((m, n), nnz) \
-                and numba_available():
-            # the small-cell rule's Lanczos is the compiled one: its Python steps cost 30-60 us
-            # each (scipy's product overhead), the whole solve on the compiled kernels
+        small_sparse = not isinstance(B, np.ndarray) and is_small_cell((m, n), nnz)
+        if kernel == "auto" and name == "lanczos" and small_sparse and numba_available():
+            # Lanczos on a small cell (the rule's pick, or asked for) runs compiled: its Python
+            # steps cost 30-60 us each (scipy's product overhead), the whole compiled solve less
             kernel = "numba"
         op = MatrixOperator(_densified(B), kernel=kernel, threads=kernel_threads)
         with solve_threads(op.threads, blas_threads, parallel=op.parts > 1):

@@ -318,3 +318,29 @@ def test_compiled_lanczos_with_a_nearly_repeated_second_value(split):
     res = top_singular_values(M, 2, solver="lanczos", kernel=kernel, full_output=True)
     assert res.verified
     assert_contract(res.values, s[:2])
+
+
+def test_without_numba_small_cells_take_propack(monkeypatch, rng):
+    """Where numba is not installed the small-cell rule keeps PROPACK through scipy (and the
+    scipy kernels): the answer is still LAPACK's within the contract, and verified."""
+    from bipartite_expanders import spectrum
+
+    monkeypatch.setattr(spectrum, "numba_available", lambda: False)
+    M = random_sparse(rng, 500, 400, 0.03, True)
+    assert choose_solver(M.shape, M.nnz) == "propack"
+    res = top_singular_values(M, 2, full_output=True)
+    assert res.solver == "propack" or res.fallback_from == "propack"
+    assert res.verified
+    assert_contract(res.values, dense_top(M))
+
+
+def test_is_small_cell_bounds():
+    """The small-cell predicate at its edges: 60,000 entries in, one more out; a smaller side of
+    200 out, 201 in; 10,000 vertices out; density 0.5 % in, just below out."""
+    from bipartite_expanders.spectrum import SMALL_CELL_MAX_NNZ, is_small_cell
+
+    assert is_small_cell((2000, 1000), SMALL_CELL_MAX_NNZ)
+    assert not is_small_cell((2000, 1000), SMALL_CELL_MAX_NNZ + 1)
+    assert not is_small_cell((1000, 200), 10_000) and is_small_cell((1000, 201), 10_000)
+    assert not is_small_cell((9000, 1000), 50_000) and is_small_cell((8999, 1000), 50_000)
+    assert is_small_cell((1000, 1000), 5_000) and not is_small_cell((1000, 1000), 4_999)

@@ -188,7 +188,7 @@ def lanczos_svd(op: MatrixOperator, k: int, tol: float, start: np.ndarray | None
     top: tuple[np.ndarray, ...] | None = None
     # The first check after FIRST_CHECK_STEPS steps (a Ritz value of a random layer's second
     # singular value needs 30-120; on a small cell a step costs less than a check: on 500 x 500
-    # at 1 %, 8 us against 60-150 us for an SVD of the j x j bidiagonal, 5-20 us compiled), then
+    # at 1 %, 8 us against 60-150 us for an SVD of the j x j bidiagonal, 15-50 us compiled), then
     # where the observed decay of the bound predicts convergence, growing by at most a third.
     next_check = min(steps, max(k + 1, FIRST_CHECK_STEPS))
     last: tuple[int, float] | None = None
@@ -228,8 +228,8 @@ def lanczos_svd(op: MatrixOperator, k: int, tol: float, start: np.ndarray | None
             next_check = j + step
     kk = min(k + 1, j)  # one extra pair: its gap sharpens the error bound of the k-th
     X = Yt = None
-    if top is not None and top[2].shape == (min(j, k + 2), 2 * j):
-        # the Golub-Kahan vectors (v_1, u_1, v_2, ...) / sqrt 2 of the last check, used where
+    if top is not None:
+        # the Golub-Kahan vectors (v_1, u_1, v_2, ...) / sqrt 2 of the last check (at this j), used where
         # they are orthonormal (the recurrence's vectors of two values closer than its accuracy
         # are not: LAPACK's then)
         X, Yt = _SQRT2 * top[2][:kk, 1::2].T, _SQRT2 * top[2][:kk, 0::2]
@@ -238,7 +238,7 @@ def lanczos_svd(op: MatrixOperator, k: int, tol: float, start: np.ndarray | None
             X = Yt = None
     if X is None:
         if factors is None or factors[1].size != j:
-            factors = np.linalg.svd(np.diag(alpha[:j]) + np.diag(beta[: j - 1], 1))
+            factors = _bidiagonal_svd(alpha[:j], beta[: j - 1])
         X, _, Yt = factors
     W = (P[:j].T @ X[:, :kk]) if reorth_left else (Q[:j].T @ Yt[:kk].T)
     W = np.linalg.qr(W)[0]
